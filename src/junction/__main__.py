@@ -1,0 +1,3 @@
+from junction.cli.main import app
+
+app()

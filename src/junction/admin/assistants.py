@@ -1,0 +1,105 @@
+"""``/admin/v1/workspaces/{ws}/assistants``: what clients name in ``model``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from junction.admin.deps import Admin, Session, save, workspace_by_name
+from junction.admin.validation import check_model_refs, check_window
+from junction.errors import NotFound
+from junction.routing.catalog import Snapshot
+from junction.schemas.assistants import AssistantCreate, AssistantPublic, AssistantUpdate
+from junction.schemas.common import ListOf
+from junction.security.secrets import new_id
+from junction.store import models as m
+
+router = APIRouter(tags=["assistants"])
+
+
+async def _assistant(s: AsyncSession, workspace_id: str, name: str) -> m.Assistant:
+    row = await s.scalar(
+        select(m.Assistant).where(
+            m.Assistant.workspace_id == workspace_id, m.Assistant.name == name
+        )
+    )
+    if row is None:
+        raise NotFound(f"No assistant named '{name}' in this workspace.", param="name")
+    return row
+
+
+def _check(
+    snapshot: Snapshot, workspace: m.Workspace, model: list[str], fallbacks: list[str]
+) -> None:
+    check_model_refs(snapshot, "model", model)
+    check_model_refs(snapshot, "fallbacks", fallbacks)
+    check_window(snapshot, workspace.token_context_window, [*model, *fallbacks], "model")
+
+
+@router.get("/workspaces/{ws}/assistants")
+async def list_assistants(ws: str, rt: Admin, s: Session) -> ListOf[AssistantPublic]:
+    workspace = await workspace_by_name(s, ws)
+    rows = await s.scalars(
+        select(m.Assistant)
+        .where(m.Assistant.workspace_id == workspace.id)
+        .order_by(m.Assistant.name)
+    )
+    return ListOf[AssistantPublic](data=[AssistantPublic.model_validate(r) for r in rows])
+
+
+@router.post("/workspaces/{ws}/assistants", status_code=201)
+async def create_assistant(
+    ws: str, body: AssistantCreate, rt: Admin, s: Session
+) -> AssistantPublic:
+    workspace = await workspace_by_name(s, ws)
+    _check(rt.catalog.snapshot, workspace, body.model, body.fallbacks)
+    row = m.Assistant(id=new_id("asst"), workspace_id=workspace.id, **body.model_dump())
+    s.add(row)
+    await save(rt, s)
+    return AssistantPublic.model_validate(row)
+
+
+@router.get("/workspaces/{ws}/assistants/{name}")
+async def get_assistant(ws: str, name: str, rt: Admin, s: Session) -> AssistantPublic:
+    workspace = await workspace_by_name(s, ws)
+    return AssistantPublic.model_validate(await _assistant(s, workspace.id, name))
+
+
+@router.patch("/workspaces/{ws}/assistants/{name}")
+async def update_assistant(
+    ws: str, name: str, body: AssistantUpdate, rt: Admin, s: Session
+) -> AssistantPublic:
+    workspace = await workspace_by_name(s, ws)
+    row = await _assistant(s, workspace.id, name)
+    changes = body.model_dump(exclude_unset=True)
+    # Fields that cannot be empty keep their value when sent as null.
+    for field in (
+        "name",
+        "model",
+        "description",
+        "fallbacks",
+        "system_prompt",
+        "chat_history",
+        "quality_score",
+    ):
+        if field in changes and changes[field] is None:
+            del changes[field]
+    _check(
+        rt.catalog.snapshot,
+        workspace,
+        changes.get("model", row.model),
+        changes.get("fallbacks", row.fallbacks),
+    )
+    for field, value in changes.items():
+        setattr(row, field, value)
+    await save(rt, s)
+    return AssistantPublic.model_validate(row)
+
+
+@router.delete("/workspaces/{ws}/assistants/{name}", status_code=204)
+async def delete_assistant(ws: str, name: str, rt: Admin, s: Session) -> Response:
+    workspace = await workspace_by_name(s, ws)
+    await s.delete(await _assistant(s, workspace.id, name))
+    await save(rt, s)
+    return Response(status_code=204)

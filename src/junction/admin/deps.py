@@ -1,0 +1,70 @@
+"""What every admin handler needs: the runtime, the admin check, and look-ups that 404."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from junction.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied
+from junction.runtime import Runtime
+from junction.security.secrets import same_secret
+from junction.store import models as m
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def require_admin(request: Request, rt: Annotated[Runtime, Depends(get_runtime)]) -> Runtime:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise AuthenticationFailed("The admin API needs 'Authorization: Bearer <admin key>'.")
+    hashed = rt.box.hash_key(token)
+    if same_secret(hashed, rt.admin_key_hash):
+        return rt
+    if hashed in rt.catalog.snapshot.keys:
+        raise PermissionDenied("Workspace API keys cannot use the admin API.")
+    raise AuthenticationFailed("Incorrect admin key provided.")
+
+
+Admin = Annotated[Runtime, Depends(require_admin)]
+
+
+async def session(rt: Admin) -> AsyncIterator[AsyncSession]:
+    async with rt.sessions() as s:
+        yield s
+
+
+Session = Annotated[AsyncSession, Depends(session)]
+
+
+async def save(rt: Runtime, s: AsyncSession) -> None:
+    """Commit, then reload the catalog so that the data plane serves the change at once."""
+    try:
+        await s.commit()
+    except IntegrityError as exc:
+        await s.rollback()
+        raise Conflict("That name is already taken.") from exc
+    await rt.catalog.reload()
+
+
+async def workspace_by_name(s: AsyncSession, name: str) -> m.Workspace:
+    found = await s.scalar(select(m.Workspace).where(m.Workspace.name == name))
+    if found is None:
+        raise NotFound(f"No workspace named '{name}'.", param="ws")
+    return found
+
+
+async def provider_by_name(s: AsyncSession, name: str) -> m.Provider:
+    found = await s.scalar(select(m.Provider).where(m.Provider.name == name))
+    if found is None:
+        raise NotFound(f"No provider named '{name}'.", param="name")
+    return found

@@ -1,0 +1,104 @@
+"""``/admin/v1/workspaces/{ws}/keys``: create, list, rotate with grace, revoke."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Response
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from junction.admin.deps import Admin, Session, save, workspace_by_name
+from junction.errors import InvalidRequest, NotFound
+from junction.runtime import Runtime
+from junction.schemas.common import ListOf
+from junction.schemas.keys import KeyCreate, KeyCreated, KeyPublic, KeyRotate
+from junction.security.secrets import new_api_key, new_id
+from junction.store import models as m
+from junction.store.models import utcnow
+
+router = APIRouter(tags=["keys"])
+
+
+def _new_key_row(rt: Runtime, workspace_id: str, **fields: object) -> tuple[m.ApiKey, str]:
+    secret = new_api_key()
+    row = m.ApiKey(
+        id=new_id("key"),
+        workspace_id=workspace_id,
+        key_hash=rt.box.hash_key(secret),
+        key_prefix=secret[:10],
+        **fields,
+    )
+    return row, secret
+
+
+async def _key(s: AsyncSession, workspace_id: str, key_id: str) -> m.ApiKey:
+    row = await s.scalar(
+        select(m.ApiKey).where(m.ApiKey.workspace_id == workspace_id, m.ApiKey.id == key_id)
+    )
+    if row is None:
+        raise NotFound(f"No key '{key_id}' in this workspace.", param="id")
+    return row
+
+
+def _created(row: m.ApiKey, secret: str) -> KeyCreated:
+    return KeyCreated(**KeyPublic.model_validate(row).model_dump(), key=secret)
+
+
+@router.get("/workspaces/{ws}/keys")
+async def list_keys(ws: str, rt: Admin, s: Session) -> ListOf[KeyPublic]:
+    workspace = await workspace_by_name(s, ws)
+    rows = await s.scalars(
+        select(m.ApiKey).where(m.ApiKey.workspace_id == workspace.id).order_by(m.ApiKey.created_at)
+    )
+    return ListOf[KeyPublic](data=[KeyPublic.model_validate(r) for r in rows])
+
+
+@router.post("/workspaces/{ws}/keys", status_code=201)
+async def create_key(ws: str, body: KeyCreate, rt: Admin, s: Session) -> KeyCreated:
+    workspace = await workspace_by_name(s, ws)
+    if body.expires_at is not None and body.expires_at <= utcnow():
+        raise InvalidRequest("expires_at: must be in the future", param="expires_at")
+    row, secret = _new_key_row(rt, workspace.id, **body.model_dump())
+    s.add(row)
+    await save(rt, s)
+    return _created(row, secret)
+
+
+@router.post("/workspaces/{ws}/keys/{key_id}/rotate", status_code=201)
+async def rotate_key(
+    ws: str, key_id: str, rt: Admin, s: Session, body: KeyRotate | None = None
+) -> KeyCreated:
+    """A new key with the same settings; the old one keeps working for ``grace_seconds``."""
+    workspace = await workspace_by_name(s, ws)
+    old = await _key(s, workspace.id, key_id)
+    if old.revoked_at is not None:
+        raise InvalidRequest("A revoked key cannot be rotated.", param="id")
+    grace = (body or KeyRotate()).grace_seconds
+    end = utcnow() + timedelta(seconds=grace)
+    new, secret = _new_key_row(
+        rt,
+        workspace.id,
+        name=old.name,
+        expires_at=old.expires_at,
+        rpm_limit=old.rpm_limit,
+        tpm_limit=old.tpm_limit,
+        rotated_from=old.id,
+    )
+    if grace == 0:
+        old.revoked_at = utcnow()
+    elif old.expires_at is None or old.expires_at > end:
+        old.expires_at = end
+    s.add(new)
+    await save(rt, s)
+    return _created(new, secret)
+
+
+@router.delete("/workspaces/{ws}/keys/{key_id}", status_code=204)
+async def revoke_key(ws: str, key_id: str, rt: Admin, s: Session) -> Response:
+    workspace = await workspace_by_name(s, ws)
+    row = await _key(s, workspace.id, key_id)
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    await save(rt, s)
+    return Response(status_code=204)

@@ -1,0 +1,11 @@
+"""All admin routes under ``/admin/v1``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from junction.admin import assistants, keys, providers, workspaces
+
+router = APIRouter(prefix="/admin/v1")
+for module in (providers, workspaces, keys, assistants):
+    router.include_router(module.router)

@@ -1,0 +1,120 @@
+"""``create_app(settings)``: builds the whole router. Importing this module starts nothing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from junction import __version__
+from junction.admin.router import router as admin_router
+from junction.body_limit import BodySizeLimit
+from junction.bootstrap import ensure_admin_key
+from junction.dataplane.http import error_response, json_response
+from junction.dataplane.openapi import add_data_plane_paths
+from junction.dataplane.routes import data_plane_routes
+from junction.errors import InvalidRequest, JunctionError, NotFound, ValidationFailed
+from junction.operations import operation_routes
+from junction.routing.catalog import Catalog
+from junction.runtime import Runtime
+from junction.security.secrets import SecretBox, load_root_secret
+from junction.settings import Settings
+from junction.store.db import create_engine, migrate, session_factory
+
+log = logging.getLogger("junction")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.resolved_database_url())
+    sessions = session_factory(engine)
+    box = SecretBox(load_root_secret(settings))
+    rt = Runtime(settings, engine, sessions, box, Catalog(settings, sessions, box))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await migrate(engine)
+        generated = await ensure_admin_key(rt)
+        if generated:
+            _announce_admin_key(generated)
+        await rt.catalog.reload()
+        try:
+            yield
+        finally:
+            await rt.catalog.close()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Junction",
+        version=__version__,
+        summary="OpenAI-compatible router for self-hosted language models",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        strict_content_type=False,  # curl users often leave out Content-Type: accept JSON anyway
+    )
+    app.state.runtime = rt
+    app.router.routes.extend(data_plane_routes(rt))
+    app.router.routes.extend(operation_routes(rt))
+    app.include_router(admin_router)
+    _install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    add_data_plane_paths(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def on_junction_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, JunctionError)
+        return error_response(exc)
+
+    async def on_validation_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return error_response(_validation_error(exc.errors()))
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            error: JunctionError = NotFound(f"Unknown URL: {request.method} {request.url.path}")
+        else:
+            error = InvalidRequest(str(exc.detail))
+        response = error_response(error)
+        response.status_code = exc.status_code
+        return response
+
+    app.add_exception_handler(JunctionError, on_junction_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(HTTPException, on_http_error)
+
+
+def _validation_error(errors: Any) -> ValidationFailed:
+    """FastAPI's error list as one OpenAI-shaped 422 whose ``param`` is the first bad field."""
+    parts = []
+    first: str | None = None
+    for error in errors:
+        loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
+        field = ".".join(loc) or "body"
+        first = first or field
+        parts.append(f"{field}: {error.get('msg', 'invalid')}")
+    return ValidationFailed("; ".join(parts) or "Invalid request.", param=first)
+
+
+def _announce_admin_key(key: str) -> None:
+    bar = "=" * 72
+    print(
+        f"\n{bar}\nJunction created an admin key. It is shown this once; keep it safe:\n\n"
+        f"    {key}\n\nUse it as 'Authorization: Bearer <key>' on /admin/v1, "
+        f"or set JUNCTION_ADMIN_KEY.\n{bar}\n",
+        flush=True,
+    )
+
+
+__all__ = ["create_app", "json_response"]

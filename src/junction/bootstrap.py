@@ -1,0 +1,35 @@
+"""The admin key: from ``JUNCTION_ADMIN_KEY``, or generated once and kept only as a hash."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+
+from junction.runtime import Runtime
+from junction.security.secrets import new_api_key
+from junction.store.models import Meta
+
+ADMIN_KEY_HASH = "admin_key_hash"
+
+
+async def ensure_admin_key(rt: Runtime) -> str | None:
+    """Sets ``rt.admin_key_hash``; returns the new key when one was generated (to print once)."""
+    if rt.settings.admin_key:
+        rt.admin_key_hash = rt.box.hash_key(rt.settings.admin_key)
+        return None
+    async with rt.sessions() as s:
+        stored = await s.get(Meta, ADMIN_KEY_HASH)
+        if stored is not None:
+            rt.admin_key_hash = stored.value
+            return None
+        key = "ja-" + new_api_key().removeprefix("jk-")
+        s.add(Meta(key=ADMIN_KEY_HASH, value=rt.box.hash_key(key)))
+        try:
+            await s.commit()
+        except IntegrityError:  # another replica generated it first
+            await s.rollback()
+            stored = await s.get(Meta, ADMIN_KEY_HASH)
+            assert stored is not None
+            rt.admin_key_hash = stored.value
+            return None
+    rt.admin_key_hash = rt.box.hash_key(key)
+    return key

@@ -1,0 +1,40 @@
+"""``POST /v1/embeddings``: the assistant's model embeds; the body passes through."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from junction.dataplane.chat import routing_headers
+from junction.dataplane.http import Handler, authenticate, json_response, openai_endpoint, read_json
+from junction.dataplane.wire import normalize_embeddings
+from junction.errors import InvalidRequest
+from junction.routing.resolve import Deployment, resolve_assistant
+from junction.runtime import Runtime
+
+
+def embeddings(rt: Runtime) -> Handler:
+    @openai_endpoint
+    async def handler(request: Request, request_id: str) -> Response:
+        snapshot = rt.catalog.snapshot
+        _key, workspace = authenticate(request, snapshot, rt.box)
+        body = await read_json(request, rt.settings.max_body_bytes)
+        if not isinstance(body, dict):
+            raise InvalidRequest("The request body must be a JSON object.")
+        if not isinstance(body.get("model"), str):
+            raise InvalidRequest("Missing required parameter: 'model'.", param="model")
+        if "input" not in body:
+            raise InvalidRequest("Missing required parameter: 'input'.", param="input")
+        assistant = resolve_assistant(snapshot, workspace.id, body["model"])
+
+        async def attempt(target: Deployment) -> dict[str, Any]:
+            return await target.provider.client.embeddings({**body, "model": target.model})
+
+        data, outcome = await rt.router.call(snapshot, assistant, attempt)
+        return json_response(
+            normalize_embeddings(data, assistant.name), headers=routing_headers(outcome)
+        )
+
+    return handler

@@ -1,0 +1,97 @@
+"""Request and response plumbing shared by the data-plane handlers."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from junction.errors import AuthenticationFailed, InvalidRequest, JunctionError, PayloadTooLarge
+from junction.routing.catalog import KeyView, Snapshot, WorkspaceView
+from junction.security.secrets import SecretBox
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def new_request_id() -> str:
+    return "req_" + os.urandom(12).hex()
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status, headers, media_type="application/json")
+
+
+def error_response(error: JunctionError, request_id: str | None = None) -> Response:
+    headers = dict(error.headers)
+    if request_id:
+        headers["x-request-id"] = request_id
+    return Response(error.to_json(), error.status_code, headers, media_type="application/json")
+
+
+def openai_endpoint(handler: Callable[[Request, str], Awaitable[Response]]) -> Handler:
+    """Gives the handler a request id and turns every ``JunctionError`` into its JSON answer."""
+
+    @wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        request_id = new_request_id()
+        try:
+            response = await handler(request, request_id)
+        except JunctionError as error:
+            return error_response(error, request_id)
+        response.headers["x-request-id"] = request_id
+        return response
+
+    return endpoint
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    """The body parsed once; a chunked body over ``limit`` bytes is a 413 (``BodySizeLimit``
+    refuses a declared one before this runs)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes.")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw:
+        raise InvalidRequest("The request body is empty; expected a JSON object.")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"The request body is not valid JSON: {exc}.") from None
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def authenticate(
+    request: Request, snapshot: Snapshot, box: SecretBox
+) -> tuple[KeyView, WorkspaceView]:
+    """The workspace key's record and workspace, from the in-process catalog."""
+    token = bearer_token(request)
+    if token is None:
+        raise AuthenticationFailed(
+            "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'."
+        )
+    key = snapshot.keys.get(box.hash_key(token))
+    if key is None or not key.usable(time.time()):
+        raise AuthenticationFailed("Incorrect API key provided.")
+    workspace = snapshot.workspaces.get(key.workspace_id)
+    if workspace is None:
+        raise AuthenticationFailed("Incorrect API key provided.")
+    return key, workspace

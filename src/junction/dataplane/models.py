@@ -1,0 +1,34 @@
+"""``GET /v1/models``: the assistants of the key's workspace are its models."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from junction.dataplane.http import Handler, authenticate, json_response, openai_endpoint
+from junction.dataplane.wire import model_entry
+from junction.routing.resolve import resolve_assistant
+from junction.runtime import Runtime
+
+
+def list_models(rt: Runtime) -> Handler:
+    @openai_endpoint
+    async def handler(request: Request, request_id: str) -> Response:
+        snapshot = rt.catalog.snapshot
+        _key, workspace = authenticate(request, snapshot, rt.box)
+        assistants = snapshot.assistants.get(workspace.id, {}).values()
+        data = [model_entry(a.name, a.created, workspace.name) for a in assistants]
+        return json_response({"object": "list", "data": data})
+
+    return handler
+
+
+def get_model(rt: Runtime) -> Handler:
+    @openai_endpoint
+    async def handler(request: Request, request_id: str) -> Response:
+        snapshot = rt.catalog.snapshot
+        _key, workspace = authenticate(request, snapshot, rt.box)
+        assistant = resolve_assistant(snapshot, workspace.id, request.path_params["name"])
+        return json_response(model_entry(assistant.name, assistant.created, workspace.name))
+
+    return handler

@@ -1,0 +1,150 @@
+"""Every error Junction answers with, mapped to its OpenAI status, type and code in one place.
+
+    JunctionError                      500 server_error
+     ├── InvalidRequest                400 invalid_request_error
+     │    └── ContextLengthExceeded    400 invalid_request_error / context_length_exceeded
+     ├── AuthenticationFailed          401 invalid_request_error / invalid_api_key
+     ├── PermissionDenied              403 permission_error
+     ├── NotFound                      404 invalid_request_error / not_found
+     │    └── ModelNotFound            404 invalid_request_error / model_not_found
+     ├── Conflict                      409 invalid_request_error / conflict
+     ├── PayloadTooLarge               413 invalid_request_error / payload_too_large
+     ├── ValidationFailed              422 invalid_request_error / validation_error
+     ├── RateLimited                   429 rate_limit_exceeded
+     └── UpstreamError                 502 upstream_error
+          ├── UpstreamRejected         the upstream's own 4xx status, passed on
+          ├── UpstreamUnavailable      503 upstream_unavailable
+          └── UpstreamTimeout          504 upstream_timeout
+
+Raise these anywhere; the app's exception handlers turn them into
+``{"error": {"message", "type", "param", "code"}}`` with the status below.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import orjson
+
+
+class JunctionError(Exception):
+    status: ClassVar[int] = 500
+    type: ClassVar[str] = "server_error"
+    code: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.instance_code = code
+        self.headers = headers or {}
+
+    @property
+    def status_code(self) -> int:
+        return self.status
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.instance_code or self.code,
+            }
+        }
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.body())
+
+
+class InvalidRequest(JunctionError):
+    status = 400
+    type = "invalid_request_error"
+
+
+class ContextLengthExceeded(InvalidRequest):
+    code = "context_length_exceeded"
+
+
+class AuthenticationFailed(JunctionError):
+    status = 401
+    type = "invalid_request_error"
+    code = "invalid_api_key"
+
+
+class PermissionDenied(JunctionError):
+    status = 403
+    type = "permission_error"
+    code = "permission_denied"
+
+
+class NotFound(JunctionError):
+    status = 404
+    type = "invalid_request_error"
+    code = "not_found"
+
+
+class ModelNotFound(NotFound):
+    code = "model_not_found"
+
+
+class Conflict(JunctionError):
+    status = 409
+    type = "invalid_request_error"
+    code = "conflict"
+
+
+class PayloadTooLarge(JunctionError):
+    status = 413
+    type = "invalid_request_error"
+    code = "payload_too_large"
+
+
+class ValidationFailed(JunctionError):
+    status = 422
+    type = "invalid_request_error"
+    code = "validation_error"
+
+
+class RateLimited(JunctionError):
+    status = 429
+    type = "rate_limit_exceeded"
+    code = "rate_limit_exceeded"
+
+
+class UpstreamError(JunctionError):
+    status = 502
+    type = "upstream_error"
+    code = "upstream_error"
+
+
+class UpstreamRejected(UpstreamError):
+    """The upstream refused the request itself (a 4xx): its status goes back to the client."""
+
+    type = "invalid_request_error"
+    code = "upstream_rejected"
+
+    def __init__(self, message: str, *, upstream_status: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.upstream_status = upstream_status
+
+    @property
+    def status_code(self) -> int:
+        return self.upstream_status
+
+
+class UpstreamUnavailable(UpstreamError):
+    status = 503
+    code = "upstream_unavailable"
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
+    code = "upstream_timeout"

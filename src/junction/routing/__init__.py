@@ -1,0 +1,1 @@
+"""Routing: the in-process catalog of configuration, and turning a request into upstream calls."""

@@ -1,0 +1,210 @@
+"""The in-process copy of the configuration that the request path reads.
+
+The data plane never touches the database: it reads an immutable ``Snapshot``, which an admin
+write replaces as a whole (``Catalog.reload``) once its transaction has committed. Provider
+runtimes (and their pooled HTTP sessions) survive a reload when their settings did not change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from junction.providers.base import Provider, ProviderConfig
+from junction.providers.registry import provider_class
+from junction.security.secrets import SecretBox
+from junction.settings import Settings
+from junction.store import models as m
+
+log = logging.getLogger(__name__)
+
+RETIRED_PROVIDER_GRACE_SECONDS = 900.0
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    context_length: int | None = None
+    input_price: float | None = None
+    output_price: float | None = None
+
+
+@dataclass(frozen=True)
+class ProviderRuntime:
+    config: ProviderConfig
+    client: Provider
+    models: dict[str, ModelInfo]
+
+
+@dataclass(frozen=True)
+class WorkspaceView:
+    id: str
+    name: str
+    token_context_window: str | None
+    max_tokens: int | None
+    rpm_limit: int | None
+    tpm_limit: int | None
+    monthly_token_budget: int | None
+    judge_assistant: str | None
+
+
+@dataclass(frozen=True)
+class KeyView:
+    id: str
+    workspace_id: str
+    name: str
+    expires_at: float | None  # unix time
+    revoked: bool
+    rpm_limit: int | None
+    tpm_limit: int | None
+
+    def usable(self, now: float) -> bool:
+        return not self.revoked and (self.expires_at is None or now < self.expires_at)
+
+
+@dataclass(frozen=True)
+class AssistantView:
+    id: str
+    workspace_id: str
+    name: str
+    description: str
+    model: tuple[str, ...]
+    fallbacks: tuple[str, ...]
+    system_prompt: str
+    chat_history: str
+    temperature: float | None
+    quality_score: int
+    max_tokens: int | None
+    created: int  # unix time, for /v1/models
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    providers: dict[str, ProviderRuntime] = field(default_factory=dict)
+    workspaces: dict[str, WorkspaceView] = field(default_factory=dict)
+    keys: dict[str, KeyView] = field(default_factory=dict)  # by key hash
+    assistants: dict[str, dict[str, AssistantView]] = field(default_factory=dict)  # by ws id
+
+
+class Catalog:
+    def __init__(
+        self, settings: Settings, sessions: async_sessionmaker[AsyncSession], box: SecretBox
+    ) -> None:
+        self._settings = settings
+        self._sessions = sessions
+        self._box = box
+        self._lock = asyncio.Lock()
+        self._retired: list[tuple[float, Provider]] = []
+        self._closing: set[asyncio.Task[None]] = set()
+        self.snapshot = Snapshot()
+
+    async def reload(self) -> None:
+        async with self._lock, self._sessions() as session:
+            snapshot = await self._load(session)
+            self._retire_replaced(snapshot)
+            self.snapshot = snapshot
+
+    async def close(self) -> None:
+        clients = [p.client for p in self.snapshot.providers.values()]
+        clients += [p for _, p in self._retired]
+        self.snapshot = Snapshot()
+        self._retired = []
+        await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
+
+    def provider_config(self, row: m.Provider) -> ProviderConfig:
+        return ProviderConfig(
+            name=row.name,
+            kind=row.kind,
+            base_url=row.base_url,
+            api_key=self._box.decrypt(row.api_key_encrypted) if row.api_key_encrypted else None,
+            connect_timeout=row.connect_timeout or self._settings.default_connect_timeout,
+            read_timeout=row.read_timeout or self._settings.default_read_timeout,
+            headers=dict(row.headers or {}),
+        )
+
+    async def _load(self, session: AsyncSession) -> Snapshot:
+        old = self.snapshot.providers
+        providers: dict[str, ProviderRuntime] = {}
+        for row in (await session.scalars(select(m.Provider))).all():
+            config = self.provider_config(row)
+            previous = old.get(row.name)
+            if previous is not None and previous.config.fingerprint() == config.fingerprint():
+                client = previous.client
+            else:
+                client = provider_class(config.kind)(config)
+            providers[row.name] = ProviderRuntime(config, client, _models(row.models))
+
+        workspaces = {
+            w.id: WorkspaceView(
+                w.id,
+                w.name,
+                w.token_context_window,
+                w.max_tokens,
+                w.rpm_limit,
+                w.tpm_limit,
+                w.monthly_token_budget,
+                w.judge_assistant,
+            )
+            for w in (await session.scalars(select(m.Workspace))).all()
+        }
+        keys = {
+            k.key_hash: KeyView(
+                k.id,
+                k.workspace_id,
+                k.name,
+                k.expires_at.timestamp() if k.expires_at else None,
+                k.revoked_at is not None,
+                k.rpm_limit,
+                k.tpm_limit,
+            )
+            for k in (await session.scalars(select(m.ApiKey))).all()
+        }
+        assistants: dict[str, dict[str, AssistantView]] = {ws: {} for ws in workspaces}
+        for a in (await session.scalars(select(m.Assistant))).all():
+            assistants.setdefault(a.workspace_id, {})[a.name] = AssistantView(
+                a.id,
+                a.workspace_id,
+                a.name,
+                a.description,
+                tuple(a.model),
+                tuple(a.fallbacks or ()),
+                a.system_prompt,
+                a.chat_history,
+                a.temperature,
+                a.quality_score,
+                a.max_tokens,
+                int(a.created_at.timestamp()),
+            )
+        return Snapshot(providers, workspaces, keys, assistants)
+
+    def _retire_replaced(self, new: Snapshot) -> None:
+        """Close replaced sessions later, once requests still using them have finished."""
+        now = time.monotonic()
+        kept = {id(p.client) for p in new.providers.values()}
+        for runtime in self.snapshot.providers.values():
+            if id(runtime.client) not in kept:
+                self._retired.append((now, runtime.client))
+        due = [p for t, p in self._retired if now - t > RETIRED_PROVIDER_GRACE_SECONDS]
+        self._retired = [
+            (t, p) for t, p in self._retired if now - t <= RETIRED_PROVIDER_GRACE_SECONDS
+        ]
+        for client in due:
+            task = asyncio.get_running_loop().create_task(client.close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+
+def _models(entries: list[dict[str, Any]] | None) -> dict[str, ModelInfo]:
+    return {
+        e["name"]: ModelInfo(
+            e["name"], e.get("context_length"), e.get("input_price"), e.get("output_price")
+        )
+        for e in entries or []
+        if isinstance(e, dict) and isinstance(e.get("name"), str)
+    }

@@ -1,0 +1,1 @@
+"""Admin API bodies, in families: ``*Create`` (POST), ``*Update`` (PATCH), ``*Public`` (answers)."""

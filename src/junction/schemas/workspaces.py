@@ -1,0 +1,75 @@
+"""Workspace bodies: a tenant and its "Generic OpenAI Settings"."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field, field_validator
+
+from junction.schemas.common import AssistantName, PositiveInt, Public, Slug, Strict
+
+_PERCENT = re.compile(r"^(\d{1,3}(?:\.\d+)?)%$")
+
+ContextWindow = int | str
+"""An absolute token count (``4096``) or a share of the model's context length (``"40%"``)."""
+
+
+def check_context_window(value: ContextWindow | None) -> ContextWindow | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError("must be a token count or a percentage such as '40%'")
+    if isinstance(value, int):
+        if value < 1:
+            raise ValueError("must be at least 1 token")
+        return value
+    if value.isdigit():
+        return check_context_window(int(value))
+    match = _PERCENT.match(value.strip())
+    if not match or not 0 < float(match.group(1)) <= 100:
+        raise ValueError("must be a token count or a percentage in (0, 100], such as '40%'")
+    return value.strip()
+
+
+Limit = Annotated[int, Field(ge=1)]
+
+
+class WorkspaceSettings(Strict):
+    token_context_window: ContextWindow | None = None
+    max_tokens: PositiveInt | None = None
+    rpm_limit: Limit | None = None
+    tpm_limit: Limit | None = None
+    monthly_token_budget: Limit | None = None
+    judge_assistant: AssistantName | None = None
+
+    @field_validator("token_context_window", mode="before")
+    @classmethod
+    def _window(cls, value: ContextWindow | None) -> ContextWindow | None:
+        return check_context_window(value)
+
+
+class WorkspaceCreate(WorkspaceSettings):
+    name: Slug
+
+
+class WorkspaceUpdate(WorkspaceSettings):
+    pass
+
+
+class WorkspacePublic(Public):
+    name: str
+    token_context_window: ContextWindow | None
+    max_tokens: int | None
+    rpm_limit: int | None
+    tpm_limit: int | None
+    monthly_token_budget: int | None
+    judge_assistant: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @field_validator("token_context_window", mode="before")
+    @classmethod
+    def _window(cls, value: str | int | None) -> ContextWindow | None:
+        return int(value) if isinstance(value, str) and value.isdigit() else value

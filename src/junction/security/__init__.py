@@ -1,0 +1,1 @@
+"""Secrets: API key generation and hashing, encryption of stored credentials."""

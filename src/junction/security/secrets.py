@@ -1,0 +1,77 @@
+"""The router's root secret and what is derived from it.
+
+One secret (``JUNCTION_SECRET_KEY``, or a random one kept in the data directory) yields two
+independent keys: an HMAC key that hashes API keys, and a Fernet key that encrypts provider
+credentials. Changing the secret invalidates every stored key hash and credential.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from junction.settings import Settings
+
+SECRET_FILE = "secret.key"
+KEY_PREFIX = "jk-"
+
+
+def load_root_secret(settings: Settings) -> bytes:
+    """The configured secret, else the one in the data directory, created there on first use."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = settings.data_dir / SECRET_FILE
+    if path.exists():
+        return path.read_bytes().strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48).encode()
+    _write_private(path, value)
+    return value
+
+
+def _write_private(path: Path, value: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(value)
+
+
+def _derive(root: bytes, label: bytes) -> bytes:
+    return hmac.new(root, label, hashlib.sha256).digest()
+
+
+class SecretBox:
+    """Hashes API keys and encrypts stored credentials with keys derived from the root secret."""
+
+    def __init__(self, root: bytes) -> None:
+        self._hash_key = _derive(root, b"junction/api-key-hash")
+        self._fernet = Fernet(base64.urlsafe_b64encode(_derive(root, b"junction/credentials")))
+
+    def hash_key(self, key: str) -> str:
+        return hmac.new(self._hash_key, key.encode(), hashlib.sha256).hexdigest()
+
+    def encrypt(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken as exc:
+            raise ValueError("stored credential cannot be decrypted with this secret key") from exc
+
+
+def new_api_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+def same_secret(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())

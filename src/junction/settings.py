@@ -1,0 +1,39 @@
+"""The router's settings: one typed object, read from ``JUNCTION_*`` environment variables.
+
+Every field is documented in the README's settings table; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "junction"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JUNCTION_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = None
+    redis_url: str | None = None
+    admin_key: str | None = None
+    secret_key: str | None = None
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_body_bytes: int = 16 * 1024 * 1024
+    graceful_shutdown_seconds: float = 30.0
+    default_connect_timeout: float = 10.0
+    default_read_timeout: float = 600.0
+    discovery_timeout: float = 10.0
+
+    def resolved_database_url(self) -> str:
+        """The configured database, or the embedded SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'junction.db'}"

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, the engine, migrations and the queries the admin API needs."""

@@ -1,0 +1,111 @@
+"""Tables. SQLite and PostgreSQL run the same models; JSON columns hold small lists and maps."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes on every backend (SQLite hands back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Meta(Base):
+    """Router-wide values, such as the admin key's hash."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Provider(Base):
+    __tablename__ = "providers"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    base_url: Mapped[str] = mapped_column(String(2048))
+    api_key_encrypted: Mapped[str | None] = mapped_column(Text, default=None)
+    connect_timeout: Mapped[float | None] = mapped_column(Float, default=None)
+    read_timeout: Mapped[float | None] = mapped_column(Float, default=None)
+    headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # [{"name", "context_length", "input_price", "output_price", "source"}]
+    models: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    discovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    discovery_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    # "40%" or "4096"; None = the model's whole context length
+    token_context_window: Mapped[str | None] = mapped_column(String(16), default=None)
+    max_tokens: Mapped[int | None] = mapped_column(Integer, default=None)
+    rpm_limit: Mapped[int | None] = mapped_column(Integer, default=None)
+    tpm_limit: Mapped[int | None] = mapped_column(Integer, default=None)
+    monthly_token_budget: Mapped[int | None] = mapped_column(Integer, default=None)
+    judge_assistant: Mapped[str | None] = mapped_column(String(128), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_prefix: Mapped[str] = mapped_column(String(16))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    rpm_limit: Mapped[int | None] = mapped_column(Integer, default=None)
+    tpm_limit: Mapped[int | None] = mapped_column(Integer, default=None)
+    rotated_from: Mapped[str | None] = mapped_column(String(32), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class Assistant(Base):
+    __tablename__ = "assistants"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str] = mapped_column(Text, default="")
+    model: Mapped[list[str]] = mapped_column(JSON)
+    fallbacks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    system_prompt: Mapped[str] = mapped_column(Text, default="")
+    chat_history: Mapped[str] = mapped_column(String(16), default="off")
+    temperature: Mapped[float | None] = mapped_column(Float, default=None)
+    quality_score: Mapped[int] = mapped_column(Integer, default=0)
+    max_tokens: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

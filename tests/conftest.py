@@ -1,0 +1,179 @@
+"""Fixtures that start the real things: the router as a process, a test upstream, databases."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from tests.upstream import Upstream, UpstreamThread
+
+PG_SERVER = os.environ.get("JUNCTION_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Iterator[Upstream]:
+    thread = UpstreamThread()
+    state = thread.start()
+    yield state
+    thread.stop()
+
+
+@dataclass
+class RouterProcess:
+    """``junction serve`` in a subprocess, on loopback, with its own data directory."""
+
+    data_dir: Path
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    admin_key: str = field(default_factory=lambda: "ja-test-" + secrets.token_hex(8))
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0, with_admin_key: bool = True) -> RouterProcess:
+        env = {**os.environ, **self.env, "JUNCTION_DATA_DIR": str(self.data_dir)}
+        if with_admin_key:
+            env["JUNCTION_ADMIN_KEY"] = self.admin_key
+        else:
+            env.pop("JUNCTION_ADMIN_KEY", None)
+        self.log_path = self.data_dir / f"router-{self.port}.log"
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "junction", "serve", "--port", str(self.port)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"router exited early:\n{self.log()}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=0.5).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"router did not start:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def stop(self) -> int:
+        if self.proc is None:
+            return 0
+        self.proc.terminate()
+        try:
+            return self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(5)
+
+    def admin(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.url + "/admin/v1",
+            headers={"Authorization": f"Bearer {self.admin_key}"},
+            timeout=10,
+        )
+
+    def client(self, key: str, **kwargs: Any) -> openai.OpenAI:
+        return openai.OpenAI(base_url=self.url + "/v1", api_key=key, max_retries=0, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def router(tmp_path_factory: pytest.TempPathFactory, upstream: Upstream) -> Iterator[RouterProcess]:
+    """One router on SQLite shared by the tests; each test makes its own workspace."""
+    proc = RouterProcess(tmp_path_factory.mktemp("router"), {}).start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def provider(router: RouterProcess, upstream: Upstream) -> str:
+    with router.admin() as admin:
+        response = admin.post(
+            "/providers", json={"name": "local", "kind": "openai", "base_url": upstream.url}
+        )
+        assert response.status_code == 201, response.text
+    return "local"
+
+
+@dataclass
+class Tenant:
+    """A workspace with one key, made fresh for a test."""
+
+    router: RouterProcess
+    name: str
+    key: str
+    key_id: str
+
+    def assistant(self, name: str, **fields: Any) -> dict[str, Any]:
+        fields.setdefault("model", "local/echo")
+        with self.router.admin() as admin:
+            response = admin.post(
+                f"/workspaces/{self.name}/assistants", json={"name": name, **fields}
+            )
+        assert response.status_code == 201, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    def client(self, **kwargs: Any) -> openai.OpenAI:
+        return self.router.client(self.key, **kwargs)
+
+
+def make_tenant(router: RouterProcess, **settings: Any) -> Tenant:
+    name = "ws-" + secrets.token_hex(4)
+    with router.admin() as admin:
+        response = admin.post("/workspaces", json={"name": name, **settings})
+        assert response.status_code == 201, response.text
+        response = admin.post(f"/workspaces/{name}/keys", json={"name": "test"})
+        assert response.status_code == 201, response.text
+    return Tenant(router, name, response.json()["key"], response.json()["id"])
+
+
+@pytest.fixture
+def tenant(router: RouterProcess, provider: str) -> Tenant:
+    return make_tenant(router)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run. Missing PostgreSQL fails, never skips."""
+    import asyncio
+
+    import asyncpg
+
+    name = "junction_test_" + secrets.token_hex(4)
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(PG_SERVER, timeout=10)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    base = PG_SERVER.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    yield f"{base}/{name}"
+    asyncio.run(run(f'DROP DATABASE "{name}" WITH (FORCE)'))

@@ -1,0 +1,65 @@
+"""The newcomer's path: ``junction serve`` on a fresh data directory, and on PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import RouterProcess
+from tests.upstream import Upstream
+
+
+def test_first_start_prints_admin_key_once(tmp_path: Path) -> None:
+    first = RouterProcess(tmp_path, {}).start(with_admin_key=False)
+    try:
+        found = re.search(r"\b(ja-[A-Za-z0-9_-]{20,})", first.log())
+        assert found, first.log()
+        key = found.group(1)
+        ok = httpx.get(
+            first.url + "/admin/v1/workspaces", headers={"Authorization": f"Bearer {key}"}
+        )
+        assert ok.status_code == 200
+        assert httpx.get(first.url + "/readyz").json()["checks"]["database"] == "ok"
+    finally:
+        # uvicorn re-raises SIGTERM after its graceful shutdown, so -15 is the clean exit.
+        assert first.stop() in (0, -15)
+        assert "Application shutdown complete" in first.log()
+    assert (tmp_path / "junction.db").exists() and (tmp_path / "secret.key").exists()
+    assert (tmp_path / "secret.key").stat().st_mode & 0o077 == 0
+
+    second = RouterProcess(tmp_path, {}).start(with_admin_key=False)
+    try:
+        assert "ja-" not in second.log(), "the key is printed on the first start only"
+        again = httpx.get(
+            second.url + "/admin/v1/workspaces", headers={"Authorization": f"Bearer {key}"}
+        )
+        assert again.status_code == 200
+    finally:
+        second.stop()
+
+
+def test_router_runs_on_postgresql(tmp_path: Path, pg_url: str, upstream: Upstream) -> None:
+    proc = RouterProcess(tmp_path, {"JUNCTION_DATABASE_URL": pg_url}).start()
+    try:
+        with proc.admin() as admin:
+            assert (
+                admin.post(
+                    "/providers", json={"name": "pg-up", "base_url": upstream.url}
+                ).status_code
+                == 201
+            )
+            assert admin.post("/workspaces", json={"name": "pgws"}).status_code == 201
+            key = admin.post("/workspaces/pgws/keys", json={}).json()["key"]
+            made = admin.post(
+                "/workspaces/pgws/assistants", json={"name": "bot", "model": "pg-up/echo"}
+            )
+            assert made.status_code == 201, made.text
+        answer = proc.client(key).chat.completions.create(
+            model="bot", messages=[{"role": "user", "content": "from postgres"}]
+        )
+        assert answer.choices[0].message.content == "echo: from postgres"
+        assert not (tmp_path / "junction.db").exists()
+    finally:
+        proc.stop()

@@ -1,0 +1,224 @@
+"""A small OpenAI-compatible model server for the tests, run on loopback in a thread.
+
+What it does is chosen by the model name it is asked for, so that one server plays every part:
+
+- ``echo``    answers ``echo: <last user message>``; streams it in 4 chunks.
+- ``paced``   as echo, but streams 5 chunks 0.3 s apart (for incremental delivery and cancel).
+- ``sparse``  answers without ``id``, ``created``, ``refusal``, ``logprobs`` or ``usage``.
+- ``fail``    answers 500.
+- ``reject``  answers 400 with an OpenAI error.
+- ``broken-stream`` sends two chunks, then drops the connection.
+
+Every request body is recorded in ``Upstream.requests`` (newest last).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+MODELS = {
+    "echo": 8192,
+    "paced": 8192,
+    "sparse": 4096,
+    "fail": 4096,
+    "reject": 4096,
+    "broken-stream": 4096,
+    "embed": 512,
+}
+
+
+@dataclass
+class Upstream:
+    url: str = ""
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    cancelled_streams: int = 0
+    completed_streams: int = 0
+
+    def last(self) -> dict[str, Any]:
+        return self.requests[-1]
+
+
+def _answer_text(body: dict[str, Any]) -> str:
+    user = [m for m in body.get("messages", []) if m.get("role") == "user"]
+    content = user[-1].get("content") if user else ""
+    return f"echo: {content if isinstance(content, str) else '[parts]'}"
+
+
+def _completion(body: dict[str, Any], text: str) -> dict[str, Any]:
+    prompt = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
+    completion = len(text.split())
+    return {
+        "id": "chatcmpl-upstream",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model"),
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text, "refusal": None},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        },
+    }
+
+
+def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> bytes:
+    data = {
+        "id": "chatcmpl-upstream",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return b"data: " + orjson.dumps(data) + b"\n\n"
+
+
+def build_app(state: Upstream) -> web.Application:
+    async def models(_request: web.Request) -> web.Response:
+        data = [
+            {"id": name, "object": "model", "created": 0, "owned_by": "test", "max_model_len": n}
+            for name, n in MODELS.items()
+        ]
+        return web.json_response({"object": "list", "data": data})
+
+    async def chat(request: web.Request) -> web.StreamResponse:
+        body = await request.json(loads=orjson.loads)
+        state.requests.append(body)
+        state.headers.append(dict(request.headers))
+        model = body.get("model", "")
+        if model == "fail":
+            return web.json_response({"error": {"message": "boom"}}, status=500)
+        if model == "reject":
+            return web.json_response(
+                {"error": {"message": "bad parameter", "type": "invalid_request_error"}},
+                status=400,
+            )
+        text = _answer_text(body)
+        if not body.get("stream"):
+            answer = _completion(body, text)
+            if model == "sparse":
+                for name in ("id", "created", "usage"):
+                    answer.pop(name)
+                answer["choices"][0].pop("logprobs")
+                answer["choices"][0]["message"].pop("refusal")
+            return web.json_response(answer)
+        return await _stream(request, state, body, text)
+
+    async def embeddings(request: web.Request) -> web.Response:
+        body = await request.json(loads=orjson.loads)
+        state.requests.append(body)
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        data = [
+            {"object": "embedding", "index": i, "embedding": [0.1, 0.2, float(len(str(x)))]}
+            for i, x in enumerate(inputs)
+        ]
+        usage = {"prompt_tokens": len(inputs), "total_tokens": len(inputs)}
+        return web.json_response(
+            {"object": "list", "data": data, "model": body["model"], "usage": usage}
+        )
+
+    app = web.Application()
+    app.router.add_get("/v1/models", models)
+    app.router.add_post("/v1/chat/completions", chat)
+    app.router.add_post("/v1/embeddings", embeddings)
+    return app
+
+
+async def _stream(
+    request: web.Request, state: Upstream, body: dict[str, Any], text: str
+) -> web.StreamResponse:
+    model = body["model"]
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    pieces = 5 if model == "paced" else 4
+    words = text.split(" ")
+    size = max(1, -(-len(words) // pieces))
+    parts = [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
+    try:
+        await response.write(_chunk(model, {"role": "assistant", "content": ""}))
+        for i, part in enumerate(parts):
+            if model == "paced":
+                await asyncio.sleep(0.3)
+            if model == "broken-stream" and i == 1:
+                assert request.transport is not None
+                request.transport.close()
+                return response
+            await response.write(_chunk(model, {"content": part if i == 0 else " " + part}))
+        await response.write(_chunk(model, {}, "stop"))
+        if (body.get("stream_options") or {}).get("include_usage"):
+            prompt = sum(len(str(m.get("content", "")).split()) for m in body["messages"])
+            usage = {
+                "prompt_tokens": prompt,
+                "completion_tokens": len(words),
+                "total_tokens": prompt + len(words),
+            }
+            data = {
+                "id": "chatcmpl-upstream",
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [],
+                "usage": usage,
+            }
+            await response.write(b"data: " + orjson.dumps(data) + b"\n\n")
+        await response.write(b"data: [DONE]\n\n")
+        state.completed_streams += 1
+    except (ConnectionResetError, asyncio.CancelledError):
+        state.cancelled_streams += 1
+        raise
+    return response
+
+
+class UpstreamThread:
+    """Runs the test upstream on 127.0.0.1 in its own event loop and thread."""
+
+    def __init__(self) -> None:
+        self.state = Upstream()
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._runner: web.AppRunner | None = None
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._start())
+        self._ready.set()
+        self._loop.run_forever()
+
+    async def _start(self) -> None:
+        self._runner = web.AppRunner(build_app(self.state), handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.state.url = f"http://127.0.0.1:{port}/v1"
+
+    def start(self) -> Upstream:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("test upstream did not start")
+        return self.state
+
+    def stop(self) -> None:
+        async def shutdown() -> None:
+            if self._runner is not None:
+                await self._runner.cleanup()
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
