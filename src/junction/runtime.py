@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from junction.dataplane.call import Call
 from junction.routing.catalog import Catalog
 from junction.routing.router import Router
 from junction.security.secrets import SecretBox
 from junction.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -21,3 +27,13 @@ class Runtime:
     catalog: Catalog
     router: Router = field(default_factory=Router)
     admin_key_hash: str = ""
+    call_observers: list[Callable[[Call], None]] = field(default_factory=list)
+
+    def finish(self, call: Call) -> None:
+        """A data-plane call is complete: hand it to every observer. Never raises."""
+        call.finished_at = time.perf_counter()
+        for observe in self.call_observers:
+            try:
+                observe(call)
+            except Exception:  # an observer's bug must not fail the request
+                log.exception("call observer %r failed", observe)

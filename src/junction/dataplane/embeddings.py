@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from junction.dataplane.call import Call
 from junction.dataplane.chat import routing_headers
 from junction.dataplane.http import Handler, authenticate, json_response, openai_endpoint, read_json
 from junction.dataplane.wire import normalize_embeddings
@@ -16,10 +17,11 @@ from junction.runtime import Runtime
 
 
 def embeddings(rt: Runtime) -> Handler:
-    @openai_endpoint
-    async def handler(request: Request, request_id: str) -> Response:
+    @openai_endpoint(rt, "embeddings")
+    async def handler(request: Request, call: Call) -> Response:
         snapshot = rt.catalog.snapshot
-        _key, workspace = authenticate(request, snapshot, rt.box)
+        call.key, call.workspace = authenticate(request, snapshot, rt.box)
+        workspace = call.workspace
         body = await read_json(request, rt.settings.max_body_bytes)
         if not isinstance(body, dict):
             raise InvalidRequest("The request body must be a JSON object.")
@@ -27,14 +29,14 @@ def embeddings(rt: Runtime) -> Handler:
             raise InvalidRequest("Missing required parameter: 'model'.", param="model")
         if "input" not in body:
             raise InvalidRequest("Missing required parameter: 'input'.", param="input")
-        assistant = resolve_assistant(snapshot, workspace.id, body["model"])
+        call.assistant = assistant = resolve_assistant(snapshot, workspace.id, body["model"])
 
         async def attempt(target: Deployment) -> dict[str, Any]:
             return await target.provider.client.embeddings({**body, "model": target.model})
 
         data, outcome = await rt.router.call(snapshot, assistant, attempt)
-        return json_response(
-            normalize_embeddings(data, assistant.name), headers=routing_headers(outcome)
-        )
+        answer = normalize_embeddings(data, assistant.name)
+        call.record_usage({**answer["usage"], "completion_tokens": 0})
+        return json_response(answer, headers=routing_headers(call, outcome))
 
     return handler

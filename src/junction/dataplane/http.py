@@ -12,8 +12,10 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from junction.dataplane.call import Call
 from junction.errors import AuthenticationFailed, InvalidRequest, JunctionError, PayloadTooLarge
 from junction.routing.catalog import KeyView, Snapshot, WorkspaceView
+from junction.runtime import Runtime
 from junction.security.secrets import SecretBox
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -34,20 +36,35 @@ def error_response(error: JunctionError, request_id: str | None = None) -> Respo
     return Response(error.to_json(), error.status_code, headers, media_type="application/json")
 
 
-def openai_endpoint(handler: Callable[[Request, str], Awaitable[Response]]) -> Handler:
-    """Gives the handler a request id and turns every ``JunctionError`` into its JSON answer."""
+CallHandler = Callable[[Request, Call], Awaitable[Response]]
 
-    @wraps(handler)
-    async def endpoint(request: Request) -> Response:
-        request_id = new_request_id()
-        try:
-            response = await handler(request, request_id)
-        except JunctionError as error:
-            return error_response(error, request_id)
-        response.headers["x-request-id"] = request_id
-        return response
 
-    return endpoint
+def openai_endpoint(rt: Runtime, name: str) -> Callable[[CallHandler], Handler]:
+    """Gives the handler a fresh ``Call``, turns every ``JunctionError`` into its JSON answer,
+    and finishes the call (a streaming handler sets ``call.stream`` and finishes it itself)."""
+
+    def wrap(handler: CallHandler) -> Handler:
+        @wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            call = Call(new_request_id(), name)
+            try:
+                response = await handler(request, call)
+            except JunctionError as error:
+                call.status = error.status_code
+                call.error = error.message
+                call.error_code = error.instance_code or error.code
+                call.stream = False
+                rt.finish(call)
+                return error_response(error, call.request_id)
+            response.headers["x-request-id"] = call.request_id
+            if not call.stream:
+                call.status = response.status_code
+                rt.finish(call)
+            return response
+
+        return endpoint
+
+    return wrap
 
 
 async def read_json(request: Request, limit: int) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from junction.dataplane.call import Call
 from junction.dataplane.http import Handler, authenticate, json_response, openai_endpoint
 from junction.dataplane.wire import model_entry
 from junction.routing.resolve import resolve_assistant
@@ -12,10 +13,11 @@ from junction.runtime import Runtime
 
 
 def list_models(rt: Runtime) -> Handler:
-    @openai_endpoint
-    async def handler(request: Request, request_id: str) -> Response:
+    @openai_endpoint(rt, "models.list")
+    async def handler(request: Request, call: Call) -> Response:
         snapshot = rt.catalog.snapshot
-        _key, workspace = authenticate(request, snapshot, rt.box)
+        call.key, call.workspace = authenticate(request, snapshot, rt.box)
+        workspace = call.workspace
         assistants = snapshot.assistants.get(workspace.id, {}).values()
         data = [model_entry(a.name, a.created, workspace.name) for a in assistants]
         return json_response({"object": "list", "data": data})
@@ -24,10 +26,11 @@ def list_models(rt: Runtime) -> Handler:
 
 
 def get_model(rt: Runtime) -> Handler:
-    @openai_endpoint
-    async def handler(request: Request, request_id: str) -> Response:
+    @openai_endpoint(rt, "models.retrieve")
+    async def handler(request: Request, call: Call) -> Response:
         snapshot = rt.catalog.snapshot
-        _key, workspace = authenticate(request, snapshot, rt.box)
+        call.key, call.workspace = authenticate(request, snapshot, rt.box)
+        workspace = call.workspace
         assistant = resolve_assistant(snapshot, workspace.id, request.path_params["name"])
         return json_response(model_entry(assistant.name, assistant.created, workspace.name))
 

@@ -1,0 +1,56 @@
+"""One data-plane request as the router saw it: the record every later stage reads or fills.
+
+The endpoint wrapper (``http.openai_endpoint``) creates it, handlers fill it in as they go,
+and when the answer is complete (for a stream: when the stream ends) it is handed to each of
+``Runtime.call_observers`` — logging, accounting, metrics and limits hook in there.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from junction.routing.catalog import AssistantView, KeyView, WorkspaceView
+
+
+@dataclass
+class Call:
+    request_id: str
+    endpoint: str
+    started: float = field(default_factory=time.perf_counter)
+    created_at: float = field(default_factory=time.time)
+    key: KeyView | None = None
+    workspace: WorkspaceView | None = None
+    assistant: AssistantView | None = None
+    stream: bool = False
+    deployment: str | None = None  # "<provider>/<model>" that served
+    attempts: int = 0
+    status: int = 200
+    error: str | None = None
+    error_code: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    first_token_at: float | None = None  # perf_counter of the first streamed content
+    finished_at: float | None = None
+    cut_off: bool = False  # a stream that ended early (client gone or upstream broke)
+    notes: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def latency_ms(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started) * 1000
+
+    @property
+    def ttft_ms(self) -> float | None:
+        if self.first_token_at is None:
+            return None
+        return (self.first_token_at - self.started) * 1000
+
+    def record_usage(self, usage: object) -> None:
+        if isinstance(usage, dict):
+            prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+            if isinstance(prompt, int):
+                self.prompt_tokens = prompt
+            if isinstance(completion, int):
+                self.completion_tokens = completion
