@@ -1017,11 +1017,8 @@ def machine_info(wrk: str, litellm_version: str | None) -> dict[str, Any]:
             if line.startswith("MemTotal"):
                 mem_gib = round(int(line.split()[1]) / 2**20, 1)
     wrk_v = subprocess.run([wrk, "-v"], capture_output=True, text=True)
-    wrk_version = (
-        (wrk_v.stdout + wrk_v.stderr).splitlines()[0].strip()
-        if (wrk_v.stdout + wrk_v.stderr)
-        else ""
-    )
+    words = (wrk_v.stdout + wrk_v.stderr).split()
+    wrk_version = " ".join(words[:2]) if words else "wrk"
     junction_version = None
     jpy = ROOT / ".venv" / "bin" / "python"
     if jpy.exists():
@@ -1123,27 +1120,24 @@ def plot(result: dict[str, Any], path: Path) -> None:
             continue
         any_pts = True
         x = [p["offered_rps"] for p in pts]
-        ax.plot(
-            x,
-            [p["latency_ms"]["p50"] for p in pts],
-            "o-",
-            color=colors[n],
-            label=f"{LABELS[n]} p50",
-        )
-        ax.plot(
-            x,
-            [p["latency_ms"]["p99"] for p in pts],
-            "s--",
-            color=colors[n],
-            alpha=0.7,
-            label=f"{LABELS[n]} p99",
-        )
+        c = colors[n]
+        ax.plot(x, [p["latency_ms"]["p50"] for p in pts], "-", color=c, label=f"{LABELS[n]} p50")
+        p99 = [p["latency_ms"]["p99"] for p in pts]
+        ax.plot(x, p99, "--", color=c, alpha=0.7, label=f"{LABELS[n]} p99")
+        for p in pts:
+            # filled: the rate was sustained; hollow: it was not (errors or fell behind)
+            face = c if p["sustained"] else "white"
+            for q, mk in (("p50", "o"), ("p99", "s")):
+                ax.plot([p["offered_rps"]], [p["latency_ms"][q]], mk, color=c, mfc=face)
         sat = dig(result["summary"]["metrics"], "sat_rps", n, "median")
         if isinstance(sat, float):
             ax.axvline(sat, color=colors[n], linestyle=":", linewidth=1)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("offered load (requests/s, open loop); dotted: saturation (wrk)")
+    ax.set_xlabel(
+        "offered load (requests/s, open loop); dotted line: saturation (wrk);"
+        " hollow: rate not sustained"
+    )
     ax.set_ylabel("latency from intended send time (ms)")
     mach = result["meta"]["machine"]
     ax.set_title(f"Latency against offered load — {mach['cores']} cores, loopback, non-streaming")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import httpx
@@ -63,3 +64,35 @@ def test_router_runs_on_postgresql(tmp_path: Path, pg_url: str, upstream: Upstre
         assert not (tmp_path / "junction.db").exists()
     finally:
         proc.stop()
+
+
+def test_sigterm_lets_in_flight_streams_finish(tmp_path: Path, upstream: Upstream) -> None:
+    import signal
+    import threading
+
+    proc = RouterProcess(tmp_path, {}).start()
+    with proc.admin() as admin:
+        admin.post("/providers", json={"name": "up", "base_url": upstream.url})
+        admin.post("/workspaces", json={"name": "w"})
+        key = admin.post("/workspaces/w/keys", json={}).json()["key"]
+        admin.post("/workspaces/w/assistants", json={"name": "slow", "model": "up/paced"})
+    text: list[str] = []
+
+    def consume() -> None:
+        stream = proc.client(key).chat.completions.create(
+            model="slow", messages=[{"role": "user", "content": "one two three four"}], stream=True
+        )
+        for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                text.append(chunk.choices[0].delta.content)
+
+    reader = threading.Thread(target=consume)
+    reader.start()
+    deadline = time.monotonic() + 5
+    while not text and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.proc is not None
+    proc.proc.send_signal(signal.SIGTERM)
+    reader.join(10)
+    assert "".join(text) == "echo: one two three four", "the stream ran to its end"
+    assert proc.proc.wait(10) in (0, -15)
