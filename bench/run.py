@@ -546,6 +546,7 @@ def sample_rss(pid: int, every_s: float = 0.25) -> Iterator[dict[str, float]]:
     out: dict[str, float] = {"rss_max_mb": 0.0}
     stop = threading.Event()
     _, cpu0 = tree_stats(pid)
+    sys0 = busy_cpu_seconds()
     w0 = time.perf_counter()
 
     def loop() -> None:
@@ -562,7 +563,26 @@ def sample_rss(pid: int, every_s: float = 0.25) -> Iterator[dict[str, float]]:
         stop.set()
         th.join(timeout=5)
         _, cpu1 = tree_stats(pid)
-        out["cpu_cores"] = (cpu1 - cpu0) / max(1e-9, time.perf_counter() - w0)
+        wall = max(1e-9, time.perf_counter() - w0)
+        out["cpu_cores"] = (cpu1 - cpu0) / wall
+        out["machine_busy_cores"] = (busy_cpu_seconds() - sys0) / wall
+
+
+def busy_cpu_seconds() -> float:
+    """CPU seconds spent by the whole machine (all processes, all cores), not idle."""
+    import psutil
+
+    t = psutil.cpu_times()
+    fields = ("user", "nice", "system", "irq", "softirq")
+    return float(sum(getattr(t, f, 0.0) for f in fields))
+
+
+def background_cpu(window_s: float) -> float:
+    """Cores busy while every server here idles: other work on the machine."""
+    b0 = busy_cpu_seconds()
+    w0 = time.perf_counter()
+    time.sleep(window_s)
+    return (busy_cpu_seconds() - b0) / (time.perf_counter() - w0)
 
 
 WRK_DONE = """
@@ -771,7 +791,12 @@ def measure_rep(
             res[n]["cold_start_s"] = t.cold_start_s
             res[n].update(t.extra)
             res[n]["check"] = check_target(t, rundir)
-        time.sleep(1.0)
+        out["background_cpu_cores"] = background_cpu(1.0)
+        if out["background_cpu_cores"] > 0.2:
+            log(
+                f"rep {rep}: warning: {out['background_cpu_cores']:.2f} cores busy with other work"
+                " while the servers idle; figures will be noisy"
+            )
         for n in order:
             res[n]["rss_idle_mb"] = tree_stats(targets[n].proc.pid)[0] / 2**20
         # A: saturation, non-streaming
@@ -799,6 +824,7 @@ def measure_rep(
             s["chunks_per_stream"] = UPSTREAM_CHUNKS
             s["chunks_per_s"] = s["rps"] * UPSTREAM_CHUNKS
             res[n]["stream_saturation"] = s
+            res[n]["rss_load_mb"] = max(res[n]["saturation"]["rss_max_mb"], s["rss_max_mb"])
             log(
                 f"rep {rep}: {n} streaming {s['rps']:.0f} streams/s"
                 f" = {s['chunks_per_s']:.0f} chunks/s"
@@ -859,6 +885,10 @@ def measure_rep(
         for d in rundir.glob("junction-data-*"):
             shutil.rmtree(d, ignore_errors=True)
     return out, rates
+
+
+def rate_txt(x: Any) -> str:
+    return f"{x:,.0f}" if isinstance(x, int | float) and x >= 100 else f"{x:g}" if x else "-"
 
 
 def fmt(x: Any, nd: int = 2) -> str:
@@ -954,7 +984,7 @@ METRICS: list[tuple[str, str, tuple[str, ...], str]] = [
         "higher",
     ),
     ("rss_idle_mb", "RSS at idle (MB)", ("rss_idle_mb",), "lower"),
-    ("rss_load_mb", "RSS under load, max (MB)", ("saturation", "rss_max_mb"), "lower"),
+    ("rss_load_mb", "RSS under load, max (MB)", ("rss_load_mb",), "lower"),
     ("cpu_cores_at_saturation", "CPU cores used at saturation", ("saturation", "cpu_cores"), "n/a"),
     ("cold_start_s", "Cold start to first completion (s)", ("cold_start_s",), "lower"),
 ]
@@ -1059,9 +1089,15 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
         f" Junction {mach['junction'] or 'n/a'} (git {mach['junction_git_rev'] or 'n/a'}),"
         f" LiteLLM {mach['litellm'] or 'n/a'}, {mach['wrk']}",
         "",
-        f"Moderate rate: **{fmt(rates.get('moderate_rps'))} RPS** ({rates.get('moderate_basis')});"
-        f" common rate: **{fmt(rates.get('common_rps'))} RPS** ({rates.get('common_basis')})."
-        " Ratios are computed per repetition, then the median is taken.",
+        f"Moderate rate: **{rate_txt(rates.get('moderate_rps'))} RPS**"
+        f" ({rates.get('moderate_basis')}); common rate: **{rate_txt(rates.get('common_rps'))}"
+        f" RPS** ({rates.get('common_basis')}). Ratios are computed per repetition (A/B of the"
+        " same repetition), then the median is taken: above 1 means Junction's figure is the"
+        " larger one (better for throughput, worse for latency, memory and start time).",
+        "",
+        "Other work on the machine while the servers idled (cores busy, per repetition): "
+        + ", ".join(f"{r.get('background_cpu_cores', 0.0):.2f}" for r in result["reps"])
+        + ".",
         "",
     ]
     cols = [LABELS[n] for n in names]
@@ -1163,6 +1199,8 @@ def main() -> None:
     if args.reps is not None:
         plan.reps = max(1, min(args.reps, 10))
     WORK.mkdir(parents=True, exist_ok=True)
+    for old in WORK.glob("rep*-*"):  # logs of the previous run
+        shutil.rmtree(old, ignore_errors=True)
     atexit.register(PROCS.stop_all)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = datetime.now(UTC)

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from redis.asyncio import Redis
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,6 +18,7 @@ from junction import __version__
 from junction.admin.router import router as admin_router
 from junction.body_limit import BodySizeLimit
 from junction.bootstrap import ensure_admin_key
+from junction.cluster.config_sync import ConfigSync
 from junction.dataplane.http import error_response, json_response
 from junction.dataplane.openapi import add_data_plane_paths
 from junction.dataplane.routes import data_plane_routes
@@ -37,7 +39,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = create_engine(settings.resolved_database_url())
     sessions = session_factory(engine)
     box = SecretBox(load_root_secret(settings))
-    rt = Runtime(settings, engine, sessions, box, Catalog(settings, sessions, box))
+    catalog = Catalog(settings, sessions, box)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    rt = Runtime(settings, engine, sessions, box, catalog, redis=redis)
+    sync = rt.config_sync = ConfigSync(catalog, sessions, redis, settings.config_poll_seconds)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -45,11 +50,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generated = await ensure_admin_key(rt)
         if generated:
             _announce_admin_key(generated)
-        await rt.catalog.reload()
+        await sync.start()
         try:
             yield
         finally:
+            await sync.stop()
             await rt.catalog.close()
+            if redis is not None:
+                await redis.aclose()
             await engine.dispose()
 
     app = FastAPI(

@@ -7,8 +7,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from junction.cluster.config_sync import ConfigSync
 from junction.dataplane.call import Call
 from junction.routing.catalog import Catalog
 from junction.routing.router import Router
@@ -25,6 +27,8 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     box: SecretBox
     catalog: Catalog
+    config_sync: ConfigSync | None = None
+    redis: Redis | None = None
     router: Router = field(default_factory=Router)
     admin_key_hash: str = ""
     call_observers: list[Callable[[Call], None]] = field(default_factory=list)

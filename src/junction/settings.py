@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     default_connect_timeout: float = 10.0
     default_read_timeout: float = 600.0
     discovery_timeout: float = 10.0
+    config_poll_seconds: float = 1.0
 
     def resolved_database_url(self) -> str:
         """The configured database, or the embedded SQLite file in the data directory."""

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from junction.cluster.config_sync import ConfigSync
 from junction.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied
 from junction.runtime import Runtime
 from junction.security.secrets import same_secret
@@ -47,13 +48,17 @@ Session = Annotated[AsyncSession, Depends(session)]
 
 
 async def save(rt: Runtime, s: AsyncSession) -> None:
-    """Commit, then reload the catalog so that the data plane serves the change at once."""
+    """Commit, then reload the catalog here and on every other process (``ConfigSync``)."""
     try:
+        version = await ConfigSync.mark_changed(s)
         await s.commit()
     except IntegrityError as exc:
         await s.rollback()
         raise Conflict("That name is already taken.") from exc
-    await rt.catalog.reload()
+    if rt.config_sync is not None:
+        await rt.config_sync.changed(version)
+    else:
+        await rt.catalog.reload()
 
 
 async def workspace_by_name(s: AsyncSession, name: str) -> m.Workspace:

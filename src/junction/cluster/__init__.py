@@ -1,0 +1,1 @@
+"""Running as many processes: keeping every process's in-process caches in step."""
