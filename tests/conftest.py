@@ -45,6 +45,7 @@ class RouterProcess:
     port: int = field(default_factory=free_port)
     admin_key: str = field(default_factory=lambda: "ja-test-" + secrets.token_hex(8))
     proc: subprocess.Popen[bytes] | None = None
+    extra_args: list[str] = field(default_factory=list)
     log_path: Path | None = None
 
     @property
@@ -60,7 +61,15 @@ class RouterProcess:
         self.log_path = self.data_dir / f"router-{self.port}.log"
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "junction", "serve", "--port", str(self.port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "junction",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    *self.extra_args,
+                ],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
