@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from junction import __version__
+from junction.accounting.service import install as install_accounting
 from junction.admin.router import router as admin_router
 from junction.body_limit import BodySizeLimit
 from junction.bootstrap import ensure_admin_key
@@ -46,9 +47,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if generated:
             _announce_admin_key(generated)
         await rt.catalog.reload()
+        await accounting.start()
         try:
             yield
         finally:
+            await accounting.stop()  # flushes the request log queue
             await rt.catalog.close()
             await engine.dispose()
 
@@ -62,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         strict_content_type=False,  # curl users often leave out Content-Type: accept JSON anyway
     )
     app.state.runtime = rt
+    accounting = install_accounting(app, rt)
     app.router.routes.extend(data_plane_routes(rt))
     app.router.routes.extend(operation_routes(rt))
     app.include_router(admin_router)

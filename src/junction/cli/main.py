@@ -26,19 +26,23 @@ def serve(
     import uvicorn
 
     from junction.app import create_app
+    from junction.telemetry.process_log import configure_logging
 
     settings = Settings()
     host = host or settings.host
     port = port or settings.port
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    typer.echo(f"Junction: data in {settings.data_dir}, listening on http://{host}:{port}")
+    configure_logging(settings.log_format, settings.log_level)
+    logging.getLogger("junction").info(
+        "Junction: data in %s, listening on http://%s:%s", settings.data_dir, host, port
+    )
     uvicorn.run(
         create_app(settings),
         host=host,
         port=port,
         loop="uvloop",
         http="httptools",
-        access_log=False,
+        access_log=False,  # Junction writes its own access line per data-plane request
+        log_config=None,  # keep the handlers configure_logging installed
         timeout_graceful_shutdown=int(settings.graceful_shutdown_seconds),
         log_level="info",
     )
