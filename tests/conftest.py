@@ -28,6 +28,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+_OPEN_CLIENTS: list[openai.OpenAI] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    """Close every openai client a test made, so no socket is left for the GC to warn about."""
+    yield
+    while _OPEN_CLIENTS:
+        _OPEN_CLIENTS.pop().close()
+
+
 @pytest.fixture(scope="session")
 def upstream() -> Iterator[Upstream]:
     thread = UpstreamThread()
@@ -107,7 +118,9 @@ class RouterProcess:
         )
 
     def client(self, key: str, **kwargs: Any) -> openai.OpenAI:
-        return openai.OpenAI(base_url=self.url + "/v1", api_key=key, max_retries=0, **kwargs)
+        client = openai.OpenAI(base_url=self.url + "/v1", api_key=key, max_retries=0, **kwargs)
+        _OPEN_CLIENTS.append(client)
+        return client
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from junction.client import AdminClient
 from junction.declarative.document import Document
 from junction.declarative.run import Applied, apply
 from junction.settings import Settings
+from junction.telemetry.process_log import configure_logging
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(manage.providers, name="providers")
@@ -47,24 +48,27 @@ def serve(
     settings = Settings()
     host = host or settings.host
     port = port or settings.port
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_format, settings.log_level)
     if config is not None:
         doc = read_document(config)
         report(asyncio.run(_apply_at_start(settings, doc)), dry_run=False)
-    typer.echo(f"Junction: data in {settings.data_dir}, listening on http://{host}:{port}")
+    logging.getLogger("junction").info(
+        "Junction: data in %s, listening on http://%s:%s", settings.data_dir, host, port
+    )
     common = {
         "host": host,
         "port": port,
         "loop": "uvloop",
         "http": "httptools",
-        "access_log": False,
+        "access_log": False,  # Junction writes its own access line per data-plane request
+        "log_config": None,  # keep the handlers configure_logging installed
         "timeout_graceful_shutdown": int(settings.graceful_shutdown_seconds),
         "log_level": "info",
     }
     if workers > 1:
         # Each worker builds its own app from the environment; caches follow changes made
         # through any worker by the config version poll (and Redis when configured).
-        uvicorn.run("junction.app:create_app", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+        uvicorn.run("junction.app:create_worker_app", factory=True, workers=workers, **common)  # type: ignore[arg-type]
     else:
         from junction.app import create_app
 
