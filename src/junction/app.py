@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from junction import __version__
+from junction import __version__, services
 from junction.admin.router import router as admin_router
 from junction.body_limit import BodySizeLimit
 from junction.bootstrap import ensure_admin_key
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     sessions = session_factory(engine)
     box = SecretBox(load_root_secret(settings))
     rt = Runtime(settings, engine, sessions, box, Catalog(settings, sessions, box))
+    background = services.install(rt)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -46,9 +47,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if generated:
             _announce_admin_key(generated)
         await rt.catalog.reload()
+        await services.start_all(background)
         try:
             yield
         finally:
+            await services.stop_all(background)
             await rt.catalog.close()
             await engine.dispose()
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from junction.dataplane.call import Call
+from junction.ratelimit.limiter import RateLimits
 from junction.routing.catalog import Catalog
 from junction.routing.router import Router
 from junction.security.secrets import SecretBox
@@ -28,6 +29,7 @@ class Runtime:
     router: Router = field(default_factory=Router)
     admin_key_hash: str = ""
     call_observers: list[Callable[[Call], None]] = field(default_factory=list)
+    rate_limits: RateLimits = field(default_factory=RateLimits)
 
     def finish(self, call: Call) -> None:
         """A data-plane call is complete: hand it to every observer. Never raises."""

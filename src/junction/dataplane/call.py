@@ -34,6 +34,7 @@ class Call:
     finished_at: float | None = None
     cut_off: bool = False  # a stream that ended early (client gone or upstream broke)
     notes: dict[str, object] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # sent on every answer (rate limits)
 
     @property
     def latency_ms(self) -> float | None:

@@ -55,8 +55,11 @@ def openai_endpoint(rt: Runtime, name: str) -> Callable[[CallHandler], Handler]:
                 call.error_code = error.instance_code or error.code
                 call.stream = False
                 rt.finish(call)
-                return error_response(error, call.request_id)
+                response = error_response(error, call.request_id)
+                response.headers.update(call.headers)
+                return response
             response.headers["x-request-id"] = call.request_id
+            response.headers.update(call.headers)
             if not call.stream:
                 call.status = response.status_code
                 rt.finish(call)
