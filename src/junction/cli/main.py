@@ -7,9 +7,11 @@ from typing import Annotated
 
 import typer
 
+from junction.cli import admin_key
 from junction.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app.add_typer(admin_key.app, name="admin-key")
 
 
 @app.callback()
