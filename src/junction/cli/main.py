@@ -28,6 +28,7 @@ def serve(
     import uvicorn
 
     from junction.app import create_app
+    from junction.hardening.protocol import guarded_protocol
 
     settings = Settings()
     host = host or settings.host
@@ -39,7 +40,7 @@ def serve(
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        http=guarded_protocol(settings),  # httptools, with header-size and read-time limits
         access_log=False,
         timeout_graceful_shutdown=int(settings.graceful_shutdown_seconds),
         log_level="info",

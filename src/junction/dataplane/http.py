@@ -9,7 +9,7 @@ from functools import wraps
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from junction.dataplane.call import Call
@@ -75,11 +75,14 @@ async def read_json(request: Request, limit: int) -> Any:
     refuses a declared one before this runs)."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes.")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes.")
+            chunks.append(chunk)
+    except ClientDisconnect:  # gone, or cut off by the server's read deadline
+        raise InvalidRequest("The connection closed before the whole body arrived.") from None
     raw = b"".join(chunks)
     if not raw:
         raise InvalidRequest("The request body is empty; expected a JSON object.")
