@@ -21,6 +21,7 @@ from junction.dataplane.http import error_response, json_response
 from junction.dataplane.openapi import add_data_plane_paths
 from junction.dataplane.routes import data_plane_routes
 from junction.errors import InvalidRequest, JunctionError, NotFound, ValidationFailed
+from junction.hardening.crash import install_crash_handler
 from junction.operations import operation_routes
 from junction.routing.catalog import Catalog
 from junction.runtime import Runtime
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.routes.extend(operation_routes(rt))
     app.include_router(admin_router)
     _install_error_handlers(app)
+    install_crash_handler(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     add_data_plane_paths(app)
     return app
