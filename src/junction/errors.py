@@ -11,6 +11,7 @@
      ├── PayloadTooLarge               413 invalid_request_error / payload_too_large
      ├── ValidationFailed              422 invalid_request_error / validation_error
      ├── RateLimited                   429 rate_limit_exceeded
+     ├── DatabaseUnavailable           503 server_error / database_unavailable
      └── UpstreamError                 502 upstream_error
           ├── UpstreamRejected         the upstream's own 4xx status, passed on
           ├── UpstreamUnavailable      503 upstream_unavailable
@@ -117,6 +118,11 @@ class RateLimited(JunctionError):
     status = 429
     type = "rate_limit_exceeded"
     code = "rate_limit_exceeded"
+
+
+class DatabaseUnavailable(JunctionError):
+    status = 503
+    code = "database_unavailable"
 
 
 class UpstreamError(JunctionError):

@@ -109,6 +109,26 @@ class Provider(abc.ABC):
         )
 
 
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+"""A non-streamed upstream answer larger than this is refused (an endless body would otherwise
+grow the router's memory without bound)."""
+
+
+async def read_bounded(response: aiohttp.ClientResponse, provider: str) -> bytes:
+    """The whole body of a non-streamed answer, at most ``MAX_ANSWER_BYTES``."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_any():
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            response.close()  # drop the connection: the rest of the body is never read
+            raise UpstreamError(
+                f"provider '{provider}' answered more than {MAX_ANSWER_BYTES} bytes"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _no_json(_obj: object) -> str:
     raise TypeError("encode request bodies with orjson before handing them to aiohttp")
 
