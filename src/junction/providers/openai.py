@@ -86,7 +86,7 @@ class OpenAIProvider(Provider):
     async def _request_json(self, method: str, path: str, body: Json | None) -> Any:
         response = await self._send(method, path, body)
         try:
-            raw = await read_bounded(response, self.config.name)
+            raw = await read_bounded(response, self.config.name, self.config.read_timeout)
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise error_from_exception(self.config.name, exc) from exc
         finally:
