@@ -52,8 +52,8 @@ def test_key_requests_per_minute(router: RouterProcess, tenant: Tenant) -> None:
     assert refused.headers["x-request-id"].startswith("req_")
 
     # The official client raises its usual exception; the other key is not affected.
-    with pytest.raises(openai.RateLimitError):
-        router.client(key).chat.completions.create(model="bot", messages=USER)
+    with router.client(key) as client, pytest.raises(openai.RateLimitError):
+        client.chat.completions.create(model="bot", messages=USER)
     assert chat(router, tenant.key).status_code == 200
 
 
@@ -158,6 +158,25 @@ def test_headers_on_streams_errors_and_embeddings(router: RouterProcess, provide
     )
     assert embedded.status_code == 200
     assert embedded.headers["x-ratelimit-remaining-requests"] == "97"
-    raw = tenant.client().chat.completions.with_raw_response.create(model="bot", messages=USER)
+    with tenant.client() as client:
+        raw = client.chat.completions.with_raw_response.create(model="bot", messages=USER)
     assert raw.headers["x-ratelimit-remaining-requests"] == "96"
     assert "x-ratelimit-reset-tokens" in raw.headers
+
+
+def test_headers_without_a_charge_on_models_and_unknown_models(
+    router: RouterProcess, provider: str
+) -> None:
+    tenant = make_tenant(router, rpm_limit=7)
+    tenant.assistant("bot")
+    headers = {"Authorization": f"Bearer {tenant.key}"}
+    listed = httpx.get(router.url + "/v1/models", headers=headers)
+    assert listed.status_code == 200
+    assert listed.headers["x-ratelimit-limit-requests"] == "7"
+    assert listed.headers["x-ratelimit-remaining-requests"] == "7", "listing charges nothing"
+    unknown = chat(router, tenant.key, "no-such-model")
+    assert unknown.status_code == 404
+    assert unknown.headers["x-ratelimit-remaining-requests"] == "7"
+    assert chat(router, tenant.key).headers["x-ratelimit-remaining-requests"] == "6"
+    anonymous = httpx.get(router.url + "/v1/models")
+    assert anonymous.status_code == 401 and "x-ratelimit-limit-requests" not in anonymous.headers

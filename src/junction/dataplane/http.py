@@ -56,9 +56,11 @@ def openai_endpoint(rt: Runtime, name: str) -> Callable[[CallHandler], Handler]:
                 call.stream = False
                 rt.finish(call)
                 response = error_response(error, call.request_id)
+                await rt.rate_limits.describe(call)
                 response.headers.update(call.headers)
                 return response
             response.headers["x-request-id"] = call.request_id
+            await rt.rate_limits.describe(call)
             response.headers.update(call.headers)
             if not call.stream:
                 call.status = response.status_code

@@ -106,6 +106,27 @@ class RateLimits:
             raise _refusal(rules, stats, costs, now)
         call.notes[NOTE] = Admission(rules, tokens)
 
+    async def describe(self, call: Call) -> None:
+        """The ``x-ratelimit-*`` headers for a call that was not admitted (``/v1/models``, or one
+        refused before admission, e.g. an unknown model), without charging anything."""
+        if call.headers or call.key is None:
+            return
+        rules = rules_for(call)
+        if not rules:
+            return
+
+        async def read(limiter: SlidingWindowCounterRateLimiter) -> list[WindowStats]:
+            return list(
+                await asyncio.gather(*(limiter.get_window_stats(r.item, r.ident) for r in rules))
+            )
+
+        try:
+            stats = await self.store.run(read)
+        except Exception:  # headers are a courtesy: never fail an answer for them
+            log.exception("rate limits: reading the windows failed")
+            return
+        call.headers.update(_headers(rules, stats, None, time.time()))
+
     def observe(self, call: Call) -> None:
         """A ``Runtime.call_observers`` entry: settle the call's real token usage, off the path."""
         admission = call.notes.get(NOTE)
