@@ -21,6 +21,7 @@ from junction.dataplane.http import error_response, json_response
 from junction.dataplane.openapi import add_data_plane_paths
 from junction.dataplane.routes import data_plane_routes
 from junction.errors import InvalidRequest, JunctionError, NotFound, ValidationFailed
+from junction.history.install import install as install_history
 from junction.operations import operation_routes
 from junction.routing.catalog import Catalog
 from junction.runtime import Runtime
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     sessions = session_factory(engine)
     box = SecretBox(load_root_secret(settings))
     rt = Runtime(settings, engine, sessions, box, Catalog(settings, sessions, box))
+    install_history(rt)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -46,9 +48,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if generated:
             _announce_admin_key(generated)
         await rt.catalog.reload()
+        rt.history.start()
         try:
             yield
         finally:
+            await rt.history.close()
             await rt.catalog.close()
             await engine.dispose()
 

@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from junction.dataplane.call import Call
+from junction.history.store import ConversationStore
 from junction.routing.catalog import Catalog
 from junction.routing.router import Router
 from junction.security.secrets import SecretBox
 from junction.settings import Settings
+from junction.tokens.counter import TokenCounter
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,8 @@ class Runtime:
     router: Router = field(default_factory=Router)
     admin_key_hash: str = ""
     call_observers: list[Callable[[Call], None]] = field(default_factory=list)
+    tokens: TokenCounter = field(init=False)  # set by history.install
+    history: ConversationStore = field(init=False)  # set by history.install
 
     def finish(self, call: Call) -> None:
         """A data-plane call is complete: hand it to every observer. Never raises."""

@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     default_read_timeout: float = 600.0
     discovery_timeout: float = 10.0
 
+    # Chat history (history/store.py)
+    history_retention_days: float = 30.0
+    history_purge_seconds: float = 3600.0
+    history_flush_seconds: float = 1.0
+    history_flush_batch: int = 256
+    history_cache_seconds: float = 60.0
+    history_cache_conversations: int = 10_000
+
     def resolved_database_url(self) -> str:
         """The configured database, or the embedded SQLite file in the data directory."""
         if self.database_url:

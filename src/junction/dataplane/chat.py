@@ -15,6 +15,7 @@ from junction.dataplane.http import Handler, authenticate, json_response, openai
 from junction.dataplane.streaming import EventStreamResponse
 from junction.dataplane.wire import completion_id, normalize_chunk, normalize_completion
 from junction.errors import JunctionError
+from junction.history.flow import ChatTurn
 from junction.routing.prepare import check_chat_body, prepare_chat
 from junction.routing.resolve import Deployment, resolve_assistant
 from junction.routing.router import Outcome
@@ -41,8 +42,11 @@ def chat_completions(rt: Runtime) -> Handler:
         body = check_chat_body(await read_json(request, rt.settings.max_body_bytes))
         call.assistant = assistant = resolve_assistant(snapshot, call.workspace.id, body["model"])
         prepare_chat(body, assistant, call.workspace)
+        turn = await ChatTurn.open(
+            rt.history, rt.tokens, snapshot, call, body, request.headers.get("x-conversation-id")
+        )
         if body.get("stream"):
-            return await _stream(rt, call, body)
+            return await _stream(rt, call, body, turn)
 
         async def attempt(target: Deployment) -> Json:
             return await target.provider.client.chat({**body, "model": target.model})
@@ -50,12 +54,13 @@ def chat_completions(rt: Runtime) -> Handler:
         data, outcome = await rt.router.call(snapshot, assistant, attempt)
         answer = normalize_completion(data, assistant.name, completion_id(call.request_id))
         call.record_usage(answer.get("usage"))
-        return json_response(answer, headers=routing_headers(call, outcome))
+        turn.answered(answer)
+        return json_response(answer, headers={**routing_headers(call, outcome), **turn.headers})
 
     return handler
 
 
-async def _stream(rt: Runtime, call: Call, body: Json) -> Response:
+async def _stream(rt: Runtime, call: Call, body: Json, turn: ChatTurn) -> Response:
     assert call.assistant is not None
     assistant = call.assistant
     # Usage is always asked of the upstream (accounting needs it) and shown only if asked for.
@@ -68,7 +73,7 @@ async def _stream(rt: Runtime, call: Call, body: Json) -> Response:
         return await target.provider.client.chat_stream({**body, "model": target.model})
 
     chunks, outcome = await rt.router.call(rt.catalog.snapshot, assistant, attempt)
-    headers = {**routing_headers(call, outcome), "x-request-id": call.request_id}
+    headers = {**routing_headers(call, outcome), "x-request-id": call.request_id, **turn.headers}
     call.stream = True
     rt.router.enter(outcome.deployment.ref)
     fallback_id = completion_id(call.request_id)
@@ -77,6 +82,8 @@ async def _stream(rt: Runtime, call: Call, body: Json) -> Response:
         try:
             async for chunk in chunks:
                 normalize_chunk(chunk, assistant.name, fallback_id)
+                if not turn.chunk(chunk):
+                    continue
                 if call.first_token_at is None and chunk["choices"]:
                     call.first_token_at = time.perf_counter()
                 if "usage" in chunk:
@@ -97,6 +104,7 @@ async def _stream(rt: Runtime, call: Call, body: Json) -> Response:
         rt.router.leave(outcome.deployment.ref)
         await chunks.aclose()  # type: ignore[attr-defined]
         call.cut_off = not completed or call.error is not None
+        turn.stream_ended(not call.cut_off)
         rt.finish(call)
 
     return EventStreamResponse(events(), headers, done)

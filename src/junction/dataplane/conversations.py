@@ -1,0 +1,62 @@
+"""``GET/DELETE /v1/conversations/{id}``: a key's own stored chat history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from junction.dataplane.call import Call
+from junction.dataplane.http import Handler, authenticate, json_response, openai_endpoint
+from junction.errors import NotFound
+from junction.history.identity import storage_id
+from junction.history.store import ConversationState
+from junction.runtime import Runtime
+
+
+def conversation_body(state: ConversationState) -> dict[str, Any]:
+    return {
+        "id": state.external_id,
+        "object": "conversation",
+        "created_at": int(state.created_at.timestamp()),
+        "updated_at": int(state.updated_at.timestamp()),
+        "assistant": state.assistant,
+        "turn_count": len(state.turns),
+        "messages": state.messages(),
+    }
+
+
+def _missing(conversation: str) -> NotFound:
+    return NotFound(f"No conversation '{conversation}' for this key.", param="id")
+
+
+def get_conversation(rt: Runtime) -> Handler:
+    @openai_endpoint(rt, "conversations.retrieve")
+    async def handler(request: Request, call: Call) -> Response:
+        call.key, call.workspace = authenticate(request, rt.catalog.snapshot, rt.box)
+        conversation = request.path_params["conversation_id"]
+        owner = call.key.owner_id or call.key.id
+        state = await rt.history.get(call.workspace.id, owner, conversation)
+        if state is None or not state.turns:
+            raise _missing(conversation)
+        return json_response(conversation_body(state))
+
+    return handler
+
+
+def delete_conversation(rt: Runtime) -> Handler:
+    @openai_endpoint(rt, "conversations.delete")
+    async def handler(request: Request, call: Call) -> Response:
+        call.key, call.workspace = authenticate(request, rt.catalog.snapshot, rt.box)
+        conversation = request.path_params["conversation_id"]
+        owner = call.key.owner_id or call.key.id
+        state = await rt.history.get(call.workspace.id, owner, conversation)
+        deleted = await rt.history.delete([storage_id(call.workspace.id, owner, conversation)])
+        if not deleted and (state is None or not state.turns):
+            raise _missing(conversation)
+        return json_response(
+            {"id": conversation, "object": "conversation.deleted", "deleted": True}
+        )
+
+    return handler

@@ -1,0 +1,357 @@
+"""The chat-history store: an in-process cache in front of the database, written behind.
+
+The request path reads a conversation from the cache (a database read only the first time a
+process sees it, or once its cache entry is older than ``history_cache_seconds``) and appends
+a turn to it in memory. A background task writes pending turns in batches every
+``history_flush_seconds``; ``close()`` writes whatever is left, so a clean shutdown loses
+nothing. A failed write keeps its batch and is tried again. Entries with unwritten turns are
+never evicted, so a reload can never miss a turn.
+
+Rows are keyed by ids every replica derives alike (``identity.storage_id``), and writes are
+idempotent upserts, so replicas sharing a database never conflict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from junction.history.identity import storage_id
+from junction.history.messages import Fingerprint, fingerprint, starts_unit
+from junction.security.secrets import new_id
+from junction.settings import Settings
+from junction.store.conversations import Conversation, ConversationTurn
+from junction.tokens.counter import TokenCounter
+
+log = logging.getLogger(__name__)
+
+Json = dict[str, Any]
+
+
+@dataclass
+class Turn:
+    id: str
+    seq: int
+    messages: list[Json]
+    assistant: str
+    request_id: str
+    created_at: datetime
+    tokens: int | None = None
+    prints: tuple[Fingerprint, ...] = ()
+    opens_unit: bool = True
+
+    def __post_init__(self) -> None:
+        self.prints = tuple(fingerprint(m) for m in self.messages)
+        self.opens_unit = starts_unit(self.messages)
+
+
+@dataclass
+class ConversationState:
+    id: str
+    workspace_id: str
+    owner_key_id: str
+    external_id: str
+    assistant: str
+    created_at: datetime
+    updated_at: datetime
+    turns: list[Turn] = field(default_factory=list)
+    loaded_at: float = field(default_factory=time.monotonic)
+    unwritten: int = 0
+
+    def messages(self) -> list[Json]:
+        return [m for t in self.turns for m in t.messages]
+
+    def prints(self) -> list[Fingerprint]:
+        return [p for t in self.turns for p in t.prints]
+
+
+class ConversationStore:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        counter: TokenCounter,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.counter = counter
+        self._cache: OrderedDict[str, ConversationState] = OrderedDict()
+        self._loading: dict[str, asyncio.Future[ConversationState | None]] = {}
+        self._pending: list[tuple[ConversationState, Turn]] = []
+        self._write_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- life ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._flusher()), loop.create_task(self._purger())]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        await self.flush()
+        if self._pending:
+            log.error("chat history: %d turns could not be written at shutdown", len(self._pending))
+
+    # -- reading -------------------------------------------------------------------------------
+
+    async def get(
+        self, workspace_id: str, owner_key_id: str, external_id: str
+    ) -> ConversationState | None:
+        """The conversation, from the cache or else the database; None if it has no turns."""
+        key = storage_id(workspace_id, owner_key_id, external_id)
+        state = self._cached(key)
+        if state is not None:
+            return state
+        waiting = self._loading.get(key)
+        if waiting is not None:
+            return await asyncio.shield(waiting)
+        future: asyncio.Future[ConversationState | None] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._loading[key] = future
+        try:
+            state = await self._load(key)
+            if state is not None:
+                state = self._remember(state)
+            future.set_result(state)
+            return state
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiting requests get it, nobody else is told
+            raise
+        finally:
+            del self._loading[key]
+
+    async def open(
+        self, workspace_id: str, owner_key_id: str, external_id: str, assistant: str
+    ) -> ConversationState:
+        """The conversation to continue, created in memory if it does not exist yet."""
+        state = await self.get(workspace_id, owner_key_id, external_id)
+        if state is not None:
+            return state
+        now = datetime.now(UTC)
+        state = ConversationState(
+            storage_id(workspace_id, owner_key_id, external_id),
+            workspace_id,
+            owner_key_id,
+            external_id,
+            assistant,
+            now,
+            now,
+        )
+        return self._remember(state)
+
+    def _cached(self, key: str) -> ConversationState | None:
+        state = self._cache.get(key)
+        if state is None:
+            return None
+        stale = time.monotonic() - state.loaded_at > self.settings.history_cache_seconds
+        if stale and not state.unwritten:
+            del self._cache[key]
+            return None
+        self._cache.move_to_end(key)
+        return state
+
+    def _remember(self, state: ConversationState) -> ConversationState:
+        existing = self._cache.get(state.id)
+        if existing is not None and (existing.unwritten or existing.turns):
+            return existing
+        self._cache[state.id] = state
+        self._cache.move_to_end(state.id)
+        if len(self._cache) > self.settings.history_cache_conversations:
+            for key in [k for k, s in self._cache.items() if not s.unwritten]:
+                if len(self._cache) <= self.settings.history_cache_conversations:
+                    break
+                del self._cache[key]
+        return state
+
+    async def _load(self, key: str) -> ConversationState | None:
+        async with self.sessions() as s:
+            row = await s.get(Conversation, key)
+            if row is None:
+                return None
+            turns = await s.scalars(
+                select(ConversationTurn)
+                .where(ConversationTurn.conversation_id == key)
+                .order_by(ConversationTurn.seq, ConversationTurn.created_at)
+            )
+            state = ConversationState(
+                row.id,
+                row.workspace_id,
+                row.owner_key_id,
+                row.external_id,
+                row.assistant,
+                row.created_at,
+                row.updated_at,
+            )
+            state.turns = [
+                Turn(t.id, t.seq, t.messages, t.assistant, t.request_id, t.created_at, t.tokens)
+                for t in turns
+            ]
+            return state
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def append(
+        self, state: ConversationState, messages: list[Json], assistant: str, request_id: str
+    ) -> Turn:
+        """Add a turn in memory and queue it for the database; never waits."""
+        now = datetime.now(UTC)
+        seq = state.turns[-1].seq + 1 if state.turns else 0
+        turn = Turn(new_id("turn"), seq, messages, assistant, request_id, now)
+        state.turns.append(turn)
+        state.assistant = assistant
+        state.updated_at = now
+        state.unwritten += 1
+        self._pending.append((state, turn))
+        if len(self._pending) >= self.settings.history_flush_batch:
+            self._wake.set()
+        return turn
+
+    def tokens(self, turn: Turn) -> int:
+        if turn.tokens is None:
+            turn.tokens = self.counter.messages(turn.messages)
+        return turn.tokens
+
+    async def flush(self) -> None:
+        """Write every pending turn now (in one transaction)."""
+        async with self._write_lock:
+            batch, self._pending = self._pending, []
+            if not batch:
+                return
+            try:
+                await self._write(batch)
+            except Exception:
+                self._pending = batch + self._pending
+                raise
+            for state, _turn in batch:
+                state.unwritten -= 1
+
+    async def _write(self, batch: Sequence[tuple[ConversationState, Turn]]) -> None:
+        conversations: dict[str, ConversationState] = {s.id: s for s, _ in batch}
+        turns = [
+            {
+                "id": t.id,
+                "conversation_id": s.id,
+                "seq": t.seq,
+                "messages": t.messages,
+                "tokens": self.tokens(t),
+                "assistant": t.assistant,
+                "request_id": t.request_id,
+                "created_at": t.created_at,
+            }
+            for s, t in batch
+        ]
+        async with self.sessions() as s:
+            dialect = self.sessions.kw["bind"].dialect.name
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            rows = [
+                {
+                    "id": c.id,
+                    "workspace_id": c.workspace_id,
+                    "owner_key_id": c.owner_key_id,
+                    "external_id": c.external_id,
+                    "assistant": c.assistant,
+                    "created_at": c.created_at,
+                    "updated_at": c.updated_at,
+                }
+                for c in conversations.values()
+            ]
+            upsert = insert(Conversation).values(rows)
+            await s.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=["id"],
+                    set_={
+                        "assistant": upsert.excluded.assistant,
+                        "updated_at": upsert.excluded.updated_at,
+                    },
+                )
+            )
+            await s.execute(insert(ConversationTurn).values(turns).on_conflict_do_nothing())
+            await s.commit()
+
+    async def _flusher(self) -> None:
+        interval = self.settings.history_flush_seconds
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval)
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception:
+                log.exception(
+                    "chat history: writing %d turns failed; will retry", len(self._pending)
+                )
+                await asyncio.sleep(interval)
+
+    # -- deleting ------------------------------------------------------------------------------
+
+    async def delete(self, ids: Sequence[str]) -> int:
+        """Forget conversations (by storage id): cache, queue and database. Returns how many
+        the database held."""
+        wanted = set(ids)
+        async with self._write_lock:
+            self._pending = [(s, t) for s, t in self._pending if s.id not in wanted]
+            for key in wanted:
+                state = self._cache.pop(key, None)
+                if state is not None:
+                    state.unwritten = 0
+            async with self.sessions() as s:
+                found = list(
+                    await s.scalars(select(Conversation.id).where(Conversation.id.in_(wanted)))
+                )
+                if found:
+                    await s.execute(
+                        delete(ConversationTurn).where(ConversationTurn.conversation_id.in_(found))
+                    )
+                    await s.execute(delete(Conversation).where(Conversation.id.in_(found)))
+                await s.commit()
+        return len(found)
+
+    async def purge_expired(self) -> int:
+        """Delete conversations untouched for longer than the retention period."""
+        days = self.settings.history_retention_days
+        if days <= 0:
+            return 0
+        cutoff = datetime.now(UTC) - timedelta(days=days)
+        for key, state in list(self._cache.items()):
+            if state.updated_at < cutoff and not state.unwritten:
+                del self._cache[key]
+        async with self.sessions() as s:
+            expired = list(
+                await s.scalars(select(Conversation.id).where(Conversation.updated_at < cutoff))
+            )
+        live = {k for k, st in self._cache.items() if st.unwritten or st.updated_at >= cutoff}
+        expired = [k for k in expired if k not in live]
+        purged = 0
+        for i in range(0, len(expired), 500):
+            purged += await self.delete(expired[i : i + 500])
+        return purged
+
+    async def _purger(self) -> None:
+        while True:
+            try:
+                purged = await self.purge_expired()
+                if purged:
+                    log.info("chat history: %d expired conversations deleted", purged)
+            except Exception:
+                log.exception("chat history: retention purge failed")
+            await asyncio.sleep(self.settings.history_purge_seconds)
