@@ -16,7 +16,12 @@ from typing import Any
 from junction.dataplane.call import Call
 from junction.errors import ContextLengthExceeded
 from junction.history import identity, thinking
-from junction.history.messages import answer_message, resent_overlap, split_instructions
+from junction.history.messages import (
+    answer_message,
+    resent_overlap,
+    split_instructions,
+    starts_unit,
+)
 from junction.history.store import ConversationState, ConversationStore, Turn
 from junction.routing.catalog import AssistantView, Snapshot
 from junction.tokens.counter import REPLY_PRIMING, TokenCounter, tools_upper_bound, upper_bound
@@ -75,7 +80,7 @@ class ChatTurn:
         )
         fixed = [*head, *instructions, *sent]
         if window is not None:
-            history = _fit(store, counter, fixed, body.get("tools"), history, window, call)
+            history = _fit(store, counter, fixed, sent, body.get("tools"), history, window, call)
         body["messages"] = [*head, *instructions, *(m for t in history for m in t.messages), *sent]
         if turn.strip:
             thinking.switch_off(body, (*assistant.model, *assistant.fallbacks))
@@ -164,6 +169,7 @@ def _fit(
     store: ConversationStore,
     counter: TokenCounter,
     fixed: list[Json],
+    sent: list[Json],
     tools: object,
     history: list[Turn],
     window: int,
@@ -175,20 +181,33 @@ def _fit(
         return history  # fits even counted generously: nothing to encode
     needed = counter.prompt(fixed, tools)
     if needed > window:
-        raise ContextLengthExceeded(
-            f"This request's prompt is {needed} tokens (system prompt and new messages), "
-            f"more than the context window of {window} tokens for this assistant. "
-            "Shorten the messages.",
-            param="messages",
-        )
+        raise _exceeded(needed, window, "system prompt and new messages")
     units: list[list[Turn]] = []
     for turn in history:
         if turn.opens_unit or not units:
             units.append([turn])
         else:
             units[-1].append(turn)
+    if units and not starts_unit(sent):
+        # New tool results answer the calls of the latest unit: it goes whole or not at all.
+        pinned = units.pop()
+        needed += sum(store.tokens(t) for t in pinned)
+        if needed > window:
+            raise _exceeded(
+                needed, window, "system prompt, new messages and the tool calls they answer"
+            )
+    else:
+        pinned = []
     sizes = [sum(store.tokens(t) for t in unit) for unit in units]
     dropped = units_to_drop(needed, sizes, window)
     if dropped:
         call.notes["history_trimmed_turns"] = sum(len(u) for u in units[:dropped])
-    return [t for unit in units[dropped:] for t in unit]
+    return [t for unit in units[dropped:] for t in unit] + pinned
+
+
+def _exceeded(needed: int, window: int, what: str) -> ContextLengthExceeded:
+    return ContextLengthExceeded(
+        f"This request's prompt is {needed} tokens ({what}), more than the context window "
+        f"of {window} tokens for this assistant. Shorten the messages.",
+        param="messages",
+    )

@@ -172,7 +172,7 @@ class ConversationStore:
 
     def _remember(self, state: ConversationState) -> ConversationState:
         existing = self._cache.get(state.id)
-        if existing is not None and (existing.unwritten or existing.turns):
+        if existing is not None:  # another request got there first: one state per conversation
             return existing
         self._cache[state.id] = state
         self._cache.move_to_end(state.id)

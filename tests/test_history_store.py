@@ -1,0 +1,149 @@
+"""The history store's durability: restarts, retention, failed writes, PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from junction.history.store import ConversationStore
+from junction.settings import Settings
+from junction.store.db import create_engine, migrate, session_factory
+from junction.tokens.counter import TokenCounter
+from tests.conftest import RouterProcess, Tenant, make_tenant
+from tests.upstream import Upstream
+
+
+def _serve(data_dir: Path, upstream: Upstream, env: dict[str, str]) -> RouterProcess:
+    proc = RouterProcess(data_dir, env).start()
+    with proc.admin() as admin:
+        response = admin.post(
+            "/providers", json={"name": "local", "kind": "openai", "base_url": upstream.url}
+        )
+        assert response.status_code in (201, 409), response.text
+    return proc
+
+
+def _ask(tenant: Tenant, text: str, conversation: str) -> None:
+    tenant.client().chat.completions.create(
+        model="bot",
+        messages=[{"role": "user", "content": text}],
+        extra_headers={"X-Conversation-Id": conversation},
+    )
+
+
+def _messages(router: RouterProcess, key: str, conversation: str) -> list[str] | None:
+    response = httpx.get(
+        f"{router.url}/v1/conversations/{conversation}",
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=10,
+    )
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    return [m["content"] for m in response.json()["messages"]]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    if request.param == "sqlite":
+        yield {}
+    else:
+        yield {"JUNCTION_DATABASE_URL": request.getfixturevalue("pg_url")}
+
+
+def test_turns_survive_a_restart(
+    tmp_path: Path, upstream: Upstream, database_env: dict[str, str]
+) -> None:
+    # Writes are batched an hour apart here: only the shutdown flush can have saved them.
+    env = {**database_env, "JUNCTION_HISTORY_FLUSH_SECONDS": "3600"}
+    router = _serve(tmp_path, upstream, env)
+    try:
+        tenant = make_tenant(router)
+        tenant.assistant("bot", chat_history="on")
+        _ask(tenant, "one", "durable")
+        _ask(tenant, "two", "durable")
+    finally:
+        assert router.stop() in (0, -15), router.log()
+    again = RouterProcess(tmp_path, env, admin_key=router.admin_key).start()
+    try:
+        assert _messages(again, tenant.key, "durable") == ["one", "echo: one", "two", "echo: two"]
+        tenant.router = again
+        _ask(tenant, "three", "durable")
+        assert [m["content"] for m in upstream.last()["messages"]] == [
+            "one",
+            "echo: one",
+            "two",
+            "echo: two",
+            "three",
+        ]
+    finally:
+        again.stop()
+
+
+def test_retention_deletes_old_conversations(tmp_path: Path, upstream: Upstream) -> None:
+    env = {
+        "JUNCTION_HISTORY_RETENTION_DAYS": str(3 / 86400),  # three seconds
+        "JUNCTION_HISTORY_PURGE_SECONDS": "0.5",
+        "JUNCTION_HISTORY_FLUSH_SECONDS": "0.1",
+    }
+    router = _serve(tmp_path, upstream, env)
+    try:
+        tenant = make_tenant(router)
+        tenant.assistant("bot", chat_history="on")
+        _ask(tenant, "short-lived", "r")
+        assert _messages(router, tenant.key, "r") == ["short-lived", "echo: short-lived"]
+        deadline = time.monotonic() + 15
+        while _messages(router, tenant.key, "r") is not None and time.monotonic() < deadline:
+            time.sleep(0.25)
+        assert _messages(router, tenant.key, "r") is None
+        with router.admin() as admin:
+            assert admin.get(f"/workspaces/{tenant.name}/conversations").json()["data"] == []
+    finally:
+        router.stop()
+
+
+async def test_a_failed_write_is_kept_and_retried(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, history_flush_seconds=3600)
+    engine = create_engine(settings.resolved_database_url())
+    sessions = session_factory(engine)
+    await migrate(engine)
+    store = ConversationStore(settings, sessions, TokenCounter())
+    try:
+        state = await store.open("ws_1", "key_1", "c", "bot")
+        store.append(state, [{"role": "user", "content": "kept"}], "bot", "req_1")
+        with pytest.raises(Exception, match="FOREIGN KEY"):
+            await store.flush()  # its workspace does not exist yet: the write fails
+        assert state.unwritten == 1
+        async with sessions() as s:
+            from junction.store.models import Workspace
+
+            s.add(Workspace(id="ws_1", name="w"))
+            await s.commit()
+        await store.flush()
+        assert state.unwritten == 0
+        fresh = ConversationStore(settings, sessions, TokenCounter())
+        loaded = await fresh.get("ws_1", "key_1", "c")
+        assert loaded is not None
+        assert [m["content"] for m in loaded.messages()] == ["kept"]
+        assert loaded.turns[0].tokens == 3 + 1
+    finally:
+        await engine.dispose()
+
+
+async def test_concurrent_first_reads_share_one_load(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    engine = create_engine(settings.resolved_database_url())
+    await migrate(engine)
+    store = ConversationStore(settings, session_factory(engine), TokenCounter())
+    try:
+        results = await asyncio.gather(*(store.get("ws", "k", "same") for _ in range(5)))
+        assert results == [None] * 5
+        opened = await asyncio.gather(*(store.open("ws", "k", "x", "bot") for _ in range(5)))
+        assert all(o is opened[0] for o in opened), "one state per conversation"
+    finally:
+        await engine.dispose()
