@@ -17,6 +17,7 @@ from junction import __version__
 from junction.admin.router import router as admin_router
 from junction.body_limit import BodySizeLimit
 from junction.bootstrap import ensure_admin_key
+from junction.dataplane.conversations import add_conversation_paths
 from junction.dataplane.http import error_response, json_response
 from junction.dataplane.openapi import add_data_plane_paths
 from junction.dataplane.routes import data_plane_routes
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     add_data_plane_paths(app)
+    add_conversation_paths(app)
     return app
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -60,3 +61,52 @@ def delete_conversation(rt: Runtime) -> Handler:
         )
 
     return handler
+
+
+def add_conversation_paths(app: FastAPI) -> None:
+    """Publish ``/v1/conversations/{id}`` in the OpenAPI document (wraps ``app.openapi``)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None and "/v1/conversations/{id}" in app.openapi_schema.get(
+            "paths", {}
+        ):
+            return app.openapi_schema
+        doc = build()
+        common = {
+            "tags": ["data plane"],
+            "security": [{"WorkspaceKey": []}],
+            "parameters": [
+                {
+                    "name": "id",
+                    "in": "path",
+                    "required": True,
+                    "description": "The conversation id echoed in X-Conversation-Id.",
+                    "schema": {"type": "string"},
+                }
+            ],
+        }
+        error = {
+            "description": "OpenAI-shaped error",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        doc["paths"]["/v1/conversations/{id}"] = {
+            "get": {
+                **common,
+                "summary": "This key's stored conversation: its messages, oldest first",
+                "responses": {
+                    "200": {"description": "The conversation"},
+                    "401": error,
+                    "404": error,
+                },
+            },
+            "delete": {
+                **common,
+                "summary": "Delete this key's stored conversation",
+                "responses": {"200": {"description": "Deleted"}, "401": error, "404": error},
+            },
+        }
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]

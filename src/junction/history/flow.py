@@ -177,7 +177,7 @@ def _fit(
 ) -> list[Turn]:
     """The newest history that fits ``window`` beside the fixed part; 400 if that alone won't."""
     bound = upper_bound(fixed) + tools_upper_bound(tools) + REPLY_PRIMING
-    if bound + sum(upper_bound(t.messages) for t in history) <= window:
+    if bound + sum(t.bound for t in history) <= window:
         return history  # fits even counted generously: nothing to encode
     needed = counter.prompt(fixed, tools)
     if needed > window:

@@ -32,7 +32,7 @@ from junction.history.messages import Fingerprint, fingerprint, starts_unit
 from junction.security.secrets import new_id
 from junction.settings import Settings
 from junction.store.conversations import Conversation, ConversationTurn
-from junction.tokens.counter import TokenCounter
+from junction.tokens.counter import TokenCounter, upper_bound
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +50,12 @@ class Turn:
     tokens: int | None = None
     prints: tuple[Fingerprint, ...] = ()
     opens_unit: bool = True
+    bound: int = 0  # at least ``tokens``, known without encoding
 
     def __post_init__(self) -> None:
         self.prints = tuple(fingerprint(m) for m in self.messages)
         self.opens_unit = starts_unit(self.messages)
+        self.bound = upper_bound(self.messages)
 
 
 @dataclass
