@@ -64,7 +64,8 @@ def delete_conversation(rt: Runtime) -> Handler:
 
 
 def add_conversation_paths(app: FastAPI) -> None:
-    """Publish ``/v1/conversations/{id}`` in the OpenAPI document (wraps ``app.openapi``)."""
+    """Publish ``/v1/conversations/{id}`` and ``/v1/responses`` in the OpenAPI document
+    (wraps ``app.openapi``)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -105,6 +106,23 @@ def add_conversation_paths(app: FastAPI) -> None:
                 "summary": "Delete this key's stored conversation",
                 "responses": {"200": {"description": "Deleted"}, "401": error, "404": error},
             },
+        }
+        doc["paths"]["/v1/responses"] = {
+            "post": {
+                "tags": ["data plane"],
+                "security": [{"WorkspaceKey": []}],
+                "summary": "Create a response (OpenAI Responses API; not streamed)",
+                "description": "Stateful through previous_response_id, on the chat-history "
+                "store. Input items: messages, function_call, function_call_output.",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "responses": {
+                    "200": {"description": "The Response object"},
+                    **{str(code): error for code in (400, 401, 404, 413, 429, 502, 503, 504)},
+                },
+            }
         }
         app.openapi_schema = doc
         return doc

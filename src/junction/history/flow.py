@@ -54,22 +54,45 @@ class ChatTurn:
         body: Json,
         conversation_header: str | None,
     ) -> ChatTurn:
+        """A chat completion's turn: its conversation found as the assistant's mode says."""
         assert call.assistant is not None and call.workspace is not None and call.key is not None
         assistant, workspace, key = call.assistant, call.workspace, call.key
-        turn = cls(store, call, assistant, strip=assistant.chat_history == "disable_think")
+        state: ConversationState | None = None
+        headers: dict[str, str] = {}
+        if assistant.chat_history in STORING_MODES:
+            conversation = identity.conversation_id(conversation_header, body, assistant.name)
+            state = await store.open(
+                workspace.id, key.owner_id or key.id, conversation, assistant.name
+            )
+            call.notes["conversation_id"] = conversation
+            headers[identity.HEADER] = identity.header_value(conversation)
+        turn = cls.begin(store, counter, snapshot, call, body, state, state.turns if state else [])
+        turn.headers.update(headers)
+        return turn
+
+    @classmethod
+    def begin(
+        cls,
+        store: ConversationStore,
+        counter: TokenCounter,
+        snapshot: Snapshot,
+        call: Call,
+        body: Json,
+        state: ConversationState | None,
+        stored: list[Turn],
+    ) -> ChatTurn:
+        """Prepend ``stored`` history to ``body`` (less what the client re-sent), fit the
+        window, switch thinking off if asked; the answer will be stored into ``state``."""
+        assert call.assistant is not None and call.workspace is not None
+        assistant, workspace = call.assistant, call.workspace
+        turn = cls(store, call, assistant, state, strip=assistant.chat_history == "disable_think")
         messages: list[Json] = body["messages"]
         head = messages[:1] if _is_own_system_prompt(messages, assistant) else []
         instructions, sent = split_instructions(messages[len(head) :])
-        history: list[Turn] = []
-        if assistant.chat_history in STORING_MODES:
-            conversation = identity.conversation_id(conversation_header, body, assistant.name)
-            turn.state = await store.open(
-                workspace.id, key.owner_id or key.id, conversation, assistant.name
-            )
-            history = list(turn.state.turns)
-            sent = sent[resent_overlap(turn.state.prints(), sent) :]
-            call.notes["conversation_id"] = conversation
-            turn.headers[identity.HEADER] = identity.header_value(conversation)
+        history = list(stored)
+        if history:
+            prints = [p for t in history for p in t.prints]
+            sent = sent[resent_overlap(prints, sent) :]
         turn.new = [_stored_form(m, turn.strip) for m in sent]
 
         completion = body.get("max_completion_tokens") or body.get("max_tokens")
@@ -88,7 +111,7 @@ class ChatTurn:
 
     # -- the answer ----------------------------------------------------------------------------
 
-    def answered(self, answer: Json) -> None:
+    def answered(self, answer: Json) -> Turn | None:
         """A complete, non-streamed answer: strip it if asked, and store the turn."""
         choices = answer.get("choices") or []
         if self.strip:
@@ -96,7 +119,8 @@ class ChatTurn:
                 if isinstance(choice, dict) and isinstance(choice.get("message"), dict):
                     thinking.strip_message(choice["message"])
         if choices and isinstance(choices[0], dict):
-            self._store(answer_message(choices[0].get("message")))
+            return self._store(answer_message(choices[0].get("message")))
+        return None
 
     def chunk(self, chunk: Json) -> bool:
         """One streamed chunk (changed in place); False when it is to be left out."""
@@ -138,10 +162,10 @@ class ChatTurn:
                     if isinstance(function.get(part), str):
                         call["function"][part] += function[part]
 
-    def _store(self, answer: Json | None) -> None:
+    def _store(self, answer: Json | None) -> Turn | None:
         if self.state is None or answer is None:
-            return
-        self.store.append(
+            return None
+        return self.store.append(
             self.state, [*self.new, answer], self.assistant.name, self.call.request_id
         )
 

@@ -1,0 +1,130 @@
+"""``POST /v1/responses``: OpenAI's Responses API as a thin layer over chat completions.
+
+State lives in the chat-history store. A chain of responses is one stored conversation
+(``responses:<chain>``) of the calling key; a response's id names its chain and its turn, so
+``previous_response_id`` finds its history with one cache look-up. Continuing from a response
+that is not the newest of its chain branches: the turns up to it are copied to a new chain.
+``store: false`` stores nothing (the answer's id cannot be continued from). Assistants whose
+``chat_history`` is ``off`` store nothing and refuse ``previous_response_id``.
+
+Streaming is not offered here yet: ``stream: true`` is refused with a 400.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from junction.dataplane.call import Call
+from junction.dataplane.chat import routing_headers
+from junction.dataplane.http import Handler, authenticate, json_response, openai_endpoint, read_json
+from junction.dataplane.responses_wire import Json, chat_body, response_object
+from junction.dataplane.wire import completion_id, normalize_completion
+from junction.errors import InvalidRequest, NotFound
+from junction.history.flow import ChatTurn
+from junction.history.store import ConversationState, Turn
+from junction.routing.prepare import check_chat_body, prepare_chat
+from junction.routing.resolve import Deployment, resolve_assistant
+from junction.runtime import Runtime
+
+_RESPONSE_ID = re.compile(r"^resp_([0-9a-f]{16})([0-9a-f]{16})$")
+CHAIN_PREFIX = "responses:"
+
+
+def create_response(rt: Runtime) -> Handler:
+    @openai_endpoint(rt, "responses.create")
+    async def handler(request: Request, call: Call) -> Response:
+        snapshot = rt.catalog.snapshot
+        call.key, call.workspace = authenticate(request, snapshot, rt.box)
+        wanted = await read_json(request, rt.settings.max_body_bytes)
+        if not isinstance(wanted, dict):
+            raise InvalidRequest("The request body must be a JSON object.")
+        if wanted.get("stream"):
+            raise InvalidRequest(
+                "Streaming is not supported on /v1/responses yet; use /v1/chat/completions "
+                "for streams.",
+                param="stream",
+            )
+        body = check_chat_body(chat_body(wanted))
+        call.assistant = assistant = resolve_assistant(snapshot, call.workspace.id, body["model"])
+        keeps_history = assistant.chat_history != "off"
+        previous = wanted.get("previous_response_id")
+        if previous is not None and not keeps_history:
+            raise InvalidRequest(
+                f"Chat history is off for assistant '{assistant.name}': it keeps no responses "
+                "to continue from.",
+                param="previous_response_id",
+            )
+        store = keeps_history and wanted.get("store", True) is not False
+        owner = call.key.owner_id or call.key.id
+        stored: list[Turn] = []
+        parent: ConversationState | None = None
+        if previous is not None:
+            parent = await _find(rt, call.workspace.id, owner, previous)
+            index = _turn_index(parent, previous)
+            stored = parent.turns[: index + 1]
+            if store and index != len(parent.turns) - 1:
+                parent = await _branch(rt, call.workspace.id, owner, assistant.name, stored)
+        chain = parent
+        if store and chain is None:
+            chain = await rt.history.open(
+                call.workspace.id, owner, CHAIN_PREFIX + os.urandom(8).hex(), assistant.name
+            )
+        prepare_chat(body, assistant, call.workspace)
+        turn = ChatTurn.begin(
+            rt.history, rt.tokens, snapshot, call, body, chain if store else None, stored
+        )
+
+        async def attempt(target: Deployment) -> Json:
+            return await target.provider.client.chat({**body, "model": target.model})
+
+        data, outcome = await rt.router.call(snapshot, assistant, attempt)
+        answer = normalize_completion(data, assistant.name, completion_id(call.request_id))
+        call.record_usage(answer.get("usage"))
+        saved = turn.answered(answer)
+        if store and chain is not None and saved is not None:
+            response_id = f"resp_{chain.external_id.removeprefix(CHAIN_PREFIX)}{saved.id[5:]}"
+            call.notes["conversation_id"] = chain.external_id
+        else:
+            response_id = "resp_" + os.urandom(16).hex()
+        result = response_object(answer, response_id, wanted, previous, store)
+        return json_response(result, headers=routing_headers(call, outcome))
+
+    return handler
+
+
+async def _find(
+    rt: Runtime, workspace_id: str, owner: str, response_id: object
+) -> ConversationState:
+    match = _RESPONSE_ID.match(response_id) if isinstance(response_id, str) else None
+    state = None
+    if match is not None:
+        state = await rt.history.get(workspace_id, owner, CHAIN_PREFIX + match.group(1))
+    if state is None or match is None:
+        raise NotFound(
+            f"Previous response '{response_id}' not found.", param="previous_response_id"
+        )
+    return state
+
+
+def _turn_index(state: ConversationState, response_id: str) -> int:
+    turn_id = "turn_" + response_id[-16:]
+    for i, turn in enumerate(state.turns):
+        if turn.id == turn_id:
+            return i
+    raise NotFound(f"Previous response '{response_id}' not found.", param="previous_response_id")
+
+
+async def _branch(
+    rt: Runtime, workspace_id: str, owner: str, assistant: str, turns: list[Turn]
+) -> ConversationState:
+    """A new chain holding copies of ``turns``: continuing from an earlier response."""
+    chain = await rt.history.open(
+        workspace_id, owner, CHAIN_PREFIX + os.urandom(8).hex(), assistant
+    )
+    for turn in turns:
+        rt.history.append(chain, turn.messages, turn.assistant, turn.request_id)
+    return chain
