@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     history_flush_seconds: float = 1.0
     history_flush_batch: int = 256
     history_cache_seconds: float = 60.0
-    history_cache_conversations: int = 10_000
+    history_cache_conversations: int = 2_000
 
     def resolved_database_url(self) -> str:
         """The configured database, or the embedded SQLite file in the data directory."""

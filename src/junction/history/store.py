@@ -25,8 +25,10 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from junction.errors import JunctionError
 from junction.history.identity import storage_id
 from junction.history.messages import Fingerprint, fingerprint, starts_unit
 from junction.security.secrets import new_id
@@ -130,7 +132,13 @@ class ConversationStore:
         )
         self._loading[key] = future
         try:
-            state = await self._load(key)
+            try:
+                state = await self._load(key)
+            except SQLAlchemyError as exc:
+                log.error("chat history: reading %s failed: %s", key, exc)
+                raise JunctionError(
+                    "The chat history store could not be read; try again shortly."
+                ) from exc
             if state is not None:
                 state = self._remember(state)
             future.set_result(state)
@@ -241,7 +249,7 @@ class ConversationStore:
                 return
             try:
                 await self._write(batch)
-            except Exception:
+            except BaseException:  # failed or cancelled: keep the batch (writes are idempotent)
                 self._pending = batch + self._pending
                 raise
             for state, _turn in batch:
