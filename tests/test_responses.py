@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import openai
+import orjson
 import pytest
 
 from tests.conftest import Tenant
@@ -88,16 +89,56 @@ def test_disable_think_applies_and_bad_input_is_400(tenant: Tenant, upstream: Up
     assert answer.output_text == "echo: hi"
     assert upstream.last()["chat_template_kwargs"] == {"enable_thinking": False}
     assert upstream.last()["max_tokens"] == 50
-    with pytest.raises(openai.BadRequestError):
-        client.responses.create(model="bot", input=[])
     with pytest.raises(openai.BadRequestError) as caught:
-        client.responses.create(model="bot", input="x", stream=True)
-    assert caught.value.body["param"] == "stream"  # type: ignore[index]
+        client.responses.create(model="bot", input=[])
+    assert caught.value.body["param"] == "input"  # type: ignore[index]
+
+
+def test_streamed_response_and_its_continuation(tenant: Tenant, upstream: Upstream) -> None:
+    tenant.assistant("bot", model="local/think", chat_history="disable_think")
+    client = tenant.client()
+    events = list(client.responses.create(model="bot", input="stream it", stream=True))
+    kinds = [e.type for e in events]
+    assert kinds[:2] == ["response.created", "response.in_progress"]
+    assert kinds[-1] == "response.completed"
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert deltas == "echo: stream it", "thinking split across chunks is removed"
+    final = events[-1].response  # type: ignore[union-attr]
+    assert final.output_text == "echo: stream it" and final.status == "completed"
+    assert final.id == events[0].response.id  # type: ignore[union-attr]
+    client.responses.create(model="bot", input="next", previous_response_id=final.id)
+    assert contents(upstream) == ["stream it", "echo: stream it", "next"]
+
+
+def test_a_broken_stream_ends_with_an_error_and_stores_nothing(
+    tenant: Tenant, upstream: Upstream
+) -> None:
+    tenant.assistant("flaky", model="local/broken-stream", chat_history="on")
+    client = tenant.client()
+    stream = client.responses.create(model="flaky", input="break", stream=True)
+    seen: list[object] = []
+    with pytest.raises(openai.APIError):
+        seen.extend(stream)
+    created = seen[0].response.id  # type: ignore[union-attr]
+    with pytest.raises(openai.NotFoundError):
+        client.responses.create(model="flaky", input="x", previous_response_id=created)
 
 
 def test_answers_validate_against_openais_schema(tenant: Tenant) -> None:
     from tests.openai_schema import validate
 
     tenant.assistant("bot", chat_history="on")
-    raw = tenant.client().responses.with_raw_response.create(model="bot", input="hi")
+    tenant.assistant("tools", model="local/tool-call", chat_history="on")
+    client = tenant.client()
+    raw = client.responses.with_raw_response.create(model="bot", input="hi")
     validate("Response", raw.http_response.json())
+    raw = client.responses.with_raw_response.create(model="tools", input="call")
+    validate("Response", raw.http_response.json())
+    for model in ("bot", "tools"):
+        with client.responses.with_streaming_response.create(
+            model=model, input="hi", stream=True
+        ) as streamed:
+            for line in streamed.iter_lines():
+                if line.startswith("data: "):
+                    validate("ResponseStreamEvent", orjson.loads(line[6:]))

@@ -7,7 +7,7 @@ that is not the newest of its chain branches: the turns up to it are copied to a
 ``store: false`` stores nothing (the answer's id cannot be continued from). Assistants whose
 ``chat_history`` is ``off`` store nothing and refuse ``previous_response_id``.
 
-Streaming is not offered here yet: ``stream: true`` is refused with a 400.
+With ``stream: true`` the answer comes as Responses stream events (``responses_stream.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from starlette.responses import Response
 from junction.dataplane.call import Call
 from junction.dataplane.chat import routing_headers
 from junction.dataplane.http import Handler, authenticate, json_response, openai_endpoint, read_json
+from junction.dataplane.responses_stream import stream_response
 from junction.dataplane.responses_wire import Json, chat_body, response_object
 from junction.dataplane.wire import completion_id, normalize_completion
 from junction.errors import InvalidRequest, NotFound
@@ -29,6 +30,7 @@ from junction.history.store import ConversationState, Turn
 from junction.routing.prepare import check_chat_body, prepare_chat
 from junction.routing.resolve import Deployment, resolve_assistant
 from junction.runtime import Runtime
+from junction.security.secrets import new_id
 
 _RESPONSE_ID = re.compile(r"^resp_([0-9a-f]{16})([0-9a-f]{16})$")
 CHAIN_PREFIX = "responses:"
@@ -42,12 +44,6 @@ def create_response(rt: Runtime) -> Handler:
         wanted = await read_json(request, rt.settings.max_body_bytes)
         if not isinstance(wanted, dict):
             raise InvalidRequest("The request body must be a JSON object.")
-        if wanted.get("stream"):
-            raise InvalidRequest(
-                "Streaming is not supported on /v1/responses yet; use /v1/chat/completions "
-                "for streams.",
-                param="stream",
-            )
         body = check_chat_body(chat_body(wanted))
         call.assistant = assistant = resolve_assistant(snapshot, call.workspace.id, body["model"])
         keeps_history = assistant.chat_history != "off"
@@ -77,6 +73,15 @@ def create_response(rt: Runtime) -> Handler:
         turn = ChatTurn.begin(
             rt.history, rt.tokens, snapshot, call, body, chain if store else None, stored
         )
+        if store and chain is not None:
+            turn.turn_id = new_id("turn")
+            chain_hex = chain.external_id.removeprefix(CHAIN_PREFIX)
+            response_id = f"resp_{chain_hex}{turn.turn_id.removeprefix('turn_')}"
+            call.notes["conversation_id"] = chain.external_id
+        else:
+            response_id = "resp_" + os.urandom(16).hex()
+        if wanted.get("stream"):
+            return await stream_response(rt, call, body, turn, wanted, response_id, store)
 
         async def attempt(target: Deployment) -> Json:
             return await target.provider.client.chat({**body, "model": target.model})
@@ -84,13 +89,8 @@ def create_response(rt: Runtime) -> Handler:
         data, outcome = await rt.router.call(snapshot, assistant, attempt)
         answer = normalize_completion(data, assistant.name, completion_id(call.request_id))
         call.record_usage(answer.get("usage"))
-        saved = turn.answered(answer)
-        if store and chain is not None and saved is not None:
-            response_id = f"resp_{chain.external_id.removeprefix(CHAIN_PREFIX)}{saved.id[5:]}"
-            call.notes["conversation_id"] = chain.external_id
-        else:
-            response_id = "resp_" + os.urandom(16).hex()
-        result = response_object(answer, response_id, wanted, previous, store)
+        turn.answered(answer)
+        result = response_object(answer, response_id, wanted, store)
         return json_response(result, headers=routing_headers(call, outcome))
 
     return handler

@@ -144,9 +144,7 @@ def _response_format(fmt: Json) -> Json:
     return {"type": fmt.get("type", "text")}
 
 
-def response_object(
-    answer: Json, response_id: str, request: Json, previous: str | None, stored: bool
-) -> Json:
+def response_object(answer: Json, response_id: str, request: Json, stored: bool) -> Json:
     """The chat ``answer`` (normalized) as a Response."""
     choice = answer["choices"][0] if answer.get("choices") else {}
     message = choice.get("message") or {}
@@ -193,7 +191,7 @@ def response_object(
         "model": answer.get("model"),
         "output": output,
         "parallel_tool_calls": request.get("parallel_tool_calls", True),
-        "previous_response_id": previous,
+        "previous_response_id": request.get("previous_response_id"),
         "store": stored,
         "temperature": request.get("temperature"),
         "top_p": request.get("top_p"),

@@ -40,6 +40,7 @@ class ChatTurn:
     new: list[Json] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
     strip: bool = False
+    turn_id: str | None = None  # the stored turn's id, when the caller must know it ahead
     _strippers: dict[int, thinking.StreamStripper] = field(default_factory=dict)
     _content: list[str] = field(default_factory=list)
     _tool_calls: dict[int, Json] = field(default_factory=dict)
@@ -166,7 +167,7 @@ class ChatTurn:
         if self.state is None or answer is None:
             return None
         return self.store.append(
-            self.state, [*self.new, answer], self.assistant.name, self.call.request_id
+            self.state, [*self.new, answer], self.assistant.name, self.call.request_id, self.turn_id
         )
 
 

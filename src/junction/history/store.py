@@ -221,12 +221,17 @@ class ConversationStore:
     # -- writing -------------------------------------------------------------------------------
 
     def append(
-        self, state: ConversationState, messages: list[Json], assistant: str, request_id: str
+        self,
+        state: ConversationState,
+        messages: list[Json],
+        assistant: str,
+        request_id: str,
+        turn_id: str | None = None,
     ) -> Turn:
         """Add a turn in memory and queue it for the database; never waits."""
         now = datetime.now(UTC)
         seq = state.turns[-1].seq + 1 if state.turns else 0
-        turn = Turn(new_id("turn"), seq, messages, assistant, request_id, now)
+        turn = Turn(turn_id or new_id("turn"), seq, messages, assistant, request_id, now)
         state.turns.append(turn)
         state.assistant = assistant
         state.updated_at = now
