@@ -3,7 +3,9 @@
 State lives in the chat-history store. A chain of responses is one stored conversation
 (``responses:<chain>``) of the calling key; a response's id names its chain and its turn, so
 ``previous_response_id`` finds its history with one cache look-up. Continuing from a response
-that is not the newest of its chain branches: the turns up to it are copied to a new chain.
+that is not the newest of its chain branches: the turns up to it are copied to a new chain
+(written even if the new request then fails upstream). New chains are made without a database
+read; continuing one that this process has not seen reads it once.
 ``store: false`` stores nothing (the answer's id cannot be continued from). Assistants whose
 ``chat_history`` is ``off`` store nothing and refuse ``previous_response_id``.
 
@@ -63,10 +65,10 @@ def create_response(rt: Runtime) -> Handler:
             index = _turn_index(parent, previous)
             stored = parent.turns[: index + 1]
             if store and index != len(parent.turns) - 1:
-                parent = await _branch(rt, call.workspace.id, owner, assistant.name, stored)
+                parent = _branch(rt, call.workspace.id, owner, assistant.name, stored)
         chain = parent
         if store and chain is None:
-            chain = await rt.history.open(
+            chain = rt.history.create(
                 call.workspace.id, owner, CHAIN_PREFIX + os.urandom(8).hex(), assistant.name
             )
         prepare_chat(body, assistant, call.workspace)
@@ -118,13 +120,11 @@ def _turn_index(state: ConversationState, response_id: str) -> int:
     raise NotFound(f"Previous response '{response_id}' not found.", param="previous_response_id")
 
 
-async def _branch(
+def _branch(
     rt: Runtime, workspace_id: str, owner: str, assistant: str, turns: list[Turn]
 ) -> ConversationState:
     """A new chain holding copies of ``turns``: continuing from an earlier response."""
-    chain = await rt.history.open(
-        workspace_id, owner, CHAIN_PREFIX + os.urandom(8).hex(), assistant
-    )
+    chain = rt.history.create(workspace_id, owner, CHAIN_PREFIX + os.urandom(8).hex(), assistant)
     for turn in turns:
         rt.history.append(chain, turn.messages, turn.assistant, turn.request_id)
     return chain

@@ -157,6 +157,12 @@ class ConversationStore:
         state = await self.get(workspace_id, owner_key_id, external_id)
         if state is not None:
             return state
+        return self.create(workspace_id, owner_key_id, external_id, assistant)
+
+    def create(
+        self, workspace_id: str, owner_key_id: str, external_id: str, assistant: str
+    ) -> ConversationState:
+        """A conversation known to be new (its id was just made up): no database read."""
         now = datetime.now(UTC)
         state = ConversationState(
             storage_id(workspace_id, owner_key_id, external_id),

