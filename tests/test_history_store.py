@@ -107,21 +107,30 @@ def test_retention_deletes_old_conversations(tmp_path: Path, upstream: Upstream)
         router.stop()
 
 
-async def test_a_failed_write_is_kept_and_retried(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, history_flush_seconds=3600)
-    engine = create_engine(settings.resolved_database_url())
-    sessions = session_factory(engine)
-    await migrate(engine)
-    store = ConversationStore(settings, sessions, TokenCounter())
-    try:
-        state = await store.open("ws_1", "key_1", "c", "bot")
-        store.append(state, [{"role": "user", "content": "kept"}], "bot", "req_1")
-        with pytest.raises(Exception, match="FOREIGN KEY"):
-            await store.flush()  # its workspace does not exist yet: the write fails
-        assert state.unwritten == 1
-        async with sessions() as s:
-            from junction.store.models import Workspace
+async def test_a_failed_write_is_kept_and_retried(tmp_path: Path, pg_url: str) -> None:
+    import asyncpg
 
+    from junction.store.models import Workspace
+
+    # A database that does not exist yet: the write fails as in an outage, and is kept.
+    base, _, name = pg_url.rpartition("/")
+    missing = f"{base}/{name}_later"
+    settings = Settings(data_dir=tmp_path, database_url=missing, history_flush_seconds=3600)
+    engine = create_engine(missing)
+    sessions = session_factory(engine)
+    store = ConversationStore(settings, sessions, TokenCounter())
+    server = base.replace("postgresql+asyncpg://", "postgresql://") + "/test"
+    try:
+        state = store.create("ws_1", "key_1", "c", "bot")
+        store.append(state, [{"role": "user", "content": "kept"}], "bot", "req_1")
+        with pytest.raises(Exception, match="does not exist"):
+            await store.flush()
+        assert state.unwritten == 1
+        conn = await asyncpg.connect(server)
+        await conn.execute(f'CREATE DATABASE "{name}_later"')
+        await conn.close()
+        await migrate(engine)
+        async with sessions() as s:
             s.add(Workspace(id="ws_1", name="w"))
             await s.commit()
         await store.flush()
@@ -131,6 +140,35 @@ async def test_a_failed_write_is_kept_and_retried(tmp_path: Path) -> None:
         assert loaded is not None
         assert [m["content"] for m in loaded.messages()] == ["kept"]
         assert loaded.turns[0].tokens == 3 + 1
+    finally:
+        await engine.dispose()
+        conn = await asyncpg.connect(server)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}_later" WITH (FORCE)')
+        await conn.close()
+
+
+async def test_turns_of_a_deleted_workspace_do_not_block_the_rest(tmp_path: Path) -> None:
+    from junction.store.models import Workspace
+
+    settings = Settings(data_dir=tmp_path, history_flush_seconds=3600)
+    engine = create_engine(settings.resolved_database_url())
+    await migrate(engine)
+    sessions = session_factory(engine)
+    async with sessions() as s:
+        s.add(Workspace(id="ws_live", name="live"))
+        await s.commit()
+    store = ConversationStore(settings, sessions, TokenCounter())
+    try:
+        gone = store.create("ws_gone", "key_1", "c", "bot")
+        live = store.create("ws_live", "key_1", "c", "bot")
+        store.append(gone, [{"role": "user", "content": "orphan"}], "bot", "req_1")
+        store.append(live, [{"role": "user", "content": "kept"}], "bot", "req_2")
+        await store.flush()
+        assert gone.unwritten == live.unwritten == 0
+        fresh = ConversationStore(settings, sessions, TokenCounter())
+        assert await fresh.get("ws_gone", "key_1", "c") is None
+        loaded = await fresh.get("ws_live", "key_1", "c")
+        assert loaded is not None and loaded.messages()[0]["content"] == "kept"
     finally:
         await engine.dispose()
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction.errors import JunctionError
@@ -259,12 +259,33 @@ class ConversationStore:
             if not batch:
                 return
             try:
-                await self._write(batch)
+                try:
+                    await self._write(batch)
+                except IntegrityError:
+                    await self._write_one_by_one(batch)
             except BaseException:  # failed or cancelled: keep the batch (writes are idempotent)
                 self._pending = batch + self._pending
                 raise
             for state, _turn in batch:
                 state.unwritten -= 1
+
+    async def _write_one_by_one(self, batch: Sequence[tuple[ConversationState, Turn]]) -> None:
+        """A batch the database refused: write each conversation alone, and drop those it
+        refuses by themselves (their workspace was deleted meanwhile), so that one bad record
+        never blocks the rest."""
+        by_conversation: dict[str, list[tuple[ConversationState, Turn]]] = {}
+        for state, turn in batch:
+            by_conversation.setdefault(state.id, []).append((state, turn))
+        for part in by_conversation.values():
+            try:
+                await self._write(part)
+            except IntegrityError as exc:
+                log.warning(
+                    "chat history: %d turns of %s dropped, the database refuses them: %s",
+                    len(part),
+                    part[0][0].id,
+                    exc.orig,
+                )
 
     async def _write(self, batch: Sequence[tuple[ConversationState, Turn]]) -> None:
         conversations: dict[str, ConversationState] = {s.id: s for s, _ in batch}
