@@ -6,8 +6,9 @@ Prints the median and 95th percentile of:
 - exact cl100k_base counts of a ~4,000-token prompt, cold (never seen) and memoized;
 - the byte-length bound that lets a prompt that surely fits skip encoding altogether;
 - ``ChatTurn.open`` for a 20-turn stored conversation (cached in memory, as on the hot path):
-  fits without counting, trimmed to a window (exact counts), and a client that re-sends the
-  whole conversation (resend detection).
+  fits without counting, trimmed to a window (exact counts), a client that re-sends the
+  whole conversation (resend detection), and a never-seen 4.6k-token message that must be
+  encoded.
 Everything runs in-process; nothing goes over the network.
 """
 
@@ -125,10 +126,14 @@ async def bench_assembly(counter: TokenCounter, rounds: int) -> None:
         new = [{"role": "user", "content": "And what follows from that?"}]
         resend = [*state.messages(), *new]
 
-        async def measure(window: str | None, messages: list[Json]) -> tuple[float, float]:
+        async def measure(
+            window: str | None, messages: list[Json], fresh: list[list[Json]] | None = None
+        ) -> tuple[float, float]:
             samples = []
             workspace = WorkspaceView("ws_1", "w", window, None, None, None, None, None)
-            for _ in range(rounds):
+            for i in range(rounds):
+                if fresh is not None:
+                    messages = fresh[i]
                 call = Call("req_x", "chat.completions", key=key, workspace=workspace)
                 call.assistant = assistant
                 body = {
@@ -144,6 +149,11 @@ async def bench_assembly(counter: TokenCounter, rounds: int) -> None:
         report("assemble: history fits the window (no encoding)", await measure("50%", new))
         report("assemble: history trimmed to a 1500-token window", await measure("1500", new))
         report("assemble: client re-sent all 20 turns (detected)", await measure("50%", resend))
+        big = [[{"role": "user", "content": prose(rng, 3000)}] for _ in range(rounds)]
+        report(
+            "assemble: a new ~4.6k-token message, 8k window (encoded)",
+            await measure("8000", new, big),
+        )
         await engine.dispose()
 
 

@@ -204,6 +204,8 @@ def _fit(
     bound = upper_bound(fixed) + tools_upper_bound(tools) + REPLY_PRIMING
     if bound + sum(t.bound for t in history) <= window:
         return history  # fits even counted generously: nothing to encode
+    if bound + sum(store.tokens(t) for t in history) <= window:
+        return history  # stored turns are counted once; the new part still needs no encoding
     needed = counter.prompt(fixed, tools)
     if needed > window:
         raise _exceeded(needed, window, "system prompt and new messages")
