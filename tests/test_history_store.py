@@ -85,24 +85,31 @@ def test_turns_survive_a_restart(
         again.stop()
 
 
-def test_retention_deletes_old_conversations(tmp_path: Path, upstream: Upstream) -> None:
+def test_retention_deletes_old_turns_and_emptied_conversations(
+    tmp_path: Path, upstream: Upstream
+) -> None:
     env = {
-        "JUNCTION_HISTORY_RETENTION_DAYS": str(3 / 86400),  # three seconds
-        "JUNCTION_HISTORY_PURGE_SECONDS": "0.5",
+        "JUNCTION_HISTORY_RETENTION_DAYS": str(4 / 86400),  # four seconds
+        "JUNCTION_HISTORY_PURGE_SECONDS": "0.25",
         "JUNCTION_HISTORY_FLUSH_SECONDS": "0.1",
     }
     router = _serve(tmp_path, upstream, env)
     try:
         tenant = make_tenant(router)
         tenant.assistant("bot", chat_history="on")
-        _ask(tenant, "short-lived", "r")
-        assert _messages(router, tenant.key, "r") == ["short-lived", "echo: short-lived"]
+        _ask(tenant, "old", "r")
+        _ask(tenant, "lonely", "gone")
+        time.sleep(2.5)
+        _ask(tenant, "new", "r")
+        assert _messages(router, tenant.key, "r") == ["old", "echo: old", "new", "echo: new"]
         deadline = time.monotonic() + 15
-        while _messages(router, tenant.key, "r") is not None and time.monotonic() < deadline:
-            time.sleep(0.25)
-        assert _messages(router, tenant.key, "r") is None
+        while _messages(router, tenant.key, "gone") is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _messages(router, tenant.key, "gone") is None, "its only turn expired"
+        assert _messages(router, tenant.key, "r") == ["new", "echo: new"], "recent turns stay"
         with router.admin() as admin:
-            assert admin.get(f"/workspaces/{tenant.name}/conversations").json()["data"] == []
+            listed = admin.get(f"/workspaces/{tenant.name}/conversations").json()["data"]
+        assert [(c["conversation_id"], c["turns"]) for c in listed] == [("r", 1)]
     finally:
         router.stop()
 

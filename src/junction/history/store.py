@@ -369,31 +369,40 @@ class ConversationStore:
         return len(found)
 
     async def purge_expired(self) -> int:
-        """Delete conversations untouched for longer than the retention period."""
+        """Delete turns older than the retention period, and conversations left without any.
+        Returns how many turns went."""
         days = self.settings.history_retention_days
         if days <= 0:
             return 0
         cutoff = datetime.now(UTC) - timedelta(days=days)
-        for key, state in list(self._cache.items()):
-            if state.updated_at < cutoff and not state.unwritten:
-                del self._cache[key]
-        async with self.sessions() as s:
-            expired = list(
-                await s.scalars(select(Conversation.id).where(Conversation.updated_at < cutoff))
-            )
-        live = {k for k, st in self._cache.items() if st.unwritten or st.updated_at >= cutoff}
-        expired = [k for k in expired if k not in live]
-        purged = 0
-        for i in range(0, len(expired), 500):
-            purged += await self.delete(expired[i : i + 500])
-        return purged
+        async with self._write_lock:  # after pending writes, never between them
+            for key, state in list(self._cache.items()):
+                kept = [t for t in state.turns if t.created_at >= cutoff]
+                if len(kept) != len(state.turns):
+                    state.turns = kept
+                if not kept and not state.unwritten:
+                    del self._cache[key]
+            async with self.sessions() as s:
+                gone = await s.execute(
+                    delete(ConversationTurn).where(ConversationTurn.created_at < cutoff)
+                )
+                has_turns = select(ConversationTurn.id).where(
+                    ConversationTurn.conversation_id == Conversation.id
+                )
+                await s.execute(
+                    delete(Conversation).where(
+                        Conversation.updated_at < cutoff, ~has_turns.exists()
+                    )
+                )
+                await s.commit()
+        return int(getattr(gone, "rowcount", 0) or 0)
 
     async def _purger(self) -> None:
         while True:
             try:
                 purged = await self.purge_expired()
                 if purged:
-                    log.info("chat history: %d expired conversations deleted", purged)
+                    log.info("chat history: %d turns past retention deleted", purged)
             except Exception:
                 log.exception("chat history: retention purge failed")
             await asyncio.sleep(self.settings.history_purge_seconds)

@@ -45,4 +45,4 @@ class ConversationTurn(Base):
     tokens: Mapped[int] = mapped_column(Integer)
     assistant: Mapped[str] = mapped_column(String(128))
     request_id: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

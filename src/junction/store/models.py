@@ -109,3 +109,8 @@ class Assistant(Base):
     max_tokens: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+# Tables kept in modules of their own register on Base when imported; importing them here keeps
+# Base.metadata complete for every user of the models.
+from junction.store import conversations as _conversations  # noqa: E402, F401

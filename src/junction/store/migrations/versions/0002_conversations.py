@@ -46,9 +46,11 @@ def upgrade() -> None:
     op.create_index(
         "ix_conversation_turns_conversation_id", "conversation_turns", ["conversation_id"]
     )
+    op.create_index("ix_conversation_turns_created_at", "conversation_turns", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_conversation_turns_created_at", table_name="conversation_turns")
     op.drop_index("ix_conversation_turns_conversation_id", table_name="conversation_turns")
     op.drop_table("conversation_turns")
     op.drop_index("ix_conversations_updated_at", table_name="conversations")
