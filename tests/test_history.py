@@ -166,13 +166,14 @@ def test_rotated_key_keeps_its_conversations(router: RouterProcess, tenant: Tena
 
 def test_streamed_answer_is_stored_once_complete(tenant: Tenant, upstream: Upstream) -> None:
     tenant.assistant("bot", chat_history="on")
-    stream = tenant.client().chat.completions.create(
+    raw = tenant.client().chat.completions.with_raw_response.create(
         model="bot",
         messages=[{"role": "user", "content": "stream me"}],
         stream=True,
         extra_headers={"X-Conversation-Id": "s"},
     )
-    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert raw.headers["x-conversation-id"] == "s"
+    text = "".join(c.choices[0].delta.content or "" for c in raw.parse() if c.choices)
     assert text == "echo: stream me"
     ask(tenant, "next", "s")
     assert [c for _, c in sent_messages(upstream)] == ["stream me", "echo: stream me", "next"]
@@ -285,3 +286,15 @@ def test_bad_conversation_ids_are_400(tenant: Tenant) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
         ask(tenant, "x", metadata={"conversation_id": "a" * 300})
     assert caught.value.body["param"] == "metadata.conversation_id"  # type: ignore[index]
+
+
+def test_openapi_publishes_the_new_routes(router: RouterProcess) -> None:
+    paths = httpx.get(router.url + "/openapi.json").json()["paths"]
+    assert set(paths["/v1/conversations/{id}"]) == {"get", "delete"}
+    assert "post" in paths["/v1/responses"]
+    assert "/v1/chat/completions" in paths
+    assert set(paths["/admin/v1/workspaces/{ws}/conversations"]) == {"get", "delete"}
+    assert set(paths["/admin/v1/workspaces/{ws}/conversations/{conversation_id}"]) == {
+        "get",
+        "delete",
+    }
