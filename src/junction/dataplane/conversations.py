@@ -12,7 +12,7 @@ from junction.dataplane.call import Call
 from junction.dataplane.http import Handler, authenticate, json_response, openai_endpoint
 from junction.errors import NotFound
 from junction.history.identity import storage_id
-from junction.history.store import ConversationState
+from junction.history.state import ConversationState
 from junction.runtime import Runtime
 
 

@@ -28,7 +28,7 @@ from junction.dataplane.responses_wire import Json, chat_body, response_object
 from junction.dataplane.wire import completion_id, normalize_completion
 from junction.errors import InvalidRequest, NotFound
 from junction.history.flow import ChatTurn
-from junction.history.store import ConversationState, Turn
+from junction.history.state import ConversationState, Turn
 from junction.routing.prepare import check_chat_body, prepare_chat
 from junction.routing.resolve import Deployment, resolve_assistant
 from junction.runtime import Runtime

@@ -22,7 +22,8 @@ from junction.history.messages import (
     split_instructions,
     starts_unit,
 )
-from junction.history.store import ConversationState, ConversationStore, Turn
+from junction.history.state import ConversationState, Turn
+from junction.history.store import ConversationStore
 from junction.routing.catalog import AssistantView, Snapshot
 from junction.tokens.counter import REPLY_PRIMING, TokenCounter, tools_upper_bound, upper_bound
 from junction.tokens.window import context_lengths, effective_window, units_to_drop

@@ -19,65 +19,25 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction.errors import JunctionError
+from junction.history import rows
 from junction.history.identity import storage_id
-from junction.history.messages import Fingerprint, fingerprint, starts_unit
+from junction.history.state import ConversationState, Turn
 from junction.security.secrets import new_id
 from junction.settings import Settings
 from junction.store.conversations import Conversation, ConversationTurn
-from junction.tokens.counter import TokenCounter, upper_bound
+from junction.tokens.counter import TokenCounter
 
 log = logging.getLogger(__name__)
 
 Json = dict[str, Any]
-
-
-@dataclass
-class Turn:
-    id: str
-    seq: int
-    messages: list[Json]
-    assistant: str
-    request_id: str
-    created_at: datetime
-    tokens: int | None = None
-    prints: tuple[Fingerprint, ...] = ()
-    opens_unit: bool = True
-    bound: int = 0  # at least ``tokens``, known without encoding
-
-    def __post_init__(self) -> None:
-        self.prints = tuple(fingerprint(m) for m in self.messages)
-        self.opens_unit = starts_unit(self.messages)
-        self.bound = upper_bound(self.messages)
-
-
-@dataclass
-class ConversationState:
-    id: str
-    workspace_id: str
-    owner_key_id: str
-    external_id: str
-    assistant: str
-    created_at: datetime
-    updated_at: datetime
-    turns: list[Turn] = field(default_factory=list)
-    loaded_at: float = field(default_factory=time.monotonic)
-    unwritten: int = 0
-
-    def messages(self) -> list[Json]:
-        return [m for t in self.turns for m in t.messages]
-
-    def prints(self) -> list[Fingerprint]:
-        return [p for t in self.turns for p in t.prints]
 
 
 class ConversationStore:
@@ -200,29 +160,7 @@ class ConversationStore:
         return state
 
     async def _load(self, key: str) -> ConversationState | None:
-        async with self.sessions() as s:
-            row = await s.get(Conversation, key)
-            if row is None:
-                return None
-            turns = await s.scalars(
-                select(ConversationTurn)
-                .where(ConversationTurn.conversation_id == key)
-                .order_by(ConversationTurn.seq, ConversationTurn.created_at)
-            )
-            state = ConversationState(
-                row.id,
-                row.workspace_id,
-                row.owner_key_id,
-                row.external_id,
-                row.assistant,
-                row.created_at,
-                row.updated_at,
-            )
-            state.turns = [
-                Turn(t.id, t.seq, t.messages, t.assistant, t.request_id, t.created_at, t.tokens)
-                for t in turns
-            ]
-            return state
+        return await rows.load(self.sessions, key)
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -288,47 +226,9 @@ class ConversationStore:
                 )
 
     async def _write(self, batch: Sequence[tuple[ConversationState, Turn]]) -> None:
-        conversations: dict[str, ConversationState] = {s.id: s for s, _ in batch}
-        turns = [
-            {
-                "id": t.id,
-                "conversation_id": s.id,
-                "seq": t.seq,
-                "messages": t.messages,
-                "tokens": self.tokens(t),
-                "assistant": t.assistant,
-                "request_id": t.request_id,
-                "created_at": t.created_at,
-            }
-            for s, t in batch
-        ]
-        async with self.sessions() as s:
-            dialect = self.sessions.kw["bind"].dialect.name
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            rows = [
-                {
-                    "id": c.id,
-                    "workspace_id": c.workspace_id,
-                    "owner_key_id": c.owner_key_id,
-                    "external_id": c.external_id,
-                    "assistant": c.assistant,
-                    "created_at": c.created_at,
-                    "updated_at": c.updated_at,
-                }
-                for c in conversations.values()
-            ]
-            upsert = insert(Conversation).values(rows)
-            await s.execute(
-                upsert.on_conflict_do_update(
-                    index_elements=["id"],
-                    set_={
-                        "assistant": upsert.excluded.assistant,
-                        "updated_at": upsert.excluded.updated_at,
-                    },
-                )
-            )
-            await s.execute(insert(ConversationTurn).values(turns).on_conflict_do_nothing())
-            await s.commit()
+        for _state, turn in batch:
+            self.tokens(turn)
+        await rows.write(self.sessions, batch)
 
     async def _flusher(self) -> None:
         interval = self.settings.history_flush_seconds
