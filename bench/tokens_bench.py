@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import random
 import statistics
 import sys
@@ -127,7 +128,10 @@ async def bench_assembly(counter: TokenCounter, rounds: int) -> None:
         resend = [*state.messages(), *new]
 
         async def measure(
-            window: str | None, messages: list[Json], fresh: list[list[Json]] | None = None
+            window: str | None,
+            messages: list[Json],
+            fresh: list[list[Json]] | None = None,
+            served_by: AssistantView = assistant,
         ) -> tuple[float, float]:
             samples = []
             workspace = WorkspaceView("ws_1", "w", window, None, None, None, None, None)
@@ -135,7 +139,7 @@ async def bench_assembly(counter: TokenCounter, rounds: int) -> None:
                 if fresh is not None:
                     messages = fresh[i]
                 call = Call("req_x", "chat.completions", key=key, workspace=workspace)
-                call.assistant = assistant
+                call.assistant = served_by
                 body = {
                     "model": "bot",
                     "messages": [{"role": "system", "content": assistant.system_prompt}, *messages],
@@ -146,6 +150,11 @@ async def bench_assembly(counter: TokenCounter, rounds: int) -> None:
             samples.sort()
             return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
 
+        plain = dataclasses.replace(assistant, chat_history="off")
+        report(
+            "assemble: history off, 40% window (bound suffices)",
+            await measure("40%", new, None, plain),
+        )
         report("assemble: history fits the window (no encoding)", await measure("50%", new))
         report("assemble: history trimmed to a 1500-token window", await measure("1500", new))
         report("assemble: client re-sent all 20 turns (detected)", await measure("50%", resend))

@@ -8,7 +8,6 @@ import openai
 import pytest
 
 from junction.tokens.counter import REPLY_PRIMING, TokenCounter
-from tests.clients import close_clients  # noqa: F401
 from tests.conftest import RouterProcess, make_tenant
 from tests.upstream import TOOL_CALL, Upstream
 

@@ -8,7 +8,6 @@ import httpx
 import openai
 import pytest
 
-from tests.clients import close_clients  # noqa: F401
 from tests.conftest import RouterProcess, Tenant, make_tenant
 from tests.upstream import Upstream
 

@@ -14,7 +14,6 @@ from junction.history.store import ConversationStore
 from junction.settings import Settings
 from junction.store.db import create_engine, migrate, session_factory
 from junction.tokens.counter import TokenCounter
-from tests.clients import close_clients  # noqa: F401
 from tests.conftest import RouterProcess, Tenant, make_tenant
 from tests.upstream import Upstream
 

@@ -6,7 +6,6 @@ import openai
 import orjson
 import pytest
 
-from tests.clients import close_clients  # noqa: F401
 from tests.conftest import Tenant
 from tests.upstream import Upstream
 

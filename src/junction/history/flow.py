@@ -95,7 +95,8 @@ class ChatTurn:
         if history:
             prints = [p for t in history for p in t.prints]
             sent = sent[resent_overlap(prints, sent) :]
-        turn.new = [_stored_form(m, turn.strip) for m in sent]
+        if state is not None:
+            turn.new = [_stored_form(m, turn.strip) for m in sent]
 
         completion = body.get("max_completion_tokens") or body.get("max_tokens")
         window = effective_window(
