@@ -199,3 +199,21 @@ def pg_url() -> Iterator[str]:
     base = PG_SERVER.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     yield f"{base}/{name}"
     asyncio.run(run(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(autouse=True)
+def close_clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every ``openai`` client a test made through ``RouterProcess.client`` is closed after it,
+    so no socket is left for the garbage collector to warn about in a later test."""
+    made: list[openai.OpenAI] = []
+    original = RouterProcess.client
+
+    def tracked(self: RouterProcess, key: str, **kwargs: Any) -> openai.OpenAI:
+        client = original(self, key, **kwargs)
+        made.append(client)
+        return client
+
+    monkeypatch.setattr(RouterProcess, "client", tracked)
+    yield
+    for client in made:
+        client.close()

@@ -9,6 +9,9 @@ What it does is chosen by the model name it is asked for, so that one server pla
 - ``reject``  answers 400 with an OpenAI error.
 - ``broken-stream`` sends two chunks, then drops the connection.
 - ``costly``  as echo, but reports a usage of 400 completion tokens (for token limits).
+- ``think``   answers ``<think>pondering deeply</think>`` before the echo, with a
+  ``reasoning_content`` field too; streams it 3 characters a chunk, so tags are split.
+- ``tool-call`` answers a ``lookup`` tool call to a user message, and echoes otherwise.
 
 Every request body is recorded in ``Upstream.requests`` (newest last).
 """
@@ -33,6 +36,15 @@ MODELS = {
     "broken-stream": 4096,
     "costly": 4096,
     "embed": 512,
+    "think": 8192,
+    "tool-call": 8192,
+}
+
+THOUGHT = "<think>pondering deeply</think>\n\n"
+TOOL_CALL = {
+    "id": "call_1",
+    "type": "function",
+    "function": {"name": "lookup", "arguments": '{"q": "x"}'},
 }
 COSTLY_COMPLETION_TOKENS = 400
 
@@ -111,12 +123,25 @@ def build_app(state: Upstream) -> web.Application:
                 status=400,
             )
         text = _answer_text(body)
+        if model == "think":
+            text = THOUGHT + text
+        if model == "tool-call" and body["messages"][-1].get("role") == "user":
+            answer = _completion(body, "")
+            answer["choices"][0]["message"] = {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [TOOL_CALL],
+            }
+            answer["choices"][0]["finish_reason"] = "tool_calls"
+            return web.json_response(answer)
         if not body.get("stream"):
             answer = _completion(body, text)
             if model == "costly":
                 usage = answer["usage"]
                 usage["completion_tokens"] = COSTLY_COMPLETION_TOKENS
                 usage["total_tokens"] = usage["prompt_tokens"] + COSTLY_COMPLETION_TOKENS
+            if model == "think":
+                answer["choices"][0]["message"]["reasoning_content"] = "pondering deeply"
             if model == "sparse":
                 for name in ("id", "created", "usage"):
                     answer.pop(name)
@@ -155,8 +180,12 @@ async def _stream(
     words = text.split(" ")
     size = max(1, -(-len(words) // pieces))
     parts = [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
+    if model == "think":  # 3 characters a chunk: the tags arrive split
+        parts = [text[i : i + 3] for i in range(0, len(text), 3)]
     try:
         await response.write(_chunk(model, {"role": "assistant", "content": ""}))
+        if model == "think":
+            await response.write(_chunk(model, {"reasoning_content": "pondering"}))
         for i, part in enumerate(parts):
             if model == "paced":
                 await asyncio.sleep(0.3)
@@ -164,7 +193,8 @@ async def _stream(
                 assert request.transport is not None
                 request.transport.close()
                 return response
-            await response.write(_chunk(model, {"content": part if i == 0 else " " + part}))
+            joined = part if i == 0 or model == "think" else " " + part
+            await response.write(_chunk(model, {"content": joined}))
         await response.write(_chunk(model, {}, "stop"))
         if (body.get("stream_options") or {}).get("include_usage"):
             prompt = sum(len(str(m.get("content", "")).split()) for m in body["messages"])

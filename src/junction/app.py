@@ -20,11 +20,13 @@ from junction.admin.router import router as admin_router
 from junction.body_limit import BodySizeLimit
 from junction.bootstrap import ensure_admin_key
 from junction.cluster.config_sync import ConfigSync
+from junction.dataplane.conversations import add_conversation_paths
 from junction.dataplane.http import error_response, json_response
 from junction.dataplane.openapi import add_data_plane_paths
 from junction.dataplane.routes import data_plane_routes
 from junction.errors import InvalidRequest, JunctionError, NotFound, ValidationFailed
 from junction.hardening.crash import install_crash_handler
+from junction.history.install import install as install_history
 from junction.operations import operation_routes
 from junction.routing.catalog import Catalog
 from junction.runtime import Runtime
@@ -46,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     rt = Runtime(settings, engine, sessions, box, catalog, redis=redis)
     sync = rt.config_sync = ConfigSync(catalog, sessions, redis, settings.config_poll_seconds)
     background = services.install(rt)
+    install_history(rt)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -54,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if generated:
             _announce_admin_key(generated)
         await sync.start()
+        rt.history.start()
         await accounting.start()
         await services.start_all(background)
         try:
@@ -61,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await services.stop_all(background)
             await accounting.stop()  # flushes the request log queue
+            await rt.history.close()  # flushes stored turns
             await sync.stop()
             await rt.catalog.close()
             if redis is not None:
@@ -85,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_crash_handler(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     add_data_plane_paths(app)
+    add_conversation_paths(app)
     return app
 
 

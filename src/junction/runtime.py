@@ -12,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from junction.cluster.config_sync import ConfigSync
 from junction.dataplane.call import Call
+from junction.history.store import ConversationStore
 from junction.ratelimit.limiter import RateLimits
 from junction.routing.catalog import Catalog
 from junction.routing.router import Router
 from junction.security.secrets import SecretBox
 from junction.settings import Settings
+from junction.tokens.counter import TokenCounter
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,8 @@ class Runtime:
             check(call)
 
     rate_limits: RateLimits = field(default_factory=RateLimits)
+    tokens: TokenCounter = field(init=False)  # set by history.install
+    history: ConversationStore = field(init=False)  # set by history.install
 
     def finish(self, call: Call) -> None:
         """A data-plane call is complete: hand it to every observer. Never raises."""

@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     max_header_bytes: int = 32768
     request_read_timeout: float = 30.0
 
+    # Chat history (history/store.py)
+    history_retention_days: float = 30.0
+    history_purge_seconds: float = 3600.0
+    history_flush_seconds: float = 1.0
+    history_flush_batch: int = 256
+    history_cache_seconds: float = 60.0
+    history_cache_conversations: int = 2_000
+
     def resolved_database_url(self) -> str:
         """The configured database, or the embedded SQLite file in the data directory."""
         if self.database_url:

@@ -17,6 +17,7 @@ from junction.dataplane.streaming import EventStreamResponse
 from junction.dataplane.wire import completion_id, normalize_chunk, normalize_completion
 from junction.errors import JunctionError
 from junction.hardening.body import check_body_shape
+from junction.history.flow import ChatTurn
 from junction.ratelimit.estimate import estimate_prompt_tokens
 from junction.routing.prepare import check_chat_body, prepare_chat
 from junction.routing.resolve import Deployment, resolve_assistant
@@ -48,9 +49,12 @@ def chat_completions(rt: Runtime) -> Handler:
         if call.workspace.log_content:
             capture_request(call, body, rt.settings.log_content_max_bytes)
         prepare_chat(body, assistant, call.workspace)
+        turn = await ChatTurn.open(
+            rt.history, rt.tokens, snapshot, call, body, request.headers.get("x-conversation-id")
+        )
         await rt.rate_limits.admit(call, estimate_prompt_tokens(body))
         if body.get("stream"):
-            return await _stream(rt, call, body)
+            return await _stream(rt, call, body, turn)
 
         async def attempt(target: Deployment) -> Json:
             return await target.provider.client.chat({**body, "model": target.model})
@@ -60,12 +64,13 @@ def chat_completions(rt: Runtime) -> Handler:
         call.record_usage(answer.get("usage"))
         if call.workspace.log_content:
             capture_response(call, answer, rt.settings.log_content_max_bytes)
-        return json_response(answer, headers=routing_headers(call, outcome))
+        turn.answered(answer)
+        return json_response(answer, headers={**routing_headers(call, outcome), **turn.headers})
 
     return handler
 
 
-async def _stream(rt: Runtime, call: Call, body: Json) -> Response:
+async def _stream(rt: Runtime, call: Call, body: Json, turn: ChatTurn) -> Response:
     assert call.assistant is not None
     assistant = call.assistant
     # Usage is always asked of the upstream (accounting needs it) and shown only if asked for.
@@ -78,7 +83,7 @@ async def _stream(rt: Runtime, call: Call, body: Json) -> Response:
         return await target.provider.client.chat_stream({**body, "model": target.model})
 
     chunks, outcome = await rt.router.call(rt.catalog.snapshot, assistant, attempt)
-    headers = {**routing_headers(call, outcome), "x-request-id": call.request_id}
+    headers = {**routing_headers(call, outcome), "x-request-id": call.request_id, **turn.headers}
     call.stream = True
     rt.router.enter(outcome.deployment.ref)
     fallback_id = completion_id(call.request_id)
@@ -89,6 +94,8 @@ async def _stream(rt: Runtime, call: Call, body: Json) -> Response:
         try:
             async for chunk in chunks:
                 normalize_chunk(chunk, assistant.name, fallback_id)
+                if not turn.chunk(chunk):
+                    continue
                 if call.first_token_at is None and chunk["choices"]:
                     call.first_token_at = time.perf_counter()
                 if log_content:
@@ -111,6 +118,7 @@ async def _stream(rt: Runtime, call: Call, body: Json) -> Response:
         rt.router.leave(outcome.deployment.ref)
         await chunks.aclose()  # type: ignore[attr-defined]
         call.cut_off = not completed or call.error is not None
+        turn.stream_ended(not call.cut_off)
         rt.finish(call)
 
     return EventStreamResponse(events(), headers, done)

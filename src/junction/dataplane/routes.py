@@ -5,8 +5,10 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from junction.dataplane.chat import chat_completions
+from junction.dataplane.conversations import delete_conversation, get_conversation
 from junction.dataplane.embeddings import embeddings
 from junction.dataplane.models import get_model, list_models
+from junction.dataplane.responses import create_response
 from junction.runtime import Runtime
 
 
@@ -16,4 +18,9 @@ def data_plane_routes(rt: Runtime) -> list[BaseRoute]:
         Route("/v1/embeddings", embeddings(rt), methods=["POST"]),
         Route("/v1/models", list_models(rt), methods=["GET"]),
         Route("/v1/models/{name:path}", get_model(rt), methods=["GET"]),
+        Route("/v1/responses", create_response(rt), methods=["POST"]),
+        Route("/v1/conversations/{conversation_id:path}", get_conversation(rt), methods=["GET"]),
+        Route(
+            "/v1/conversations/{conversation_id:path}", delete_conversation(rt), methods=["DELETE"]
+        ),
     ]

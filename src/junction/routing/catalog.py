@@ -8,6 +8,7 @@ runtimes (and their pooled HTTP sessions) survive a reload when their settings d
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class KeyView:
     revoked: bool
     rpm_limit: int | None
     tpm_limit: int | None
+    owner_id: str = ""  # the first key of its rotation chain: what owns its conversations
 
     def usable(self, now: float) -> bool:
         return not self.revoked and (self.expires_at is None or now < self.expires_at)
@@ -155,6 +157,7 @@ class Catalog:
             )
             for w in (await session.scalars(select(m.Workspace))).all()
         }
+        key_rows = (await session.scalars(select(m.ApiKey))).all()
         keys = {
             k.key_hash: KeyView(
                 k.id,
@@ -165,8 +168,9 @@ class Catalog:
                 k.rpm_limit,
                 k.tpm_limit,
             )
-            for k in (await session.scalars(select(m.ApiKey))).all()
+            for k in key_rows
         }
+        keys = _with_owners(keys, {k.id: k.rotated_from for k in key_rows})
         assistants: dict[str, dict[str, AssistantView]] = {ws: {} for ws in workspaces}
         for a in (await session.scalars(select(m.Assistant))).all():
             assistants.setdefault(a.workspace_id, {})[a.name] = AssistantView(
@@ -200,6 +204,19 @@ class Catalog:
             task = asyncio.get_running_loop().create_task(client.close())
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
+
+
+def _with_owners(keys: dict[str, KeyView], parents: dict[str, str | None]) -> dict[str, KeyView]:
+    """Each key's ``owner_id``: the key its rotation chain started from."""
+
+    def root(key_id: str) -> str:
+        seen = {key_id}
+        while (parent := parents.get(key_id)) and parent in parents and parent not in seen:
+            seen.add(parent)
+            key_id = parent
+        return key_id
+
+    return {h: dataclasses.replace(k, owner_id=root(k.id)) for h, k in keys.items()}
 
 
 def _models(entries: list[dict[str, Any]] | None) -> dict[str, ModelInfo]:

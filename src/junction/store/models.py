@@ -156,3 +156,8 @@ class RequestLog(Base):
     error_code: Mapped[str | None] = mapped_column(String(64), default=None)
     request_content: Mapped[str | None] = mapped_column(Text, default=None)
     response_content: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+# Tables kept in modules of their own register on Base when imported; importing them here keeps
+# Base.metadata complete for every user of the models.
+from junction.store import conversations as _conversations  # noqa: E402, F401

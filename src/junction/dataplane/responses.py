@@ -1,0 +1,130 @@
+"""``POST /v1/responses``: OpenAI's Responses API as a thin layer over chat completions.
+
+State lives in the chat-history store. A chain of responses is one stored conversation
+(``responses:<chain>``) of the calling key; a response's id names its chain and its turn, so
+``previous_response_id`` finds its history with one cache look-up. Continuing from a response
+that is not the newest of its chain branches: the turns up to it are copied to a new chain
+(written even if the new request then fails upstream). New chains are made without a database
+read; continuing one that this process has not seen reads it once.
+``store: false`` stores nothing (the answer's id cannot be continued from). Assistants whose
+``chat_history`` is ``off`` store nothing and refuse ``previous_response_id``.
+
+With ``stream: true`` the answer comes as Responses stream events (``responses_stream.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from junction.dataplane.call import Call
+from junction.dataplane.chat import routing_headers
+from junction.dataplane.http import Handler, authenticate, json_response, openai_endpoint, read_json
+from junction.dataplane.responses_stream import stream_response
+from junction.dataplane.responses_wire import Json, chat_body, response_object
+from junction.dataplane.wire import completion_id, normalize_completion
+from junction.errors import InvalidRequest, NotFound
+from junction.history.flow import ChatTurn
+from junction.history.state import ConversationState, Turn
+from junction.routing.prepare import check_chat_body, prepare_chat
+from junction.routing.resolve import Deployment, resolve_assistant
+from junction.runtime import Runtime
+from junction.security.secrets import new_id
+
+_RESPONSE_ID = re.compile(r"^resp_([0-9a-f]{16})([0-9a-f]{16})$")
+CHAIN_PREFIX = "responses:"
+
+
+def create_response(rt: Runtime) -> Handler:
+    @openai_endpoint(rt, "responses.create")
+    async def handler(request: Request, call: Call) -> Response:
+        snapshot = rt.catalog.snapshot
+        call.key, call.workspace = authenticate(request, snapshot, rt.box)
+        wanted = await read_json(request, rt.settings.max_body_bytes)
+        if not isinstance(wanted, dict):
+            raise InvalidRequest("The request body must be a JSON object.")
+        body = check_chat_body(chat_body(wanted))
+        call.assistant = assistant = resolve_assistant(snapshot, call.workspace.id, body["model"])
+        keeps_history = assistant.chat_history != "off"
+        previous = wanted.get("previous_response_id")
+        if previous is not None and not keeps_history:
+            raise InvalidRequest(
+                f"Chat history is off for assistant '{assistant.name}': it keeps no responses "
+                "to continue from.",
+                param="previous_response_id",
+            )
+        store = keeps_history and wanted.get("store", True) is not False
+        owner = call.key.owner_id or call.key.id
+        stored: list[Turn] = []
+        parent: ConversationState | None = None
+        if previous is not None:
+            parent = await _find(rt, call.workspace.id, owner, previous)
+            index = _turn_index(parent, previous)
+            stored = parent.turns[: index + 1]
+            if store and index != len(parent.turns) - 1:
+                parent = _branch(rt, call.workspace.id, owner, assistant.name, stored)
+        chain = parent
+        if store and chain is None:
+            chain = rt.history.create(
+                call.workspace.id, owner, CHAIN_PREFIX + os.urandom(8).hex(), assistant.name
+            )
+        prepare_chat(body, assistant, call.workspace)
+        turn = ChatTurn.begin(
+            rt.history, rt.tokens, snapshot, call, body, chain if store else None, stored
+        )
+        if store and chain is not None:
+            turn.turn_id = new_id("turn")
+            chain_hex = chain.external_id.removeprefix(CHAIN_PREFIX)
+            response_id = f"resp_{chain_hex}{turn.turn_id.removeprefix('turn_')}"
+            call.notes["conversation_id"] = chain.external_id
+        else:
+            response_id = "resp_" + os.urandom(16).hex()
+        if wanted.get("stream"):
+            return await stream_response(rt, call, body, turn, wanted, response_id, store)
+
+        async def attempt(target: Deployment) -> Json:
+            return await target.provider.client.chat({**body, "model": target.model})
+
+        data, outcome = await rt.router.call(snapshot, assistant, attempt)
+        answer = normalize_completion(data, assistant.name, completion_id(call.request_id))
+        call.record_usage(answer.get("usage"))
+        turn.answered(answer)
+        result = response_object(answer, response_id, wanted, store)
+        return json_response(result, headers=routing_headers(call, outcome))
+
+    return handler
+
+
+async def _find(
+    rt: Runtime, workspace_id: str, owner: str, response_id: object
+) -> ConversationState:
+    match = _RESPONSE_ID.match(response_id) if isinstance(response_id, str) else None
+    state = None
+    if match is not None:
+        state = await rt.history.get(workspace_id, owner, CHAIN_PREFIX + match.group(1))
+    if state is None or match is None:
+        raise NotFound(
+            f"Previous response '{response_id}' not found.", param="previous_response_id"
+        )
+    return state
+
+
+def _turn_index(state: ConversationState, response_id: str) -> int:
+    turn_id = "turn_" + response_id[-16:]
+    for i, turn in enumerate(state.turns):
+        if turn.id == turn_id:
+            return i
+    raise NotFound(f"Previous response '{response_id}' not found.", param="previous_response_id")
+
+
+def _branch(
+    rt: Runtime, workspace_id: str, owner: str, assistant: str, turns: list[Turn]
+) -> ConversationState:
+    """A new chain holding copies of ``turns``: continuing from an earlier response."""
+    chain = rt.history.create(workspace_id, owner, CHAIN_PREFIX + os.urandom(8).hex(), assistant)
+    for turn in turns:
+        rt.history.append(chain, turn.messages, turn.assistant, turn.request_id)
+    return chain

@@ -1,0 +1,1 @@
+"""Chat history: conversation identity, the write-behind store, resend detection, thinking."""

@@ -1,0 +1,85 @@
+"""The history store's SQL: reading one conversation, writing a batch of turns (idempotent
+upserts, so a retried or concurrent write never conflicts)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from junction.history.state import ConversationState, Turn
+from junction.store.conversations import Conversation, ConversationTurn
+
+
+async def load(sessions: async_sessionmaker[AsyncSession], key: str) -> ConversationState | None:
+    async with sessions() as s:
+        row = await s.get(Conversation, key)
+        if row is None:
+            return None
+        turns = await s.scalars(
+            select(ConversationTurn)
+            .where(ConversationTurn.conversation_id == key)
+            .order_by(ConversationTurn.seq, ConversationTurn.created_at)
+        )
+        state = ConversationState(
+            row.id,
+            row.workspace_id,
+            row.owner_key_id,
+            row.external_id,
+            row.assistant,
+            row.created_at,
+            row.updated_at,
+        )
+        state.turns = [
+            Turn(t.id, t.seq, t.messages, t.assistant, t.request_id, t.created_at, t.tokens)
+            for t in turns
+        ]
+        return state
+
+
+async def write(
+    sessions: async_sessionmaker[AsyncSession], batch: Sequence[tuple[ConversationState, Turn]]
+) -> None:
+    conversations: dict[str, ConversationState] = {s.id: s for s, _ in batch}
+    turns = [
+        {
+            "id": t.id,
+            "conversation_id": s.id,
+            "seq": t.seq,
+            "messages": t.messages,
+            "tokens": t.tokens or 0,
+            "assistant": t.assistant,
+            "request_id": t.request_id,
+            "created_at": t.created_at,
+        }
+        for s, t in batch
+    ]
+    async with sessions() as s:
+        dialect = sessions.kw["bind"].dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        rows = [
+            {
+                "id": c.id,
+                "workspace_id": c.workspace_id,
+                "owner_key_id": c.owner_key_id,
+                "external_id": c.external_id,
+                "assistant": c.assistant,
+                "created_at": c.created_at,
+                "updated_at": c.updated_at,
+            }
+            for c in conversations.values()
+        ]
+        upsert = insert(Conversation).values(rows)
+        await s.execute(
+            upsert.on_conflict_do_update(
+                index_elements=["id"],
+                set_={
+                    "assistant": upsert.excluded.assistant,
+                    "updated_at": upsert.excluded.updated_at,
+                },
+            )
+        )
+        await s.execute(insert(ConversationTurn).values(turns).on_conflict_do_nothing())
+        await s.commit()
