@@ -6,6 +6,7 @@ The document is OpenAPI 3.0: ``nullable: true`` becomes a JSON-schema null befor
 from __future__ import annotations
 
 import copy
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,16 @@ from typing import Any
 import jsonschema
 import yaml
 
-DOCUMENT = Path(__file__).resolve().parents[2] / "shared" / "openai" / "openai-openapi.yaml"
+_RELATIVE = Path("shared") / "openai" / "openai-openapi.yaml"
+# shared/ sits beside the repository's clone (CI, the main checkout); git worktrees and other
+# layouts can name it with JUNCTION_OPENAI_SPEC.
+DOCUMENT = Path(
+    os.environ.get("JUNCTION_OPENAI_SPEC")
+    or next(
+        (str(p / _RELATIVE) for p in Path(__file__).resolve().parents if (p / _RELATIVE).exists()),
+        str(Path(__file__).resolve().parents[2] / _RELATIVE),
+    )
+)
 
 
 def _nullable_to_null(node: Any) -> Any:
