@@ -7,7 +7,9 @@ in alternating order: ``off`` (JUNCTION_REQUEST_LOG=false, JUNCTION_ACCESS_LOG=f
 (the defaults: every request queued for the SQLite request log, batch-written behind, and one
 JSON access line on stdout). Metrics and budget accounting run in both. For each it measures
 
-- saturation: ``wrk -t2 -c32`` for a fixed time, non-streaming chat completions (RPS, p50, p99);
+- saturation: ``wrk -t2 -c32`` for a fixed time, non-streaming chat completions (RPS, p50, p99,
+  and the router's CPU time per request, read from /proc: the steadiest figure on a shared
+  machine);
 - a sustained fixed rate (open loop, bench/loadgen.py) at half of the ``off`` saturation of the
   first repetition, where latency rather than throughput is what a user feels (p50, p90, p99).
 
@@ -46,7 +48,9 @@ VARIANTS = {
 }
 
 
-def start_junction(rundir: Path, upstream_port: int, variant: str) -> tuple[harness.Target, Path]:
+def start_junction(
+    rundir: Path, upstream_port: int, variant: str
+) -> tuple[harness.Target, Path, Path]:
     datadir = Path(tempfile.mkdtemp(prefix=f"junction-{variant}-", dir=rundir))
     admin_key = "adm-" + secrets.token_urlsafe(24)
     env = {
@@ -57,7 +61,7 @@ def start_junction(rundir: Path, upstream_port: int, variant: str) -> tuple[harn
     }
     port = harness.free_port()
     cmd = [str(harness.JUNCTION_BIN), "serve", "--host", harness.HOST, "--port", str(port)]
-    logp = rundir / f"junction-{variant}.log"
+    logp = datadir / "stdout.log"
     proc = harness.PROCS.start(cmd, logp, env=env)
     harness.wait_until(
         lambda: harness.http_request("GET", port, "/healthz", timeout=2.0)[0] == 200,
@@ -101,7 +105,13 @@ def start_junction(rundir: Path, upstream_port: int, variant: str) -> tuple[harn
         proc=proc,
         cold_start_s=0.0,
     )
-    return target, datadir
+    return target, datadir, logp
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def answered(port: int) -> int:
@@ -131,12 +141,19 @@ def measure(
     rundir: Path,
     rate: float | None,
 ) -> dict[str, Any]:
-    target, datadir = start_junction(rundir, upstream_port, variant)
+    target, datadir, logp = start_junction(rundir, upstream_port, variant)
     out: dict[str, Any] = {"variant": variant}
     try:
         harness.run_wrk(wrk, plan, target, False, plan.warmup_s, rundir)
+        cpu0 = cpu_seconds(target.proc.pid)
         sat = harness.run_wrk(wrk, plan, target, False, plan.sat_s, rundir)
-        out["saturation"] = {"rps": sat["rps"], **sat["latency_ms"], "errors": sat["errors"]}
+        cpu = cpu_seconds(target.proc.pid) - cpu0
+        out["saturation"] = {
+            "rps": sat["rps"],
+            **sat["latency_ms"],
+            "errors": sat["errors"],
+            "cpu_us_per_request": 1e6 * cpu / max(1, sat["requests"]),
+        }
         rate = rate or harness.sig2(0.5 * sat["rps"])
         fixed = harness.fixed_rate(target, plan, rate, plan.rate_s, rundir)
         out["fixed"] = {
@@ -151,7 +168,7 @@ def measure(
     if variant in ("on", "db"):
         out["logged"] = logged(datadir)
     if variant in ("on", "access"):
-        out["access_lines"] = access_lines(rundir / f"junction-{variant}.log")
+        out["access_lines"] = access_lines(logp)
     harness.log(f"{variant}: {json.dumps(out)}")
     return out
 
@@ -170,6 +187,7 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     table: dict[str, Any] = {}
     for metric in (
         ("saturation", "rps"),
+        ("saturation", "cpu_us_per_request"),
         ("saturation", "p50"),
         ("saturation", "p99"),
         ("fixed", "p50"),
@@ -214,7 +232,7 @@ def main() -> None:
     (RESULTS / "logging.json").write_text(json.dumps(report, indent=2) + "\n")
     print("| figure | logging off | logging on | change |\n|---|---|---|---|")
     for name, row in report["median"].items():
-        unit = "RPS" if name.endswith("rps") else "ms"
+        unit = "RPS" if name.endswith("rps") else "µs" if "cpu" in name else "ms"
         print(
             f"| {name} ({unit}) | {row['off']:.2f} | {row['on']:.2f} | {row['change_pct']:+.1f}% |"
         )
