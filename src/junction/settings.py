@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     log_purge_interval: float = Field(default=3600.0, gt=0)
     log_content_max_bytes: int = Field(default=32_768, ge=0)
     log_format: str = Field(default="auto", pattern="^(auto|json|text)$")
-    log_level: str = "info"
+    log_level: str = Field(default="info", pattern=r"^(?i:debug|info|warning|error|critical)$")
     access_log: bool = True
     metrics_max_label_values: int = Field(default=200, ge=1)
 
