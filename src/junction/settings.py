@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     request_log: bool = True
     log_queue_size: int = Field(default=20_000, ge=1)
     log_batch_size: int = Field(default=500, ge=1)
-    log_flush_interval: float = Field(default=1.0, gt=0)
+    log_flush_interval: float = Field(default=0.25, gt=0)
     log_retention_days: float = Field(default=30.0, ge=0)
     log_purge_interval: float = Field(default=3600.0, gt=0)
     log_content_max_bytes: int = Field(default=32_768, ge=0)

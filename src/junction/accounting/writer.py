@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 30.0
 SHED_WARNING_EVERY_SECONDS = 10.0
 STOP_ATTEMPTS = 5
+CONVERT_SLICE = 50  # calls turned into rows per event-loop turn
 
 
 class LogWriter:
@@ -132,7 +133,11 @@ class LogWriter:
         batch = [self._queue.popleft() for _ in range(min(size, len(self._queue)))]
         if not batch:
             return True
-        rows = self._rows(batch)
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(batch), CONVERT_SLICE):
+            if start:
+                await asyncio.sleep(0)  # let requests run between slices: short loop stalls
+            rows += self._rows(batch[start : start + CONVERT_SLICE])
         try:
             await self._insert(rows)
         except Exception:
