@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import io
 import logging
+import time
+from datetime import datetime
 
 import openai
 import orjson
 import pytest
 
+from junction.dataplane.call import Call
+from junction.telemetry.access_log import AccessLog
 from junction.telemetry.metrics import LabelGuard
 from junction.telemetry.process_log import HumanReadable, JsonLines, configure_logging
 from tests.accounting_support import UPSTREAM_SECRET, USER, acct, metric_sum, metrics
@@ -73,6 +77,9 @@ def test_process_log_is_json_lines_without_secrets(acct: RouterProcess) -> None:
             model="bot", messages=[{"role": "user", "content": secret_text}]
         )
     request_id = raw.headers["x-request-id"]
+    deadline = time.monotonic() + 5  # access lines are written out every 0.2 s
+    while request_id not in acct.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
     text = acct.log()
     lines = [line for line in text.splitlines() if line.strip()]
     parsed = [orjson.loads(line) for line in lines]  # every line is one JSON object
@@ -95,6 +102,23 @@ def test_formats_json_for_machines_and_text_for_terminals() -> None:
     assert as_json["request_id"] == "req_1" and as_json["msg"] == "access"
     human = HumanReadable().format(record)
     assert "request_id=req_1 status=200" in human and "ttft_ms" not in human and "{" not in human
+
+    call = Call("req_2", "chat.completions")
+    call.finished_at = call.started + 0.0125
+    for as_json in (True, False):
+        out = io.StringIO()
+        access = AccessLog(out, as_json)
+        access.observe(call)
+        assert out.getvalue() == "", "buffered until the next flush"
+        access.stop()
+        line = out.getvalue()
+        assert line.endswith("\n") and line.count("\n") == 1
+        if as_json:
+            parsed = orjson.loads(line)
+            assert parsed["request_id"] == "req_2" and parsed["latency_ms"] == 12.5
+            datetime.fromisoformat(parsed["time"])
+        else:
+            assert "access  request_id=req_2 endpoint=chat.completions status=200" in line
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

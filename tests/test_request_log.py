@@ -85,17 +85,20 @@ def test_filters_newest_first_and_cursor_paging(acct: RouterProcess, team: Tenan
     client = team.client()
     stranger = make_tenant(acct)  # another workspace: must not show up here
     stranger.assistant("one")
-    stranger.client().chat.completions.create(model="one", messages=USER)
+    with stranger.client() as other_client:
+        other_client.chat.completions.create(model="one", messages=USER)
     with acct.admin() as admin:
         other = admin.post(f"/workspaces/{team.name}/keys", json={"name": "b"}).json()
     ids = []
-    for i in range(7):
-        name = "one" if i % 2 else "two"
-        key_client = acct.client(other["key"]) if i == 6 else client
-        raw = key_client.chat.completions.with_raw_response.create(model=name, messages=USER)
-        ids.append(raw.headers["x-request-id"])
+    with acct.client(other["key"]) as second_key_client:
+        for i in range(7):
+            name = "one" if i % 2 else "two"
+            key_client = second_key_client if i == 6 else client
+            raw = key_client.chat.completions.with_raw_response.create(model=name, messages=USER)
+            ids.append(raw.headers["x-request-id"])
     with pytest.raises(openai.NotFoundError):
         client.chat.completions.create(model="three", messages=USER)
+    client.close()
 
     everything = wait_for_logs(acct, team.name, 8)
     assert len(everything) == 8
@@ -152,6 +155,7 @@ def test_content_logging_is_a_workspace_setting_with_a_cap(
     )
     long_text = "many words " * 100
     client.chat.completions.create(model="bot", messages=[{"role": "user", "content": long_text}])
+    client.close()
     newest_first = wait_for_logs(acct, team.name, 4)
     long_entry, streamed, short, plain = newest_first
     assert plain["request_content"] is None and plain["response_content"] is None
@@ -177,6 +181,8 @@ def test_usage_agrees_with_the_log(acct: RouterProcess, team: Tenant) -> None:
             clients[i % 2].chat.completions.create(
                 model=model, messages=[{"role": "user", "content": text}], stream=i == 4
             )
+    for c in clients:
+        c.close()
     entries = wait_for_logs(acct, team.name, 9)
     assert len(entries) == 9
     with acct.admin() as admin:
@@ -241,6 +247,7 @@ def test_monthly_token_budget_refuses_until_raised(acct: RouterProcess, provider
     client.chat.completions.create(model="bot", messages=USER)
     with pytest.raises(openai.RateLimitError):
         client.chat.completions.create(model="bot", messages=USER)
+    client.close()
     assert len(wait_for_logs(acct, tenant.name, 6)) == 6
     with acct.admin() as admin:
         usage = admin.get(f"/workspaces/{tenant.name}/usage").json()["total"]

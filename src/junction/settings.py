@@ -37,12 +37,12 @@ class Settings(BaseSettings):
     request_log: bool = True
     log_queue_size: int = Field(default=20_000, ge=1)
     log_batch_size: int = Field(default=500, ge=1)
-    log_flush_interval: float = Field(default=1.0, gt=0)
+    log_flush_interval: float = Field(default=0.25, gt=0)
     log_retention_days: float = Field(default=30.0, ge=0)
     log_purge_interval: float = Field(default=3600.0, gt=0)
     log_content_max_bytes: int = Field(default=32_768, ge=0)
     log_format: str = Field(default="auto", pattern="^(auto|json|text)$")
-    log_level: str = "info"
+    log_level: str = Field(default="info", pattern=r"^(?i:debug|info|warning|error|critical)$")
     access_log: bool = True
     metrics_max_label_values: int = Field(default=200, ge=1)
 

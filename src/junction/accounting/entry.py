@@ -1,7 +1,7 @@
 """From a finished ``Call`` to the row the request log stores, with its cost.
 
-Runs on the request path (as a call observer), so it only reads the call and the in-process
-catalog: no I/O, a dict per request.
+Runs in the log writer, in batches, off the request path: the request path only queues the
+``Call`` itself. It reads the call and the in-process catalog (for prices), nothing else.
 """
 
 from __future__ import annotations
@@ -27,34 +27,67 @@ def cost_of(snapshot: Snapshot, deployment: str | None, prompt: int, completion:
     return (prompt * (info.input_price or 0.0) + completion * (info.output_price or 0.0)) / 1e6
 
 
-def log_row(call: Call, snapshot: Snapshot) -> Row:
+COLUMNS = (
+    "request_id",
+    "created_at",
+    "day",
+    "workspace_id",
+    "key_id",
+    "assistant",
+    "model",
+    "provider",
+    "endpoint",
+    "stream",
+    "status",
+    "latency_ms",
+    "ttft_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost",
+    "quality_score",
+    "attempts",
+    "cut_off",
+    "error",
+    "error_code",
+    "request_content",
+    "response_content",
+)
+
+
+def log_values(call: Call, snapshot: Snapshot) -> tuple[Any, ...]:
+    """The entry's column values, in ``COLUMNS`` order (the writer's executemany rows)."""
     prompt = call.prompt_tokens or 0
     completion = call.completion_tokens or 0
     created = datetime.fromtimestamp(call.created_at, UTC)
-    provider = call.deployment.partition("/")[0] if call.deployment else None
+    deployment = call.deployment
     latency, ttft = call.latency_ms, call.ttft_ms
-    return {
-        "request_id": call.request_id,
-        "created_at": created,
-        "day": created.strftime("%Y-%m-%d"),
-        "workspace_id": call.workspace.id if call.workspace else None,
-        "key_id": call.key.id if call.key else None,
-        "assistant": call.assistant.name if call.assistant else None,
-        "model": call.deployment,
-        "provider": provider,
-        "endpoint": call.endpoint,
-        "stream": call.stream,
-        "status": call.status,
-        "latency_ms": round(latency, 3) if latency is not None else None,
-        "ttft_ms": round(ttft, 3) if ttft is not None else None,
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "cost": cost_of(snapshot, call.deployment, prompt, completion),
-        "quality_score": call.quality_score,
-        "attempts": call.attempts,
-        "cut_off": call.cut_off,
-        "error": call.error,
-        "error_code": call.error_code,
-        "request_content": call.request_content,
-        "response_content": call.response_content,
-    }
+    workspace, key, assistant = call.workspace, call.key, call.assistant
+    return (
+        call.request_id,
+        created,
+        created.date().isoformat(),
+        workspace.id if workspace else None,
+        key.id if key else None,
+        assistant.name if assistant else None,
+        deployment,
+        deployment.partition("/")[0] if deployment else None,
+        call.endpoint,
+        call.stream,
+        call.status,
+        round(latency, 3) if latency is not None else None,
+        round(ttft, 3) if ttft is not None else None,
+        prompt,
+        completion,
+        cost_of(snapshot, deployment, prompt, completion),
+        call.quality_score,
+        call.attempts,
+        call.cut_off,
+        call.error,
+        call.error_code,
+        call.request_content,
+        call.response_content,
+    )
+
+
+def log_row(call: Call, snapshot: Snapshot) -> Row:
+    return dict(zip(COLUMNS, log_values(call, snapshot), strict=True))

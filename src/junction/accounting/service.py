@@ -6,6 +6,9 @@ and ``stop`` before the engine is disposed (the log queue is flushed there).
 
 from __future__ import annotations
 
+import logging
+import sys
+
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -13,13 +16,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from junction.accounting.budget import BudgetLedger, LocalSpend
-from junction.accounting.entry import log_row
 from junction.accounting.retention import Retention
 from junction.accounting.writer import LogWriter
-from junction.dataplane.call import Call
 from junction.runtime import Runtime
+from junction.telemetry.access_log import AccessLog
 from junction.telemetry.metrics import LogQueueStats, Metrics
-from junction.telemetry.process_log import access_logger
+from junction.telemetry.process_log import uses_json
 
 
 class Accounting:
@@ -30,6 +32,7 @@ class Accounting:
         if settings.request_log:
             self.writer = LogWriter(
                 rt.engine,
+                lambda: rt.catalog.snapshot,
                 settings.log_queue_size,
                 settings.log_batch_size,
                 settings.log_flush_interval,
@@ -38,6 +41,9 @@ class Accounting:
             rt.engine, settings.log_retention_days, settings.log_purge_interval
         )
         self.budget = BudgetLedger(LocalSpend())
+        self.access: AccessLog | None = None
+        if settings.access_log and logging.getLevelName(settings.log_level.upper()) <= logging.INFO:
+            self.access = AccessLog(sys.stdout, uses_json(settings.log_format, sys.stdout))
         self.metrics = Metrics(
             rt.router.in_flight, self._queue_stats(), settings.metrics_max_label_values
         )
@@ -53,30 +59,29 @@ class Accounting:
             write_errors=lambda: writer.write_errors,
         )
 
-    def record(self, call: Call) -> None:
-        """Call observer: queue the log entry (no I/O here)."""
-        if self.writer is not None:
-            self.writer.submit(log_row(call, self._rt.catalog.snapshot))
-
     async def start(self) -> None:
         await self.budget.seed(self._rt.engine)
         if self.writer is not None:
             self.writer.start()
+        if self.access is not None:
+            self.access.start()
         self.retention.start()
 
     async def stop(self) -> None:
         await self.retention.stop()
         if self.writer is not None:
             await self.writer.stop()
+        if self.access is not None:
+            self.access.stop()
 
 
 def install(app: Starlette, rt: Runtime) -> Accounting:
     accounting = Accounting(rt)
-    rt.call_observers.extend(
-        [accounting.budget.record, accounting.metrics.observe, accounting.record]
-    )
-    if rt.settings.access_log:
-        rt.call_observers.append(access_logger())
+    rt.call_observers.extend([accounting.budget.record, accounting.metrics.observe])
+    if accounting.writer is not None:
+        rt.call_observers.append(accounting.writer.submit)
+    if accounting.access is not None:
+        rt.call_observers.append(accounting.access.observe)
     rt.call_checks.append(accounting.budget.check)
     app.state.accounting = accounting
 

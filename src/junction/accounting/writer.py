@@ -1,10 +1,11 @@
 """The request log's write-behind: a bounded in-memory queue and one task storing batches.
 
-The request path only appends a row to a deque (``submit``); it never waits on the database.
-The writer task wakes when a batch is full or the flush interval has passed, and inserts the
-batch in one transaction. A failed batch stays at the head of the queue and is retried with
-backoff, so a database hiccup loses nothing while the queue has room. When the queue is full,
-new rows are shed: counted (``dropped``) and warned about, never blocking a request.
+The request path only appends the finished ``Call`` to a deque (``submit``): no conversion, no
+I/O. The writer task wakes when a batch is full or the flush interval has passed, turns the
+batch into rows (``entry.log_values``) and inserts them in one transaction with the driver's
+executemany. A failed batch goes back to the head of the queue and is retried with backoff,
+so a database hiccup loses nothing while the queue has room. When the queue is full, new
+calls are shed: counted (``dropped``) and warned about, never blocking a request.
 ``stop()`` stores everything still queued before the engine is disposed (clean shutdown).
 """
 
@@ -15,12 +16,17 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from junction.accounting.entry import Row
+from junction.accounting.entry import COLUMNS, log_values
+from junction.dataplane.call import Call
+from junction.routing.catalog import Snapshot
 from junction.store.models import RequestLog
 
 log = logging.getLogger(__name__)
@@ -28,17 +34,25 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 30.0
 SHED_WARNING_EVERY_SECONDS = 10.0
 STOP_ATTEMPTS = 5
+CONVERT_SLICE = 50  # calls turned into rows per event-loop turn
 
 
 class LogWriter:
     def __init__(
-        self, engine: AsyncEngine, capacity: int, batch_size: int, flush_interval: float
+        self,
+        engine: AsyncEngine,
+        snapshot: Callable[[], Snapshot],
+        capacity: int,
+        batch_size: int,
+        flush_interval: float,
     ) -> None:
         self._engine = engine
+        self._snapshot = snapshot
+        self._insert_sql, self._created_at = _driver_insert(engine.dialect)
         self._capacity = capacity
         self._batch_size = batch_size
         self._interval = flush_interval
-        self._queue: deque[Row] = deque()
+        self._queue: deque[Call] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -52,8 +66,8 @@ class LogWriter:
     def depth(self) -> int:
         return len(self._queue)
 
-    def submit(self, row: Row) -> None:
-        """Queue one row; never blocks and never raises. A full queue sheds the row."""
+    def submit(self, call: Call) -> None:
+        """Call observer: queue the call; never blocks. A full queue sheds it (counted)."""
         if len(self._queue) >= self._capacity:
             self.dropped += 1
             self._shed_since_warning += 1
@@ -69,7 +83,7 @@ class LogWriter:
                 self._last_warning = now
                 self._shed_since_warning = 0
             return
-        self._queue.append(row)
+        self._queue.append(call)
         if len(self._queue) >= self._batch_size:
             self._wake.set()
 
@@ -119,8 +133,13 @@ class LogWriter:
         batch = [self._queue.popleft() for _ in range(min(size, len(self._queue)))]
         if not batch:
             return True
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(batch), CONVERT_SLICE):
+            if start:
+                await asyncio.sleep(0)  # let requests run between slices: short loop stalls
+            rows += self._rows(batch[start : start + CONVERT_SLICE])
         try:
-            await self._insert(batch)
+            await self._insert(rows)
         except Exception as exc:
             self.write_errors += 1
             if isinstance(exc, OSError | TimeoutError | DBAPIError):
@@ -137,13 +156,32 @@ class LogWriter:
         self.written += len(batch)
         return True
 
-    async def _insert(self, batch: list[Row]) -> None:
+    def _rows(self, batch: list[Call]) -> list[tuple[Any, ...]]:
+        snapshot = self._snapshot()
+        created_at = self._created_at
+        rows = []
+        for call in batch:
+            try:
+                values = log_values(call, snapshot)
+            except Exception:  # a malformed call must not poison the whole batch
+                self.dropped += 1
+                log.exception("request log: cannot store call %s", call.request_id)
+                continue
+            if created_at is not None:
+                values = (values[0], created_at(values[1]), *values[2:])
+            rows.append(values)
+        return rows
+
+    async def _insert(self, rows: list[tuple[Any, ...]]) -> None:
+        """One driver-level executemany: no per-row ORM work on the event loop."""
+        if not rows:
+            return
         try:
             async with self._engine.begin() as conn:
-                await conn.execute(insert(RequestLog), batch)
+                await conn.exec_driver_sql(self._insert_sql, rows)
         except IntegrityError:
             # A retried batch whose first commit did land: store only the rows not yet there.
-            ids = [r["request_id"] for r in batch]
+            ids = [r[0] for r in rows]
             async with self._engine.begin() as conn:
                 stored = set(
                     (
@@ -152,6 +190,20 @@ class LogWriter:
                         )
                     ).all()
                 )
-                missing = [r for r in batch if r["request_id"] not in stored]
+                missing = [r for r in rows if r[0] not in stored]
                 if missing:
-                    await conn.execute(insert(RequestLog), missing)
+                    await conn.exec_driver_sql(self._insert_sql, missing)
+
+
+def _driver_insert(dialect: Dialect) -> tuple[str, Callable[[Any], Any] | None]:
+    """The INSERT in the driver's own parameter style, and the dialect's conversion of
+    ``created_at`` (SQLite stores datetimes as text in SQLAlchemy's format)."""
+    if dialect.paramstyle == "qmark":
+        marks = ", ".join("?" for _ in COLUMNS)
+    elif dialect.paramstyle == "numeric_dollar":
+        marks = ", ".join(f"${i}" for i in range(1, len(COLUMNS) + 1))
+    else:
+        raise RuntimeError(f"request log: unsupported parameter style {dialect.paramstyle}")
+    sql = f"INSERT INTO request_logs ({', '.join(COLUMNS)}) VALUES ({marks})"
+    column_type = RequestLog.__table__.c.created_at.type
+    return sql, column_type._cached_bind_processor(dialect)

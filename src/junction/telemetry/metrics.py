@@ -1,19 +1,28 @@
 """``GET /metrics``: Prometheus series about the data plane, fed by the call observer.
 
-Each app has its own registry (nothing global at import). Labels are workspace, assistant and
-provider names, all from the admin's configuration, never from what a client sends; each label
-still keeps at most ``JUNCTION_METRICS_MAX_LABEL_VALUES`` distinct values and folds the rest
-into ``other``, so a large deployment cannot blow up the series count. The children of each
-label set are looked up once and cached, so a request costs a few increments.
+Counting happens in plain Python numbers kept per label set (the request path does a few dict
+look-ups and additions, no locks); prometheus-client turns them into its exposition format at
+scrape time, through a collector on a registry of this app's own (nothing global at import).
+Request path and scrape both run on the event loop, so no lock is needed.
+
+Labels are workspace, assistant and provider names from the admin's configuration, never what
+a client sends; each label still keeps at most ``JUNCTION_METRICS_MAX_LABEL_VALUES`` distinct
+values and folds the rest into ``other``, so the series count stays bounded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from bisect import bisect_left
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from junction.dataplane.call import Call
@@ -22,7 +31,8 @@ NONE = "none"
 OTHER = "other"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 TTFT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
-SCOPE = ("workspace", "assistant", "provider")
+SCOPE = ["workspace", "assistant", "provider"]
+Scope = tuple[str, str, str]
 
 
 class LabelGuard:
@@ -44,15 +54,38 @@ class LabelGuard:
         return value
 
 
-@dataclass
-class _Series:
-    """The children of one (workspace, assistant, provider)."""
+class Histogram:
+    """Bucket counts (not cumulative) and a sum; made cumulative at scrape."""
 
-    latency: Histogram
-    ttft: Histogram
-    prompt: Counter
-    completion: Counter
-    attempts: Counter
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)  # the last one is +Inf
+        self.sum = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.sum += value
+
+    def cumulative(self) -> list[tuple[str, float]]:
+        out: list[tuple[str, float]] = []
+        running = 0
+        for bound, count in zip((*self.bounds, float("inf")), self.counts, strict=True):
+            running += count
+            out.append(("+Inf" if bound == float("inf") else repr(float(bound)), running))
+        return out
+
+
+@dataclass
+class Series:
+    """Everything counted for one (workspace, assistant, provider)."""
+
+    latency: Histogram = field(default_factory=lambda: Histogram(LATENCY_BUCKETS))
+    ttft: Histogram = field(default_factory=lambda: Histogram(TTFT_BUCKETS))
+    prompt: int = 0
+    completion: int = 0
+    attempts: int = 0
+    requests: dict[tuple[str, str], int] = field(default_factory=dict)  # (endpoint, code)
+    errors: dict[str, int] = field(default_factory=dict)  # by error code
 
 
 @dataclass
@@ -63,14 +96,90 @@ class LogQueueStats:
     write_errors: Callable[[], int]
 
 
-class _LiveCollector(Collector):
-    """Values read at scrape time: nothing to update on the request path."""
-
-    def __init__(self, in_flight: dict[str, int], queue: LogQueueStats | None) -> None:
+class Metrics(Collector):
+    def __init__(
+        self, in_flight: dict[str, int], queue: LogQueueStats | None, max_label_values: int
+    ) -> None:
         self._in_flight = in_flight
         self._queue = queue
+        self._guard = LabelGuard(max_label_values)
+        self._series: dict[Scope, Series] = {}
+        self.registry = CollectorRegistry()
+        self.registry.register(self)
+
+    def observe(self, call: Call) -> None:
+        """Call observer."""
+        guard = self._guard
+        scope = (
+            guard("workspace", call.workspace.name if call.workspace else None),
+            guard("assistant", call.assistant.name if call.assistant else None),
+            guard("provider", call.deployment.partition("/")[0] if call.deployment else None),
+        )
+        series = self._series.get(scope)
+        if series is None:
+            series = self._series[scope] = Series()
+        key = (call.endpoint, str(call.status))
+        series.requests[key] = series.requests.get(key, 0) + 1
+        if call.error_code is not None:
+            code = guard("error", call.error_code)
+            series.errors[code] = series.errors.get(code, 0) + 1
+        if call.finished_at is not None:
+            series.latency.observe(call.finished_at - call.started)
+        if call.first_token_at is not None:
+            series.ttft.observe(call.first_token_at - call.started)
+        series.prompt += call.prompt_tokens or 0
+        series.completion += call.completion_tokens or 0
+        series.attempts += call.attempts
+
+    def describe(self) -> Iterable[Metric]:
+        return []  # families are only known at collect time
 
     def collect(self) -> Iterable[Metric]:
+        requests = CounterMetricFamily(
+            "junction_requests",
+            "Data-plane requests by endpoint and HTTP status.",
+            labels=[*SCOPE, "endpoint", "code"],
+        )
+        errors = CounterMetricFamily(
+            "junction_errors",
+            "Data-plane requests that ended in an error, by error code.",
+            labels=[*SCOPE, "error"],
+        )
+        latency = HistogramMetricFamily(
+            "junction_request_duration_seconds",
+            "Time from request to the end of the answer (for streams: the last event).",
+            labels=SCOPE,
+        )
+        ttft = HistogramMetricFamily(
+            "junction_time_to_first_token_seconds",
+            "Time from request to the first streamed content.",
+            labels=SCOPE,
+        )
+        tokens = CounterMetricFamily(
+            "junction_tokens", "Tokens accounted, by direction.", labels=[*SCOPE, "direction"]
+        )
+        attempts = CounterMetricFamily(
+            "junction_upstream_attempts",
+            "Upstream attempts made (retries and fallbacks included).",
+            labels=SCOPE,
+        )
+        for scope, s in sorted(self._series.items()):
+            labels = list(scope)
+            for (endpoint, code), n in sorted(s.requests.items()):
+                requests.add_metric([*labels, endpoint, code], n)
+            for code, n in sorted(s.errors.items()):
+                errors.add_metric([*labels, code], n)
+            latency.add_metric(labels, s.latency.cumulative(), s.latency.sum)
+            if any(s.ttft.counts):
+                ttft.add_metric(labels, s.ttft.cumulative(), s.ttft.sum)
+            tokens.add_metric([*labels, "prompt"], s.prompt)
+            tokens.add_metric([*labels, "completion"], s.completion)
+            attempts.add_metric(labels, s.attempts)
+        yield from (requests, errors, latency, ttft, tokens, attempts)
+        yield from self._live()
+
+    def _live(self) -> Iterable[Metric]:
+        """Values read at scrape time."""
         flight = GaugeMetricFamily(
             "junction_upstream_in_flight",
             "Requests in flight to each deployment (<provider>/<model>).",
@@ -79,122 +188,24 @@ class _LiveCollector(Collector):
         for ref, count in sorted(self._in_flight.items()):
             flight.add_metric([ref.partition("/")[0], ref], count)
         yield flight
-        if self._queue is None:
+        queue = self._queue
+        if queue is None:
             return
         yield GaugeMetricFamily(
             "junction_request_log_queue_depth",
             "Request log entries waiting to be stored.",
-            value=self._queue.depth(),
+            value=queue.depth(),
         )
         yield CounterMetricFamily(
             "junction_request_log_dropped",
             "Request log entries shed because the queue was full.",
-            value=self._queue.dropped(),
+            value=queue.dropped(),
         )
         yield CounterMetricFamily(
-            "junction_request_log_written",
-            "Request log entries stored.",
-            value=self._queue.written(),
+            "junction_request_log_written", "Request log entries stored.", value=queue.written()
         )
         yield CounterMetricFamily(
             "junction_request_log_write_errors",
             "Failed attempts to store a batch of request log entries.",
-            value=self._queue.write_errors(),
+            value=queue.write_errors(),
         )
-
-
-class Metrics:
-    def __init__(
-        self, in_flight: dict[str, int], queue: LogQueueStats | None, max_label_values: int
-    ) -> None:
-        self.registry = CollectorRegistry()
-        self._guard = LabelGuard(max_label_values)
-        r = self.registry
-        self._requests = Counter(
-            "junction_requests",
-            "Data-plane requests by endpoint and HTTP status.",
-            [*SCOPE, "endpoint", "code"],
-            registry=r,
-        )
-        self._errors = Counter(
-            "junction_errors",
-            "Data-plane requests that ended in an error, by error code.",
-            [*SCOPE, "error"],
-            registry=r,
-        )
-        self._latency = Histogram(
-            "junction_request_duration_seconds",
-            "Time from request to the end of the answer (for streams: the last event).",
-            SCOPE,
-            buckets=LATENCY_BUCKETS,
-            registry=r,
-        )
-        self._ttft = Histogram(
-            "junction_time_to_first_token_seconds",
-            "Time from request to the first streamed content.",
-            SCOPE,
-            buckets=TTFT_BUCKETS,
-            registry=r,
-        )
-        self._tokens = Counter(
-            "junction_tokens", "Tokens accounted, by direction.", [*SCOPE, "direction"], registry=r
-        )
-        self._attempts = Counter(
-            "junction_upstream_attempts",
-            "Upstream attempts made (retries and fallbacks included).",
-            SCOPE,
-            registry=r,
-        )
-        r.register(_LiveCollector(in_flight, queue))
-        self._series: dict[tuple[str, str, str], _Series] = {}
-        self._counted: dict[tuple[str, ...], Counter] = {}
-
-    def _scope(self, call: Call) -> tuple[str, str, str]:
-        guard = self._guard
-        return (
-            guard("workspace", call.workspace.name if call.workspace else None),
-            guard("assistant", call.assistant.name if call.assistant else None),
-            guard("provider", call.deployment.partition("/")[0] if call.deployment else None),
-        )
-
-    def _series_for(self, scope: tuple[str, str, str]) -> _Series:
-        series = self._series.get(scope)
-        if series is None:
-            series = self._series[scope] = _Series(
-                self._latency.labels(*scope),
-                self._ttft.labels(*scope),
-                self._tokens.labels(*scope, "prompt"),
-                self._tokens.labels(*scope, "completion"),
-                self._attempts.labels(*scope),
-            )
-        return series
-
-    def _counter(self, family: Counter, labels: tuple[str, ...]) -> Counter:
-        key = (family._name, *labels)
-        child = self._counted.get(key)
-        if child is None:
-            child = self._counted[key] = family.labels(*labels)
-        return child
-
-    def observe(self, call: Call) -> None:
-        """Call observer."""
-        scope = self._scope(call)
-        series = self._series_for(scope)
-        self._counter(self._requests, (*scope, call.endpoint, str(call.status))).inc()
-        if call.error_code is not None:
-            self._counter(self._errors, (*scope, self._guard("error", call.error_code))).inc()
-        latency = call.latency_ms
-        if latency is not None:
-            series.latency.observe(latency / 1000)
-        ttft = call.ttft_ms
-        if ttft is not None:
-            series.ttft.observe(ttft / 1000)
-        if call.prompt_tokens:
-            series.prompt.inc(call.prompt_tokens)
-        if call.completion_tokens:
-            series.completion.inc(call.completion_tokens)
-        if call.attempts:
-            series.attempts.inc(call.attempts)
-
-    def families(self) -> Iterator[Metric]:
-        yield from self.registry.collect()

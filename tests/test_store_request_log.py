@@ -12,7 +12,7 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from junction.accounting.budget import BudgetLedger, LocalSpend
-from junction.accounting.entry import cost_of, log_row
+from junction.accounting.entry import cost_of
 from junction.accounting.queries import LogFilter, log_page, usage
 from junction.accounting.retention import Retention, purge_before
 from junction.accounting.writer import LogWriter
@@ -76,12 +76,11 @@ def test_cost_uses_the_models_prices() -> None:
 
 
 async def test_writer_batches_pages_and_usage(engine: AsyncEngine) -> None:
-    writer = LogWriter(engine, capacity=1000, batch_size=7, flush_interval=0.05)
+    writer = LogWriter(engine, priced_snapshot, capacity=1000, batch_size=7, flush_interval=0.05)
     writer.start()
     now = datetime.now(UTC)
-    snap = priced_snapshot()
     for i in range(30):
-        writer.submit(log_row(call_at(now - timedelta(days=i % 3, seconds=i), i), snap))
+        writer.submit(call_at(now - timedelta(days=i % 3, seconds=i), i))
     await writer.stop()
     assert await count(engine) == 30 and writer.written == 30 and writer.depth == 0
 
@@ -104,17 +103,19 @@ async def test_writer_batches_pages_and_usage(engine: AsyncEngine) -> None:
 async def test_failed_batches_stay_queued_and_are_stored_later(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'late.db'}")
     try:
-        writer = LogWriter(engine, capacity=100, batch_size=50, flush_interval=0.05)
+        writer = LogWriter(
+            engine, priced_snapshot, capacity=100, batch_size=50, flush_interval=0.05
+        )
         now = datetime.now(UTC)
         for i in range(5):
-            writer.submit(log_row(call_at(now, i), Snapshot()))
+            writer.submit(call_at(now, i))
         await writer.flush()  # no table yet: the batch fails and goes back to the queue
         assert writer.write_errors == 1 and writer.depth == 5
         await migrate(engine)
         await writer.flush()
         assert writer.depth == 0 and await count(engine) == 5
-        writer.submit(log_row(call_at(now, 4), Snapshot()))  # a row that is already stored
-        writer.submit(log_row(call_at(now, 5), Snapshot()))
+        writer.submit(call_at(now, 4))  # a row that is already stored
+        writer.submit(call_at(now, 5))
         await writer.flush()
         assert await count(engine) == 6, "duplicates are skipped, new rows kept"
     finally:
@@ -122,10 +123,10 @@ async def test_failed_batches_stay_queued_and_are_stored_later(tmp_path: Path) -
 
 
 async def test_retention_purges_only_old_entries(engine: AsyncEngine) -> None:
-    writer = LogWriter(engine, capacity=100, batch_size=100, flush_interval=1)
+    writer = LogWriter(engine, priced_snapshot, capacity=100, batch_size=100, flush_interval=1)
     now = datetime.now(UTC)
     for i in range(6):
-        writer.submit(log_row(call_at(now - timedelta(days=10 * (i % 2)), i), Snapshot()))
+        writer.submit(call_at(now - timedelta(days=10 * (i % 2)), i))
     await writer.flush()
     assert await purge_before(engine, now - timedelta(days=100)) == 0
     retention = Retention(engine, days=5, interval=0.05)
@@ -139,11 +140,11 @@ async def test_retention_purges_only_old_entries(engine: AsyncEngine) -> None:
 
 
 async def test_budget_is_seeded_from_this_month_only(engine: AsyncEngine) -> None:
-    writer = LogWriter(engine, capacity=100, batch_size=100, flush_interval=1)
+    writer = LogWriter(engine, priced_snapshot, capacity=100, batch_size=100, flush_interval=1)
     now = datetime.now(UTC)
     last_month = now.replace(day=1) - timedelta(days=1)
-    writer.submit(log_row(call_at(now, 1, (30, 30)), Snapshot()))
-    writer.submit(log_row(call_at(last_month, 2, (500, 500)), Snapshot()))
+    writer.submit(call_at(now, 1, (30, 30)))
+    writer.submit(call_at(last_month, 2, (500, 500)))
     await writer.flush()
     ledger = BudgetLedger(LocalSpend())
     await ledger.seed(engine)
