@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from limits import RateLimitItem, RateLimitItemPerMinute
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.util import WindowStats
 
 from junction.dataplane.call import Call
 from junction.errors import RateLimited
 from junction.ratelimit.headers import retry_after, window_headers
-from junction.ratelimit.store import CounterStore
+from junction.ratelimit.store import CounterStore, Windows
 
 log = logging.getLogger(__name__)
 
@@ -85,18 +84,13 @@ class RateLimits:
         tokens = max(1, tokens)
         costs = [1 if r.kind == "requests" else tokens for r in rules]
 
-        async def charge(
-            limiter: SlidingWindowCounterRateLimiter,
-        ) -> tuple[list[WindowStats], list[bool]]:
-            stats = list(
-                await asyncio.gather(*(limiter.get_window_stats(r.item, r.ident) for r in rules))
-            )
+        windows = [(r.item, r.ident) for r in rules]
+
+        async def charge(counters: Windows) -> tuple[list[WindowStats], list[bool]]:
+            stats = await counters.stats(windows)
             if any(s.remaining < c for s, c in zip(stats, costs, strict=True)):
                 return stats, [False] * len(rules)
-            passed = await asyncio.gather(
-                *(limiter.hit(r.item, r.ident, cost=c) for r, c in zip(rules, costs, strict=True))
-            )
-            return stats, list(passed)
+            return stats, await counters.hit(windows, costs)
 
         stats, passed = await self.store.run(charge)
         now = time.time()
@@ -115,10 +109,8 @@ class RateLimits:
         if not rules:
             return
 
-        async def read(limiter: SlidingWindowCounterRateLimiter) -> list[WindowStats]:
-            return list(
-                await asyncio.gather(*(limiter.get_window_stats(r.item, r.ident) for r in rules))
-            )
+        async def read(counters: Windows) -> list[WindowStats]:
+            return await counters.stats([(r.item, r.ident) for r in rules])
 
         try:
             stats = await self.store.run(read)
@@ -145,12 +137,13 @@ class RateLimits:
         """Charge tokens used beyond the estimate. A window with less room than that is filled
         up to its limit: the next requests wait for it to slide."""
 
-        async def charge(limiter: SlidingWindowCounterRateLimiter) -> None:
-            for rule in rules:
-                stats = await limiter.get_window_stats(rule.item, rule.ident)
-                cost = min(extra, stats.remaining)
-                if cost > 0:
-                    await limiter.hit(rule.item, rule.ident, cost=cost)
+        async def charge(counters: Windows) -> None:
+            windows = [(r.item, r.ident) for r in rules]
+            stats = await counters.stats(windows)
+            costs = [min(extra, s.remaining) for s in stats]
+            chosen = [(w, c) for w, c in zip(windows, costs, strict=True) if c > 0]
+            if chosen:
+                await counters.hit([w for w, _ in chosen], [c for _, c in chosen])
 
         try:
             await self.store.run(charge)

@@ -8,14 +8,19 @@ return as soon as it answers.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol, TypeVar
 
-from limits.aio.storage import MemoryStorage, RedisStorage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits import RateLimitItem
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter as AsyncSlidingWindow
 from limits.errors import StorageError
+from limits.storage import MemoryStorage
+from limits.strategies import SlidingWindowCounterRateLimiter as SlidingWindow
+from limits.util import WindowStats
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -25,6 +30,55 @@ T = TypeVar("T")
 
 # What a broken or unreachable Redis raises (limits wraps the client's own errors).
 _DOWN = (StorageError, OSError, TimeoutError, ConnectionError)
+
+
+Window = tuple[RateLimitItem, str]  # a limit and whose counter it is
+
+
+class Windows(Protocol):
+    """The two operations the limiter needs, over several windows at once."""
+
+    async def stats(self, windows: Sequence[Window]) -> list[WindowStats]: ...
+
+    async def hit(self, windows: Sequence[Window], costs: Sequence[int]) -> list[bool]: ...
+
+
+class LocalWindows:
+    """In-process counters. The synchronous API: no I/O to wait for, so no task per call."""
+
+    def __init__(self) -> None:
+        self.limiter = SlidingWindow(MemoryStorage())
+
+    async def stats(self, windows: Sequence[Window]) -> list[WindowStats]:
+        return [self.limiter.get_window_stats(item, ident) for item, ident in windows]
+
+    async def hit(self, windows: Sequence[Window], costs: Sequence[int]) -> list[bool]:
+        return [
+            self.limiter.hit(item, ident, cost=cost)
+            for (item, ident), cost in zip(windows, costs, strict=True)
+        ]
+
+
+class RedisWindows:
+    """Counters in Redis; the windows of one request are asked for concurrently."""
+
+    def __init__(self, storage: RedisStorage) -> None:
+        self.limiter = AsyncSlidingWindow(storage)
+
+    async def stats(self, windows: Sequence[Window]) -> list[WindowStats]:
+        return list(
+            await asyncio.gather(*(self.limiter.get_window_stats(i, w) for i, w in windows))
+        )
+
+    async def hit(self, windows: Sequence[Window], costs: Sequence[int]) -> list[bool]:
+        return list(
+            await asyncio.gather(
+                *(
+                    self.limiter.hit(item, ident, cost=cost)
+                    for (item, ident), cost in zip(windows, costs, strict=True)
+                )
+            )
+        )
 
 
 class CounterStore:
@@ -38,8 +92,8 @@ class CounterStore:
         timeout: float = 0.5,
         retry_seconds: float = 5.0,
     ) -> None:
-        self.local = SlidingWindowCounterRateLimiter(MemoryStorage())
-        self.shared: SlidingWindowCounterRateLimiter | None = None
+        self.local: Windows = LocalWindows()
+        self.shared: Windows | None = None
         self._redis: RedisStorage | None = None
         if redis_url:
             self._redis = RedisStorage(
@@ -52,7 +106,7 @@ class CounterStore:
                 # No retries with back-off: a request must not wait on a dead Redis.
                 retry=Retry(NoBackoff(), 0),  # type: ignore[arg-type]
             )
-            self.shared = SlidingWindowCounterRateLimiter(self._redis)
+            self.shared = RedisWindows(self._redis)
         self.retry_seconds = retry_seconds
         self.retry_at = 0.0
         self.degraded = False
@@ -65,7 +119,7 @@ class CounterStore:
             return "memory"
         return "memory (redis unreachable)" if self.degraded else "redis"
 
-    async def run(self, op: Callable[[SlidingWindowCounterRateLimiter], Awaitable[T]]) -> T:
+    async def run(self, op: Callable[[Windows], Awaitable[T]]) -> T:
         if self.shared is not None and time.monotonic() >= self.retry_at:
             try:
                 result = await op(self.shared)
