@@ -98,7 +98,21 @@ class RouterProcess:
         )
 
     def client(self, key: str, **kwargs: Any) -> openai.OpenAI:
-        return openai.OpenAI(base_url=self.url + "/v1", api_key=key, max_retries=0, **kwargs)
+        client = openai.OpenAI(base_url=self.url + "/v1", api_key=key, max_retries=0, **kwargs)
+        _open_clients.append(client)
+        return client
+
+
+# Clients made by a test are closed when it ends: one kept alive by a raised exception's
+# traceback would otherwise leak its socket into a later test (a ResourceWarning, an error).
+_open_clients: list[openai.OpenAI] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _open_clients:
+        _open_clients.pop().close()
 
 
 @pytest.fixture(scope="session")
