@@ -1,5 +1,9 @@
 """Where the counters live: in this process, or in Redis so that every replica shares them.
 
+The counting is the ``limits`` library's sliding-window counter, used at its storage level
+(one read and one atomic acquire per counter, keys computed once per limit) because its
+strategy layer costs about twice as much per request.
+
 With Redis configured and unreachable, requests are still served: the counters fall back to
 in-process ones (each replica then enforces the limits on its own), the failure is logged
 once and counted, and Redis is tried again every ``redis_retry_seconds``; the shared limits
@@ -10,17 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from limits import RateLimitItem
-from limits.aio.storage import RedisStorage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter as AsyncSlidingWindow
+from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.errors import StorageError
-from limits.storage import MemoryStorage
-from limits.strategies import SlidingWindowCounterRateLimiter as SlidingWindow
-from limits.util import WindowStats
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -32,50 +33,93 @@ T = TypeVar("T")
 _DOWN = (StorageError, OSError, TimeoutError, ConnectionError)
 
 
-Window = tuple[RateLimitItem, str]  # a limit and whose counter it is
+WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Window:
+    """One counter: its storage key and its limit per minute."""
+
+    key: str
+    limit: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    remaining: int
+    reset_in: float  # seconds until nothing counted so far counts any more
+    next_in: float  # seconds until at least one more unit fits
+
+
+def usage(
+    window: Window, previous: int, previous_ttl: float, current: int, current_ttl: float
+) -> Usage:
+    """A sliding-window counter's state: the previous minute's count weighs in for the share of
+    it that still overlaps the last 60 s; the current minute's counts whole."""
+    weighted = previous * previous_ttl / WINDOW_SECONDS + current
+    remaining = max(0, window.limit - math.floor(weighted))
+    if current:
+        reset_in = current_ttl
+    elif previous:
+        reset_in = previous_ttl
+    else:
+        reset_in = 0.0
+    # The previous minute's weight loses one unit every 60 / previous seconds; the current
+    # minute's count starts to lose weight once it becomes the previous one.
+    waits = []
+    if previous:
+        waits.append(previous_ttl % (WINDOW_SECONDS / previous))
+    if current:
+        waits.append(max(0.0, current_ttl - WINDOW_SECONDS))
+    next_in = min(waits, default=0.0)
+    return Usage(remaining, reset_in, next_in)
 
 
 class Windows(Protocol):
-    """The two operations the limiter needs, over several windows at once."""
+    """The two operations the limiter needs, over several counters at once."""
 
-    async def stats(self, windows: Sequence[Window]) -> list[WindowStats]: ...
+    async def read(self, windows: Sequence[Window]) -> list[Usage]: ...
 
-    async def hit(self, windows: Sequence[Window], costs: Sequence[int]) -> list[bool]: ...
+    async def take(self, windows: Sequence[Window], costs: Sequence[int]) -> list[bool]: ...
 
 
 class LocalWindows:
-    """In-process counters. The synchronous API: no I/O to wait for, so no task per call."""
+    """In-process counters (the asyncio memory storage: its expiry runs as a task, not a thread),
+    asked one after the other: nothing is waited for, so concurrency would only add tasks."""
 
     def __init__(self) -> None:
-        self.limiter = SlidingWindow(MemoryStorage())
+        self.storage = MemoryStorage()
 
-    async def stats(self, windows: Sequence[Window]) -> list[WindowStats]:
-        return [self.limiter.get_window_stats(item, ident) for item, ident in windows]
-
-    async def hit(self, windows: Sequence[Window], costs: Sequence[int]) -> list[bool]:
+    async def read(self, windows: Sequence[Window]) -> list[Usage]:
         return [
-            self.limiter.hit(item, ident, cost=cost)
-            for (item, ident), cost in zip(windows, costs, strict=True)
+            usage(w, *await self.storage.get_sliding_window(w.key, WINDOW_SECONDS)) for w in windows
+        ]
+
+    async def take(self, windows: Sequence[Window], costs: Sequence[int]) -> list[bool]:
+        return [
+            await self.storage.acquire_sliding_window_entry(w.key, w.limit, WINDOW_SECONDS, cost)
+            for w, cost in zip(windows, costs, strict=True)
         ]
 
 
 class RedisWindows:
-    """Counters in Redis; the windows of one request are asked for concurrently."""
+    """Counters in Redis; the counters of one request are asked for concurrently."""
 
     def __init__(self, storage: RedisStorage) -> None:
-        self.limiter = AsyncSlidingWindow(storage)
+        self.storage = storage
 
-    async def stats(self, windows: Sequence[Window]) -> list[WindowStats]:
-        return list(
-            await asyncio.gather(*(self.limiter.get_window_stats(i, w) for i, w in windows))
+    async def read(self, windows: Sequence[Window]) -> list[Usage]:
+        states = await asyncio.gather(
+            *(self.storage.get_sliding_window(w.key, WINDOW_SECONDS) for w in windows)
         )
+        return [usage(w, *state) for w, state in zip(windows, states, strict=True)]
 
-    async def hit(self, windows: Sequence[Window], costs: Sequence[int]) -> list[bool]:
+    async def take(self, windows: Sequence[Window], costs: Sequence[int]) -> list[bool]:
         return list(
             await asyncio.gather(
                 *(
-                    self.limiter.hit(item, ident, cost=cost)
-                    for (item, ident), cost in zip(windows, costs, strict=True)
+                    self.storage.acquire_sliding_window_entry(w.key, w.limit, WINDOW_SECONDS, cost)
+                    for w, cost in zip(windows, costs, strict=True)
                 )
             )
         )
