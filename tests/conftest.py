@@ -179,6 +179,15 @@ def tenant(router: RouterProcess, provider: str) -> Tenant:
     return make_tenant(router)
 
 
+def clear_of_minute_boundary(margin: float = 15.0) -> None:
+    """In-process rate-limit windows are minutes of the clock, and a sliding window weighs the
+    previous minute down as soon as a new one starts: a test that counts requests exactly must
+    not straddle that moment. Wait until ``margin`` seconds are left before it."""
+    left = 60.0 - time.time() % 60.0
+    if left < margin:
+        time.sleep(left + 0.05)
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test run. Missing PostgreSQL fails, never skips."""

@@ -8,9 +8,14 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import RouterProcess, Tenant, make_tenant
+from tests.conftest import RouterProcess, Tenant, clear_of_minute_boundary, make_tenant
 
 USER = [{"role": "user", "content": "hello world"}]
+
+
+@pytest.fixture(autouse=True)
+def _whole_minute() -> None:
+    clear_of_minute_boundary()
 
 
 def add_key(tenant: Tenant, **limits: Any) -> str:

@@ -13,27 +13,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 
-from limits import RateLimitItem, RateLimitItemPerMinute
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
-from limits.util import WindowStats
+from limits import RateLimitItemPerMinute
 
 from junction.dataplane.call import Call
 from junction.errors import RateLimited
 from junction.ratelimit.headers import retry_after, window_headers
-from junction.ratelimit.store import CounterStore
+from junction.ratelimit.store import CounterStore, Usage, Window, Windows
 
 log = logging.getLogger(__name__)
 
 NOTE = "ratelimit"
 
 
-@lru_cache(maxsize=4096)
-def _per_minute(limit: int) -> RateLimitItem:
-    return RateLimitItemPerMinute(limit, namespace="junction")
+@lru_cache(maxsize=65536)
+def _key(scope: str, owner: str, kind: str, limit: int) -> str:
+    return RateLimitItemPerMinute(limit, namespace="junction").key_for(scope, owner, kind)
 
 
 @dataclass(frozen=True)
@@ -44,12 +41,8 @@ class Rule:
     limit: int
 
     @property
-    def item(self) -> RateLimitItem:
-        return _per_minute(self.limit)
-
-    @property
-    def ident(self) -> str:
-        return f"{self.scope}:{self.owner}:{self.kind}"
+    def window(self) -> Window:
+        return Window(_key(self.scope, self.owner, self.kind, self.limit), self.limit)
 
 
 @dataclass
@@ -85,25 +78,19 @@ class RateLimits:
         tokens = max(1, tokens)
         costs = [1 if r.kind == "requests" else tokens for r in rules]
 
-        async def charge(
-            limiter: SlidingWindowCounterRateLimiter,
-        ) -> tuple[list[WindowStats], list[bool]]:
-            stats = list(
-                await asyncio.gather(*(limiter.get_window_stats(r.item, r.ident) for r in rules))
-            )
+        windows = [r.window for r in rules]
+
+        async def charge(counters: Windows) -> tuple[list[Usage], list[bool]]:
+            stats = await counters.read(windows)
             if any(s.remaining < c for s, c in zip(stats, costs, strict=True)):
                 return stats, [False] * len(rules)
-            passed = await asyncio.gather(
-                *(limiter.hit(r.item, r.ident, cost=c) for r, c in zip(rules, costs, strict=True))
-            )
-            return stats, list(passed)
+            return stats, await counters.take(windows, costs)
 
         stats, passed = await self.store.run(charge)
-        now = time.time()
         admitted = all(passed)
-        call.headers.update(_headers(rules, stats, costs if admitted else None, now))
+        call.headers.update(_headers(rules, stats, costs if admitted else None))
         if not admitted:
-            raise _refusal(rules, stats, costs, now)
+            raise _refusal(rules, stats, costs)
         call.notes[NOTE] = Admission(rules, tokens)
 
     async def describe(self, call: Call) -> None:
@@ -115,17 +102,15 @@ class RateLimits:
         if not rules:
             return
 
-        async def read(limiter: SlidingWindowCounterRateLimiter) -> list[WindowStats]:
-            return list(
-                await asyncio.gather(*(limiter.get_window_stats(r.item, r.ident) for r in rules))
-            )
+        async def read(counters: Windows) -> list[Usage]:
+            return await counters.read([r.window for r in rules])
 
         try:
             stats = await self.store.run(read)
         except Exception:  # headers are a courtesy: never fail an answer for them
             log.exception("rate limits: reading the windows failed")
             return
-        call.headers.update(_headers(rules, stats, None, time.time()))
+        call.headers.update(_headers(rules, stats, None))
 
     def observe(self, call: Call) -> None:
         """A ``Runtime.call_observers`` entry: settle the call's real token usage, off the path."""
@@ -145,12 +130,13 @@ class RateLimits:
         """Charge tokens used beyond the estimate. A window with less room than that is filled
         up to its limit: the next requests wait for it to slide."""
 
-        async def charge(limiter: SlidingWindowCounterRateLimiter) -> None:
-            for rule in rules:
-                stats = await limiter.get_window_stats(rule.item, rule.ident)
-                cost = min(extra, stats.remaining)
-                if cost > 0:
-                    await limiter.hit(rule.item, rule.ident, cost=cost)
+        async def charge(counters: Windows) -> None:
+            windows = [r.window for r in rules]
+            stats = await counters.read(windows)
+            costs = [min(extra, s.remaining) for s in stats]
+            chosen = [(w, c) for w, c in zip(windows, costs, strict=True) if c > 0]
+            if chosen:
+                await counters.take([w for w, _ in chosen], [c for _, c in chosen])
 
         try:
             await self.store.run(charge)
@@ -164,12 +150,12 @@ class RateLimits:
 
 
 def _headers(
-    rules: tuple[Rule, ...], stats: list[WindowStats], costs: list[int] | None, now: float
+    rules: tuple[Rule, ...], stats: list[Usage], costs: list[int] | None
 ) -> dict[str, str]:
     """Per kind, the tightest of the key's and the workspace's limits."""
     headers: dict[str, str] = {}
     for kind in ("requests", "tokens"):
-        best: tuple[int, Rule, WindowStats] | None = None
+        best: tuple[int, Rule, Usage] | None = None
         for i, (rule, stat) in enumerate(zip(rules, stats, strict=True)):
             if rule.kind != kind:
                 continue
@@ -178,17 +164,15 @@ def _headers(
                 best = (left, rule, stat)
         if best is not None:
             left, rule, stat = best
-            headers.update(window_headers(kind, rule.limit, left, stat.reset_time - now))
+            headers.update(window_headers(kind, rule.limit, left, stat.reset_in))
     return headers
 
 
-def _refusal(
-    rules: tuple[Rule, ...], stats: list[WindowStats], costs: list[int], now: float
-) -> RateLimited:
+def _refusal(rules: tuple[Rule, ...], stats: list[Usage], costs: list[int]) -> RateLimited:
     blocked = [
         (r, s, c) for r, s, c in zip(rules, stats, costs, strict=True) if s.remaining < c
-    ] or [(r, s, c) for r, s, c in zip(rules, stats, costs, strict=True)]
-    rule, stat, cost = max(blocked, key=lambda b: b[1].reset_time)
+    ] or list(zip(rules, stats, costs, strict=True))
+    rule, stat, cost = max(blocked, key=lambda b: b[1].next_in)
     per = "requests per minute" if rule.kind == "requests" else "tokens per minute"
     if cost > rule.limit:
         wait = 60.0
@@ -197,7 +181,7 @@ def _refusal(
             f"{rule.limit} {per}."
         )
     else:
-        wait = max(stat.reset_time - now, 0.001)
+        wait = max(stat.next_in, 0.001)
         message = (
             f"Rate limit reached for {per} on this {rule.scope}: limit {rule.limit}, "
             f"remaining {max(0, stat.remaining)}, requested {cost}. "

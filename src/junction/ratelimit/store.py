@@ -1,5 +1,9 @@
 """Where the counters live: in this process, or in Redis so that every replica shares them.
 
+The counting is the ``limits`` library's sliding-window counter, used at its storage level
+(one read and one atomic acquire per counter, keys computed once per limit) because its
+strategy layer costs about twice as much per request.
+
 With Redis configured and unreachable, requests are still served: the counters fall back to
 in-process ones (each replica then enforces the limits on its own), the failure is logged
 once and counted, and Redis is tried again every ``redis_retry_seconds``; the shared limits
@@ -8,13 +12,15 @@ return as soon as it answers.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 import time
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from limits.aio.storage import MemoryStorage, RedisStorage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -25,6 +31,98 @@ T = TypeVar("T")
 
 # What a broken or unreachable Redis raises (limits wraps the client's own errors).
 _DOWN = (StorageError, OSError, TimeoutError, ConnectionError)
+
+
+WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Window:
+    """One counter: its storage key and its limit per minute."""
+
+    key: str
+    limit: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    remaining: int
+    reset_in: float  # seconds until nothing counted so far counts any more
+    next_in: float  # seconds until at least one more unit fits
+
+
+def usage(
+    window: Window, previous: int, previous_ttl: float, current: int, current_ttl: float
+) -> Usage:
+    """A sliding-window counter's state: the previous minute's count weighs in for the share of
+    it that still overlaps the last 60 s; the current minute's counts whole."""
+    weighted = previous * previous_ttl / WINDOW_SECONDS + current
+    remaining = max(0, window.limit - math.floor(weighted))
+    if current:
+        reset_in = current_ttl
+    elif previous:
+        reset_in = previous_ttl
+    else:
+        reset_in = 0.0
+    # The previous minute's weight loses one unit every 60 / previous seconds; the current
+    # minute's count starts to lose weight once it becomes the previous one.
+    waits = []
+    if previous:
+        waits.append(previous_ttl % (WINDOW_SECONDS / previous))
+    if current:
+        waits.append(max(0.0, current_ttl - WINDOW_SECONDS))
+    next_in = min(waits, default=0.0)
+    return Usage(remaining, reset_in, next_in)
+
+
+class Windows(Protocol):
+    """The two operations the limiter needs, over several counters at once."""
+
+    async def read(self, windows: Sequence[Window]) -> list[Usage]: ...
+
+    async def take(self, windows: Sequence[Window], costs: Sequence[int]) -> list[bool]: ...
+
+
+class LocalWindows:
+    """In-process counters (the asyncio memory storage: its expiry runs as a task, not a thread),
+    asked one after the other: nothing is waited for, so concurrency would only add tasks."""
+
+    def __init__(self) -> None:
+        self.storage = MemoryStorage()
+
+    async def read(self, windows: Sequence[Window]) -> list[Usage]:
+        return [
+            usage(w, *await self.storage.get_sliding_window(w.key, WINDOW_SECONDS)) for w in windows
+        ]
+
+    async def take(self, windows: Sequence[Window], costs: Sequence[int]) -> list[bool]:
+        return [
+            await self.storage.acquire_sliding_window_entry(w.key, w.limit, WINDOW_SECONDS, cost)
+            for w, cost in zip(windows, costs, strict=True)
+        ]
+
+
+class RedisWindows:
+    """Counters in Redis; the counters of one request are asked for concurrently."""
+
+    def __init__(self, storage: RedisStorage) -> None:
+        self.storage = storage
+
+    async def read(self, windows: Sequence[Window]) -> list[Usage]:
+        states = await asyncio.gather(
+            *(self.storage.get_sliding_window(w.key, WINDOW_SECONDS) for w in windows)
+        )
+        return [usage(w, *state) for w, state in zip(windows, states, strict=True)]
+
+    async def take(self, windows: Sequence[Window], costs: Sequence[int]) -> list[bool]:
+        return list(
+            await asyncio.gather(
+                *(
+                    self.storage.acquire_sliding_window_entry(w.key, w.limit, WINDOW_SECONDS, cost)
+                    for w, cost in zip(windows, costs, strict=True)
+                )
+            )
+        )
 
 
 class CounterStore:
@@ -38,8 +136,8 @@ class CounterStore:
         timeout: float = 0.5,
         retry_seconds: float = 5.0,
     ) -> None:
-        self.local = SlidingWindowCounterRateLimiter(MemoryStorage())
-        self.shared: SlidingWindowCounterRateLimiter | None = None
+        self.local: Windows = LocalWindows()
+        self.shared: Windows | None = None
         self._redis: RedisStorage | None = None
         if redis_url:
             self._redis = RedisStorage(
@@ -52,7 +150,7 @@ class CounterStore:
                 # No retries with back-off: a request must not wait on a dead Redis.
                 retry=Retry(NoBackoff(), 0),  # type: ignore[arg-type]
             )
-            self.shared = SlidingWindowCounterRateLimiter(self._redis)
+            self.shared = RedisWindows(self._redis)
         self.retry_seconds = retry_seconds
         self.retry_at = 0.0
         self.degraded = False
@@ -65,7 +163,7 @@ class CounterStore:
             return "memory"
         return "memory (redis unreachable)" if self.degraded else "redis"
 
-    async def run(self, op: Callable[[SlidingWindowCounterRateLimiter], Awaitable[T]]) -> T:
+    async def run(self, op: Callable[[Windows], Awaitable[T]]) -> T:
         if self.shared is not None and time.monotonic() >= self.retry_at:
             try:
                 result = await op(self.shared)
