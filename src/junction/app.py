@@ -23,6 +23,7 @@ from junction.dataplane.routes import data_plane_routes
 from junction.errors import InvalidRequest, JunctionError, NotFound, ValidationFailed
 from junction.operations import operation_routes
 from junction.routing.catalog import Catalog
+from junction.routing.router import Router
 from junction.runtime import Runtime
 from junction.security.secrets import SecretBox, load_root_secret
 from junction.settings import Settings
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     sessions = session_factory(engine)
     box = SecretBox(load_root_secret(settings))
     rt = Runtime(settings, engine, sessions, box, Catalog(settings, sessions, box))
+    rt.router = Router.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -33,6 +33,7 @@ class Call:
     first_token_at: float | None = None  # perf_counter of the first streamed content
     finished_at: float | None = None
     cut_off: bool = False  # a stream that ended early (client gone or upstream broke)
+    quality_score: float | None = None  # set when the assistant's quality gate scored it
     notes: dict[str, object] = field(default_factory=dict)
 
     @property

@@ -15,9 +15,10 @@ from junction.dataplane.http import Handler, authenticate, json_response, openai
 from junction.dataplane.streaming import EventStreamResponse
 from junction.dataplane.wire import completion_id, normalize_chunk, normalize_completion
 from junction.errors import JunctionError
+from junction.quality.gate import QualityGate, StreamTranscript, score_stream
 from junction.routing.prepare import check_chat_body, prepare_chat
 from junction.routing.resolve import Deployment, resolve_assistant
-from junction.routing.router import Outcome
+from junction.routing.router import Outcome, note_fallbacks, prefetch
 from junction.runtime import Runtime
 
 Json = dict[str, Any]
@@ -27,6 +28,7 @@ DONE = b"data: [DONE]\n\n"
 def routing_headers(call: Call, outcome: Outcome) -> dict[str, str]:
     call.deployment = outcome.deployment.ref
     call.attempts = outcome.attempts
+    note_fallbacks(call, outcome)
     return {
         "x-junction-model": outcome.deployment.ref,
         "x-junction-attempts": str(outcome.attempts),
@@ -47,10 +49,20 @@ def chat_completions(rt: Runtime) -> Handler:
         async def attempt(target: Deployment) -> Json:
             return await target.provider.client.chat({**body, "model": target.model})
 
-        data, outcome = await rt.router.call(snapshot, assistant, attempt)
+        gate = QualityGate(rt, call, body) if assistant.quality_score > 0 else None
+        data, outcome = await rt.router.call(
+            snapshot,
+            assistant,
+            attempt,
+            check=gate.check if gate else None,
+            threshold=assistant.quality_score,
+        )
         answer = normalize_completion(data, assistant.name, completion_id(call.request_id))
         call.record_usage(answer.get("usage"))
-        return json_response(answer, headers=routing_headers(call, outcome))
+        headers = routing_headers(call, outcome)
+        if gate is not None:
+            headers.update(gate.record(outcome.score))
+        return json_response(answer, headers=headers)
 
     return handler
 
@@ -65,18 +77,22 @@ async def _stream(rt: Runtime, call: Call, body: Json) -> Response:
     body["stream_options"] = {**given, "include_usage": True}
 
     async def attempt(target: Deployment) -> AsyncIterator[Json]:
-        return await target.provider.client.chat_stream({**body, "model": target.model})
+        client = target.provider.client
+        return await prefetch(await client.chat_stream({**body, "model": target.model}))
 
     chunks, outcome = await rt.router.call(rt.catalog.snapshot, assistant, attempt)
     headers = {**routing_headers(call, outcome), "x-request-id": call.request_id}
     call.stream = True
     rt.router.enter(outcome.deployment.ref)
     fallback_id = completion_id(call.request_id)
+    transcript = StreamTranscript() if assistant.quality_score > 0 else None
 
     async def events() -> AsyncIterator[bytes]:
         try:
             async for chunk in chunks:
                 normalize_chunk(chunk, assistant.name, fallback_id)
+                if transcript is not None:
+                    transcript.feed(chunk)
                 if call.first_token_at is None and chunk["choices"]:
                     call.first_token_at = time.perf_counter()
                 if "usage" in chunk:
@@ -91,12 +107,15 @@ async def _stream(rt: Runtime, call: Call, body: Json) -> Response:
             # Headers are gone; OpenAI clients raise on an event that carries "error".
             call.error = error.message
             call.error_code = error.instance_code or error.code
+            rt.router.health.failure(outcome.deployment.ref, error.message)
             yield b"data: " + error.to_json() + b"\n\n"
 
     async def done(completed: bool) -> None:
         rt.router.leave(outcome.deployment.ref)
         await chunks.aclose()  # type: ignore[attr-defined]
         call.cut_off = not completed or call.error is not None
+        if transcript is not None and not call.cut_off:
+            await score_stream(rt, call, body, transcript)
         rt.finish(call)
 
     return EventStreamResponse(events(), headers, done)
