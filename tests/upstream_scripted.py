@@ -37,6 +37,7 @@ class ScriptedUpstream:
     plans: dict[str, deque[str]] = field(default_factory=lambda: defaultdict(deque))
     hits: list[tuple[str, float, str, bool]] = field(default_factory=list)
     model_lists: int = 0
+    completion_requests: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def plan(self, model: str, *actions: str) -> None:
@@ -137,8 +138,34 @@ def build_app(state: ScriptedUpstream) -> web.Application:
         await response.write(b"\n\ndata: [DONE]\n\n")
         return response
 
+    async def completions(request: web.Request) -> web.StreamResponse:
+        body = await request.json(loads=orjson.loads)
+        model, stream = body.get("model", ""), bool(body.get("stream"))
+        action = state.next_action(model)
+        state.hits.append((model, time.monotonic(), action, stream))
+        state.completion_requests.append(body)
+        if action.isdigit():
+            return web.json_response({"error": {"message": "scripted"}}, status=int(action))
+        text = f"ok: {body.get('prompt')}"
+        base = {"id": "cmpl-1", "object": "text_completion", "created": 1, "model": model}
+        usage = {"prompt_tokens": 2, "completion_tokens": 2, "total_tokens": 4}
+        if not stream:
+            choice = {"text": text, "index": 0, "logprobs": None, "finish_reason": "stop"}
+            return web.json_response({**base, "choices": [choice], "usage": usage})
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for piece, finish in ((text[:3], None), (text[3:], "stop")):
+            choice = {"text": piece, "index": 0, "logprobs": None, "finish_reason": finish}
+            await response.write(b"data: " + orjson.dumps({**base, "choices": [choice]}) + b"\n\n")
+        if (body.get("stream_options") or {}).get("include_usage"):
+            tail = {**base, "choices": [], "usage": usage}
+            await response.write(b"data: " + orjson.dumps(tail) + b"\n\n")
+        await response.write(b"data: [DONE]\n\n")
+        return response
+
     app = web.Application()
     app.router.add_get("/v1/models", models)
+    app.router.add_post("/v1/completions", completions)
     app.router.add_post("/v1/chat/completions", chat)
     return app
 
