@@ -9,10 +9,12 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
 from tests.conftest import RouterProcess, Tenant, make_tenant
+from tests.openai_schema import validate
 from tests.upstream_anthropic import API_KEY, AnthropicState, start_anthropic
 
 USER = [{"role": "user", "content": "hello there"}]
@@ -239,3 +241,21 @@ def test_upstream_errors(router: RouterProcess, aten: Tenant, anthropic: Anthrop
         with pytest.raises(openai.BadRequestError) as refused:
             client.chat.completions.create(model="direct", messages=orphan)
     assert "tool_result without a matching tool_use" in refused.value.message
+
+
+@pytest.mark.parametrize("tools", [None, TOOLS])
+def test_answers_validate_against_openai_schema(
+    aten: Tenant, aprov: str, tools: list[Any] | None
+) -> None:
+    aten.assistant("thinker", model=f"{aprov}/claude-thinker")
+    body: dict[str, Any] = {"model": "thinker", "messages": USER}
+    if tools:
+        body["tools"] = tools
+    url, auth = aten.router.url + "/v1/chat/completions", {"Authorization": f"Bearer {aten.key}"}
+    answer = httpx.post(url, json=body, headers=auth, timeout=10).json()
+    validate("CreateChatCompletionResponse", answer)
+    with httpx.stream("POST", url, json={**body, "stream": True}, headers=auth) as response:
+        events = [line[6:] for line in response.iter_lines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    for event in events[:-1]:
+        validate("CreateChatCompletionStreamResponse", json.loads(event))

@@ -9,10 +9,12 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
 from tests.conftest import RouterProcess, Tenant, make_tenant
+from tests.openai_schema import validate
 from tests.upstream_ollama import OllamaState, start_ollama
 
 USER = [{"role": "user", "content": "hello there"}]
@@ -224,3 +226,21 @@ def test_embeddings_and_missing_model(
             json={"name": "ghost", "model": f"{oprov}/ghost:1b"},
         )
     assert response.status_code == 422, "models are checked against discovery"
+
+
+@pytest.mark.parametrize("tools", [None, TOOLS])
+def test_answers_validate_against_openai_schema(
+    oten: Tenant, oprov: str, tools: list[Any] | None
+) -> None:
+    oten.assistant("qwen", model=f"{oprov}/qwen3:14b")
+    body: dict[str, Any] = {"model": "qwen", "messages": USER}
+    if tools:
+        body["tools"] = tools
+    url, auth = oten.router.url + "/v1/chat/completions", {"Authorization": f"Bearer {oten.key}"}
+    answer = httpx.post(url, json=body, headers=auth, timeout=10).json()
+    validate("CreateChatCompletionResponse", answer)
+    with httpx.stream("POST", url, json={**body, "stream": True}, headers=auth) as response:
+        events = [line[6:] for line in response.iter_lines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    for event in events[:-1]:
+        validate("CreateChatCompletionStreamResponse", json.loads(event))
