@@ -12,6 +12,7 @@ once the queue is empty each request gets ``ok``. Actions:
 - ``429`` or ``429:<s>``   429, with ``Retry-After: <s>`` when given
 - ``hang``          answers nothing for 5 s (longer than the tests' read timeouts)
 - ``die``           streams one content chunk then drops the connection (non-streamed: drops it)
+- ``reason``        as ok, with DeepSeek's ``reasoning_content`` and vLLM's ``reasoning`` fields
 
 ``hits`` records ``(model, monotonic time, action, stream)`` for every chat request.
 """
@@ -115,13 +116,18 @@ def build_app(state: ScriptedUpstream) -> web.Application:
                 "type": "function",
                 "function": {"name": name, "arguments": action[5:]},
             }
+        thought = {"reasoning_content": "hmm", "reasoning": "hmm"} if action == "reason" else {}
         if not stream:
             if action == "paced":
                 await asyncio.sleep(0.4)
-            return web.json_response(_completion(model, text, finish, tool))
+            answer = _completion(model, text, finish, tool)
+            answer["choices"][0]["message"].update(thought)
+            return web.json_response(answer)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         await response.write(_event(model, {"role": "assistant", "content": ""}))
+        if thought:
+            await response.write(_event(model, thought))
         third = max(1, len(text) // 3)
         for i, piece in enumerate((text[:third], text[third : 2 * third], text[2 * third :])):
             if action == "paced":
