@@ -151,7 +151,7 @@ class HealthBoard:
         if not states:
             return {"status": "unknown", "latency_ms": None, "last_error": None, "deployments": []}
         statuses = {s.status(now) for s in states}
-        if statuses <= {"cooldown", "probe_due"}:
+        if statuses == {"cooldown"}:
             status = "cooldown"  # nothing of this provider can be used right now
         elif statuses <= {"healthy", "unknown"}:
             status = "healthy" if "healthy" in statuses else "unknown"
