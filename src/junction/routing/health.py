@@ -81,6 +81,11 @@ class HealthBoard:
         found = self._states.get(ref)
         return found is None or now >= found.cooldown_until
 
+    def probe_due(self, ref: str) -> bool:
+        """Past a cooldown and not yet probed (checked before every attempt: a dict look-up)."""
+        found = self._states.get(ref)
+        return found is not None and found.cooldown_until != 0.0
+
     def cooldown_remaining(self, ref: str, now: float) -> float:
         found = self._states.get(ref)
         return max(0.0, found.cooldown_until - now) if found else 0.0

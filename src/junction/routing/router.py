@@ -107,7 +107,7 @@ class Router:
         threshold: float = 0.0,
     ) -> tuple[T, Outcome]:
         """Run ``attempt`` on the candidates until one succeeds (and passes ``check``)."""
-        policy = self.policy
+        policy, health, busy = self.policy, self.health, self.in_flight
         loop = asyncio.get_running_loop()
         deadline = loop.time() + policy.total_timeout
         attempts = 0
@@ -119,11 +119,12 @@ class Router:
             failed: set[str] = set()
             retries = 0
             retry_after: float | None = None
-            while attempts < policy.max_attempts and loop.time() < deadline:
-                target = await self._pick(group, failed, skipped)
+            while attempts < policy.max_attempts:
+                target = self._pick(group, failed, skipped)
                 if target is None:
                     break
-                if target.ref in failed:
+                ref = target.ref
+                if ref in failed:
                     if retries >= policy.retries:
                         break
                     delay = policy.backoff(retries, retry_after)
@@ -131,12 +132,19 @@ class Router:
                         break
                     retries += 1
                     await asyncio.sleep(delay)
+                if health.probe_due(ref) and not await health.ready(
+                    ref, target.provider.client.probe
+                ):
+                    skipped.append(ref)
+                    continue
                 attempts += 1
-                busy = self.in_flight
-                busy[target.ref] = busy.get(target.ref, 0) + 1
+                busy[ref] = busy.get(ref, 0) + 1
                 started = time.perf_counter()
                 try:
-                    async with asyncio.timeout_at(deadline):
+                    if self._needs_deadline(target, attempts):
+                        async with asyncio.timeout_at(deadline):
+                            result = await attempt(target)
+                    else:  # its own socket timeouts end sooner: save the timer on the hot path
                         result = await attempt(target)
                 except TimeoutError:
                     error: JunctionError = UpstreamTimeout(
@@ -147,7 +155,7 @@ class Router:
                         raise
                     error = exc
                 else:
-                    self.health.success(target.ref, time.perf_counter() - started)
+                    health.success(ref, time.perf_counter() - started)
                     if check is None:
                         return result, Outcome(target, attempts, failures)
                     score = await check(result)
@@ -155,7 +163,7 @@ class Router:
                         return result, Outcome(target, attempts, failures, score)
                     failures.append(
                         {
-                            "deployment": target.ref,
+                            "deployment": ref,
                             "reason": "quality",
                             "error": f"quality score {score:g} is below {threshold:g}",
                         }
@@ -164,19 +172,23 @@ class Router:
                         best = _Best(score, result, target)
                     break  # the gate moves on to the next fallback, not the same pool
                 finally:
-                    busy[target.ref] -= 1
+                    busy[ref] -= 1
                 last = error
-                failed.add(target.ref)
+                failed.add(ref)
                 retry_after = retry_after_seconds(error)
-                self.health.failure(target.ref, error.message)
+                health.failure(ref, error.message)
                 failures.append(
                     {
-                        "deployment": target.ref,
+                        "deployment": ref,
                         "reason": type(error).__name__,
                         "status": error.status_code,
                         "error": error.message,
                     }
                 )
+                if loop.time() >= deadline:
+                    break
+            if loop.time() >= deadline:
+                break
         if best is not None:
             return best.result, Outcome(best.target, attempts, failures, best.score)
         if last is not None:
@@ -194,22 +206,29 @@ class Router:
             f"(models: {', '.join(assistant.model)})."
         )
 
-    async def _pick(
+    def _needs_deadline(self, target: Deployment, attempts: int) -> bool:
+        """The first attempt needs no timer of its own when the provider's connect and read
+        timeouts end it before the routing limit would (they bound each wait for bytes)."""
+        if attempts > 1:
+            return True
+        config = target.provider.config
+        return config.connect_timeout + config.read_timeout >= self.policy.total_timeout
+
+    def _pick(
         self, group: list[Deployment], failed: set[str], skipped: list[str]
     ) -> Deployment | None:
-        """A member not tried yet if any is usable, else one to retry; probes where due."""
+        """A usable member not tried yet, else a usable one to retry; None when none is."""
+        health = self.health
+        fallback: Deployment | None = None
         now = time.monotonic()
-        for wanted_fresh in (True, False):
-            for target in group:
-                if (target.ref not in failed) != wanted_fresh:
-                    continue
-                if not self.health.usable(target.ref, now):
-                    skipped.append(target.ref)
-                    continue
-                if await self.health.ready(target.ref, target.provider.client.probe):
-                    return target
+        for target in group:
+            if not health.usable(target.ref, now):
                 skipped.append(target.ref)
-        return None
+            elif target.ref not in failed:
+                return target
+            elif fallback is None:
+                fallback = target
+        return fallback
 
     def enter(self, ref: str) -> None:
         self.in_flight[ref] = self.in_flight.get(ref, 0) + 1
