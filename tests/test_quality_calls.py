@@ -77,3 +77,37 @@ def test_stream_scores_and_judge_calls_are_recorded(
     assert empty.quality_score == 0
     assert empty.notes["quality"][0]["failed"] == ["empty"]
     assert scripted.calls("qa-judge") == ["text=88"], "the judge is not paid for a failed answer"
+
+
+def test_routing_notes_on_the_call(tmp_path: Path, scripted: ScriptedUpstream) -> None:
+    settings = Settings(data_dir=tmp_path, admin_key="ja-quality-test", routing_backoff_base=0.01)
+    app = create_app(settings)
+    calls: list[Call] = []
+    app.state.runtime.call_observers.append(calls.append)
+    with TestClient(app) as client:
+        models = [{"name": "rn-first"}, {"name": "rn-second"}]
+        body = {"name": "up", "base_url": scripted.url, "models": models}
+        assert client.post("/admin/v1/providers", json=body, headers=ADMIN).status_code == 201
+        assert client.post("/admin/v1/workspaces", json={"name": "w"}, headers=ADMIN).is_success
+        key = client.post("/admin/v1/workspaces/w/keys", json={"name": "k"}, headers=ADMIN)
+        auth = {"Authorization": f"Bearer {key.json()['key']}"}
+        body = {"name": "bot", "model": "up/rn-first", "fallbacks": ["up/rn-second"]}
+        assert client.post("/admin/v1/workspaces/w/assistants", json=body, headers=ADMIN).is_success
+        request = {"model": "bot", "messages": [{"role": "user", "content": "hi"}]}
+
+        scripted.plan("rn-first", "500", "503", "502")
+        response = client.post("/v1/chat/completions", json=request, headers=auth)
+        assert response.status_code == 200
+        served = calls[-1]
+        assert (served.deployment, served.attempts) == ("up/rn-second", 4)
+        assert [f["status"] for f in served.notes["routing_failures"]] == [502, 503, 502]
+        assert served.notes["fallback_reason"] == "up/rn-first: upstream answered 502: scripted 502"
+
+        scripted.plan("rn-second", "500", "500", "500")
+        response = client.post("/v1/chat/completions", json=request, headers=auth)
+        assert response.status_code == 502
+        failed = calls[-1]
+        assert failed.status == 502
+        # rn-first is cooling down after its three failures: skipped, not asked.
+        assert [f["deployment"] for f in failed.notes["routing_failures"]] == ["up/rn-second"] * 3
+    assert scripted.calls("rn-first") == ["500", "503", "502"]

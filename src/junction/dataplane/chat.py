@@ -56,6 +56,7 @@ def chat_completions(rt: Runtime) -> Handler:
             attempt,
             check=gate.check if gate else None,
             threshold=assistant.quality_score,
+            notes=call.notes,
         )
         answer = normalize_completion(data, assistant.name, completion_id(call.request_id))
         call.record_usage(answer.get("usage"))
@@ -80,7 +81,9 @@ async def _stream(rt: Runtime, call: Call, body: Json) -> Response:
         client = target.provider.client
         return await prefetch(await client.chat_stream({**body, "model": target.model}))
 
-    chunks, outcome = await rt.router.call(rt.catalog.snapshot, assistant, attempt)
+    chunks, outcome = await rt.router.call(
+        rt.catalog.snapshot, assistant, attempt, notes=call.notes
+    )
     headers = {**routing_headers(call, outcome), "x-request-id": call.request_id}
     call.stream = True
     rt.router.enter(outcome.deployment.ref)

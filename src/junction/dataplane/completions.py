@@ -75,7 +75,7 @@ def completions(rt: Runtime) -> Handler:
         async def attempt(target: Deployment) -> Json:
             return await target.provider.client.completions({**body, "model": target.model})
 
-        data, outcome = await rt.router.call(snapshot, assistant, attempt)
+        data, outcome = await rt.router.call(snapshot, assistant, attempt, notes=call.notes)
         answer = _normalize(data, assistant.name, call.request_id)
         call.record_usage(answer.get("usage"))
         return json_response(answer, headers=routing_headers(call, outcome))
@@ -97,7 +97,9 @@ async def _stream(rt: Runtime, call: Call, body: Json) -> Response:
         client = target.provider.client
         return await prefetch(await client.completions_stream({**body, "model": target.model}))
 
-    chunks, outcome = await rt.router.call(rt.catalog.snapshot, call.assistant, attempt)
+    chunks, outcome = await rt.router.call(
+        rt.catalog.snapshot, call.assistant, attempt, notes=call.notes
+    )
     headers = {**routing_headers(call, outcome), "x-request-id": call.request_id}
     call.stream = True
     rt.router.enter(outcome.deployment.ref)

@@ -105,8 +105,11 @@ class Router:
         *,
         check: Callable[[T], Awaitable[float]] | None = None,
         threshold: float = 0.0,
+        notes: dict[str, object] | None = None,
     ) -> tuple[T, Outcome]:
-        """Run ``attempt`` on the candidates until one succeeds (and passes ``check``)."""
+        """Run ``attempt`` on the candidates until one succeeds (and passes ``check``).
+
+        ``notes`` (a ``Call``'s) gets ``routing_failures`` when every candidate failed."""
         policy, health, busy = self.policy, self.health, self.in_flight
         loop = asyncio.get_running_loop()
         deadline = loop.time() + policy.total_timeout
@@ -191,6 +194,8 @@ class Router:
                 break
         if best is not None:
             return best.result, Outcome(best.target, attempts, failures, best.score)
+        if notes is not None and failures:
+            notes["routing_failures"] = failures
         if last is not None:
             raise _final(last, attempts)
         if skipped:
