@@ -161,7 +161,8 @@ async def update_provider(name: str, body: ProviderUpdate, rt: Admin, s: Session
             e for e in discovered if e["name"] not in {s.name for s in body.models}
         ]
     await save(rt, s)
-    return public(row)
+    rt.router.health.forget(name)  # new settings: old failures (and cooldowns) do not apply
+    return _with_health(rt, public(row))
 
 
 @router.post("/providers/{name}/refresh")
@@ -189,6 +190,7 @@ async def delete_provider(name: str, rt: Admin, s: Session) -> Response:
         )
     await s.delete(row)
     await save(rt, s)
+    rt.router.health.forget(name)
     return Response(status_code=204)
 
 

@@ -145,6 +145,12 @@ class HealthBoard:
         found.last_error = message
         found.last_error_at = time.time()
 
+    def forget(self, provider: str) -> None:
+        """Drop what was learnt about a provider (its settings changed, or it is gone)."""
+        prefix = provider + "/"
+        for ref in [r for r in self._states if r.startswith(prefix)]:
+            del self._states[ref]
+
     def provider_health(self, provider: str) -> dict[str, Any]:
         """A provider's summary, with each deployment's own state.
 
