@@ -12,6 +12,7 @@ checks already failed).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from junction.dataplane.call import Call
@@ -20,6 +21,8 @@ from junction.quality.scorer import score_answer
 from junction.runtime import Runtime
 
 Json = dict[str, Any]
+
+log = logging.getLogger(__name__)
 
 HEADER = "x-junction-quality-score"
 
@@ -107,6 +110,10 @@ class StreamTranscript:
 async def score_stream(
     rt: Runtime, call: Call, request: Json, transcript: StreamTranscript
 ) -> None:
-    """Score a finished stream (after the fact: the client has its answer) onto the call."""
+    """Score a finished stream (after the fact: the client has its answer) onto the call.
+    Never raises: the call must still be finished and recorded."""
     gate = QualityGate(rt, call, request)
-    gate.record(await gate.check(transcript.answer()))
+    try:
+        gate.record(await gate.check(transcript.answer()))
+    except Exception:
+        log.exception("scoring a streamed answer failed (request %s)", call.request_id)

@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from junction.dataplane.call import Call
-from junction.errors import JunctionError
+from junction.errors import JunctionError, UpstreamError
 from junction.routing.prepare import prepare_chat
 from junction.routing.resolve import Deployment
 from junction.runtime import Runtime
@@ -79,6 +79,8 @@ async def judge(rt: Runtime, parent: Call, request: Json, answer_text: str) -> i
 
     try:
         data, outcome = await rt.router.call(snapshot, assistant, attempt)
+        if not isinstance(data, dict):
+            raise UpstreamError("the judge answered something other than a JSON object")
     except JunctionError as error:
         call.status, call.error = error.status_code, error.message
         parent.notes["judge_error"] = error.message
