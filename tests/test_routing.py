@@ -247,6 +247,10 @@ def test_streams_retry_before_the_first_byte_only(
         for _ in stream:
             pass
     assert scripted.calls(model)[before:] == ["die"], "no retry once the stream has started"
+    with rrouter.admin() as admin:
+        deployment = admin.get(f"/providers/{prov}").json()["health"]["deployments"][0]
+    assert deployment["consecutive_failures"] == 1, "a stream that died counts against health"
+    assert deployment["last_error"]
 
 
 def test_quality_gate_falls_back_and_scores(
