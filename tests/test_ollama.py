@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -244,3 +245,22 @@ def test_answers_validate_against_openai_schema(
     assert events[-1] == "[DONE]"
     for event in events[:-1]:
         validate("CreateChatCompletionStreamResponse", json.loads(event))
+
+
+def test_stream_is_incremental_and_client_disconnect_stops_ollama(
+    oten: Tenant, oprov: str, ollama: OllamaState
+) -> None:
+    oten.assistant("llama", model=f"{oprov}/llama3.2:3b")
+    slow = [{"role": "user", "content": "slowly one two three four five six"}]
+    cancelled = ollama.cancelled
+    started = time.monotonic()
+    with oten.client() as client:
+        stream = client.chat.completions.create(model="llama", messages=slow, stream=True)
+        first = next(iter(stream))
+        assert time.monotonic() - started < 1.0, "the first word did not wait for the rest"
+        assert first.choices[0].delta.content == "echo:"
+        stream.close()
+    deadline = time.monotonic() + 3
+    while ollama.cancelled == cancelled and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ollama.cancelled == cancelled + 1

@@ -9,6 +9,8 @@
   plus `` [images: N]`` when the message has images. ``format`` set: the answer is the JSON
   ``{"echo": "<text>"}``. ``qwen3:14b`` thinks (``message.thinking``) unless ``think`` is
   false. ``options.num_predict`` cuts the answer to that many words (``done_reason: length``).
+  A user text that starts with ``slowly`` is streamed one word every 0.2 s; a stream the
+  client side drops is counted in ``OllamaState.cancelled``.
 - ``POST /api/embed``: one 3-number vector per input.
 
 Every request body is recorded in ``OllamaState.requests`` as ``(path, body)``.
@@ -43,6 +45,7 @@ MODELS: dict[str, dict[str, Any]] = {
 class OllamaState:
     url: str = ""
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    cancelled: int = 0
 
     def last(self, path: str) -> dict[str, Any]:
         return next(body for p, body in reversed(self.requests) if p == path)
@@ -127,13 +130,18 @@ def build_app(state: OllamaState) -> web.Application:
         if tool_calls:
             msg = {"role": "assistant", "content": "", "tool_calls": tool_calls}
             await response.write(_line({**head, "message": msg}))
-        for i, word in enumerate(words):
-            await asyncio.sleep(0)
-            piece = word if i == 0 else " " + word
-            await response.write(
-                _line({**head, "message": {"role": "assistant", "content": piece}})
-            )
-        await response.write(_line({**final, "message": {"role": "assistant", "content": ""}}))
+        pause = 0.2 if text.startswith("echo: slowly") else 0
+        try:
+            for i, word in enumerate(words):
+                await asyncio.sleep(pause)
+                piece = word if i == 0 else " " + word
+                msg = {"role": "assistant", "content": piece}
+                await response.write(_line({**head, "message": msg}))
+            msg = {"role": "assistant", "content": ""}
+            await response.write(_line({**final, "message": msg}))
+        except (ConnectionResetError, asyncio.CancelledError):
+            state.cancelled += 1
+            raise
         return response
 
     async def embed(request: web.Request) -> web.Response:
