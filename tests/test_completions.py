@@ -1,5 +1,5 @@
 """``POST /v1/completions`` passed through to an OpenAI-compatible upstream, and refused for
-kinds without it."""
+kinds without it (``anthropic``; ``ollama``'s is in test_ollama.py)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def test_completions_pass_through(router: RouterProcess, scripted: ScriptedUpstr
         assert admin.post("/providers", json=body).status_code == 201
         body = {
             "name": name + "-o",
-            "kind": "ollama",
+            "kind": "anthropic",
             "base_url": scripted.url,
             "models": [{"name": "x"}],
         }

@@ -264,3 +264,39 @@ def test_stream_is_incremental_and_client_disconnect_stops_ollama(
     while ollama.cancelled == cancelled and time.monotonic() < deadline:
         time.sleep(0.05)
     assert ollama.cancelled == cancelled + 1
+
+
+def test_text_completions_go_to_generate(oten: Tenant, oprov: str, ollama: OllamaState) -> None:
+    oten.assistant("llama", model=f"{oprov}/llama3.2:3b", temperature=0.3)
+    with oten.client() as client:
+        answer = client.completions.create(
+            model="llama", prompt="Once upon", suffix=" END", max_tokens=50, seed=1
+        )
+        sent = ollama.last("/api/generate")
+        assert sent == {
+            "model": "llama3.2:3b",
+            "prompt": "Once upon",
+            "stream": False,
+            "raw": True,
+            "suffix": " END",
+            "options": {"temperature": 0.3, "seed": 1, "num_predict": 50},
+        }
+        assert answer.model == "llama" and answer.object == "text_completion"
+        assert answer.choices[0].text == "completed: Once upon END"
+        assert answer.choices[0].finish_reason == "stop"
+        assert answer.usage is not None and answer.usage.completion_tokens == 4
+
+        chunks = list(
+            client.completions.create(
+                model="llama",
+                prompt="a b c d",
+                max_tokens=3,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        )
+        assert "".join(c.choices[0].text for c in chunks if c.choices) == "completed: a b"
+        assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "length"
+        assert [c.usage.completion_tokens for c in chunks if c.usage] == [3]
+        with pytest.raises(openai.BadRequestError):
+            client.completions.create(model="llama", prompt=["one", "two"])

@@ -11,6 +11,7 @@
   false. ``options.num_predict`` cuts the answer to that many words (``done_reason: length``).
   A user text that starts with ``slowly`` is streamed one word every 0.2 s; a stream the
   client side drops is counted in ``OllamaState.cancelled``.
+- ``POST /api/generate``: ``completed: <prompt><suffix>``, cut by ``options.num_predict``.
 - ``POST /api/embed``: one 3-number vector per input.
 
 Every request body is recorded in ``OllamaState.requests`` as ``(path, body)``.
@@ -153,7 +154,30 @@ def build_app(state: OllamaState) -> web.Application:
             {"model": body["model"], "embeddings": vectors, "prompt_eval_count": len(inputs) * 2}
         )
 
+    async def generate(request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        state.requests.append(("/api/generate", body))
+        if body.get("model") not in MODELS:
+            return missing(body.get("model"))
+        words = f"completed: {body['prompt']}{body.get('suffix', '')}".split(" ")
+        limit = (body.get("options") or {}).get("num_predict")
+        done_reason = "stop"
+        if isinstance(limit, int) and 0 < limit < len(words):
+            words, done_reason = words[:limit], "length"
+        final = {"model": body["model"], "created_at": "2026-11-24T10:00:00Z", "done": True}
+        final |= {"done_reason": done_reason, "prompt_eval_count": 3, "eval_count": len(words)}
+        if body.get("stream") is False:
+            return web.json_response({**final, "response": " ".join(words), "context": [1, 2]})
+        response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        await response.prepare(request)
+        for i, word in enumerate(words):
+            piece = {"model": body["model"], "response": word if i == 0 else " " + word}
+            await response.write(_line({**piece, "done": False}))
+        await response.write(_line({**final, "response": ""}))
+        return response
+
     app = web.Application()
+    app.router.add_post("/api/generate", generate)
     app.router.add_get("/api/tags", tags)
     app.router.add_post("/api/show", show)
     app.router.add_post("/api/chat", chat)

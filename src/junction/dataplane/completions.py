@@ -1,5 +1,5 @@
 """``POST /v1/completions``: legacy text completions, passed through to providers that have
-them (kind ``openai``; other kinds answer 400).
+them (kind ``openai`` as is, ``ollama`` through ``/api/generate``; ``anthropic`` answers 400).
 
 The assistant's temperature applies when the request sets none, and ``max_tokens`` is
 clamped to the assistant's (else the workspace's) cap; a system prompt does not apply (there

@@ -37,7 +37,7 @@ class ChatCompletionRequest(_Open):
 
 class CompletionRequest(_Open):
     model: str = Field(description="The assistant's name.")
-    prompt: Any = Field(description="Passed to the model as is (kind openai only).")
+    prompt: Any = Field(description="Passed to the model as is (kinds openai and ollama).")
     stream: bool | None = None
     temperature: float | None = None
     max_tokens: int | None = Field(default=None, ge=1)

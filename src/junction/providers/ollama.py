@@ -18,6 +18,8 @@ Thinking: a request's ``think`` passes through; otherwise ``chat_template_kwargs
 ``disable_think`` chat-history mode) becomes ``think: false``, and ``true`` becomes
 ``think: true``. Ollama's ``message.thinking`` comes back as ``reasoning_content``.
 
+``/v1/completions`` goes to ``/api/generate`` (``ollama_generate.py``).
+
 Answers: ``done_reason`` ``length`` → ``finish_reason`` ``length``; tool calls → ``tool_calls``;
 else ``stop``. Usage: ``prompt_eval_count`` → prompt tokens, ``eval_count`` → completion tokens.
 Streams are NDJSON, turned into ``chat.completion.chunk`` events as each line arrives.
@@ -35,6 +37,7 @@ import orjson
 from junction.errors import InvalidRequest, UpstreamError
 from junction.providers.base import DiscoveredModel, Json, Provider, error_from_exception
 from junction.providers.http import request_json, send
+from junction.providers.ollama_generate import from_generate, generate_chunks, to_generate
 from junction.providers.translate import (
     chunk,
     completion,
@@ -152,6 +155,18 @@ class OllamaProvider(Provider):
             else:
                 response.close()
 
+    async def completions(self, body: Json) -> Json:
+        request = to_generate(body, False, ollama_options(body))
+        data = await request_json(self, "POST", self.root + "/api/generate", request)
+        if not isinstance(data, dict):
+            raise UpstreamError(f"provider '{self.config.name}' answered a non-object")
+        return from_generate(data, body["model"])
+
+    async def completions_stream(self, body: Json) -> AsyncIterator[Json]:
+        request = to_generate(body, True, ollama_options(body))
+        response = await send(self, "POST", self.root + "/api/generate", request)
+        return generate_chunks(self.config.name, response, body["model"])
+
     async def embeddings(self, body: Json) -> Json:
         given = body.get("input")
         if isinstance(given, str) or (
@@ -197,13 +212,8 @@ def context_length(show: Json) -> int | None:
     return None
 
 
-def to_ollama(body: Json, stream: bool) -> Json:
-    """An OpenAI chat request as an ``/api/chat`` request."""
-    request: Json = {
-        "model": body["model"],
-        "messages": _messages(body.get("messages") or []),
-        "stream": stream,
-    }
+def ollama_options(body: Json) -> Json:
+    """OpenAI sampling parameters as Ollama ``options`` (a client's own ``options`` win)."""
     options: Json = {}
     for name in _SAME_NAME_OPTIONS:
         if body.get(name) is not None:
@@ -216,6 +226,17 @@ def to_ollama(body: Json, stream: bool) -> Json:
         options["stop"] = stop
     if isinstance(body.get("options"), dict):
         options.update(body["options"])
+    return options
+
+
+def to_ollama(body: Json, stream: bool) -> Json:
+    """An OpenAI chat request as an ``/api/chat`` request."""
+    request: Json = {
+        "model": body["model"],
+        "messages": _messages(body.get("messages") or []),
+        "stream": stream,
+    }
+    options = ollama_options(body)
     if options:
         request["options"] = options
     fmt = body.get("response_format")
