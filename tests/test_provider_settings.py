@@ -7,7 +7,6 @@ import datetime
 import secrets
 import ssl
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,7 +110,7 @@ def test_max_concurrent_queues_requests(router: RouterProcess, scripted: Scripte
         assert created.json()["max_concurrent"] == 1
     tenant = make_tenant(router)
     tenant.assistant("bot", model=f"{name}/{model}")
-    scripted.plan(model, "paced", "paced")
+    scripted.plan(model, "slow", "slow")
     errors: list[BaseException] = []
 
     def one() -> None:
@@ -128,19 +127,17 @@ def test_max_concurrent_queues_requests(router: RouterProcess, scripted: Scripte
         t.join()
     assert not errors
     first, second = scripted.times(model)[-2:]
-    assert second - first >= 0.35, "the second request waited for the first connection"
+    assert second - first >= 0.9, "the second request waited for the first connection"
 
     with router.admin() as admin:
         cleared = admin.patch(f"/providers/{name}", json={"max_concurrent": None})
         assert cleared.json()["max_concurrent"] is None
-    scripted.plan(model, "paced", "paced")
+    scripted.plan(model, "slow", "slow")
     threads = [threading.Thread(target=one) for _ in range(2)]
-    started = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert not errors
     first, second = scripted.times(model)[-2:]
-    assert second - first < 0.3, "no cap: both at once"
-    assert time.monotonic() - started < 2
+    assert second - first < 0.8, "no cap: the second starts before the first has finished"

@@ -10,6 +10,7 @@ once the queue is empty each request gets ``ok``. Actions:
 - ``paced``         as ok, streamed in 3 chunks 0.2 s apart (non-streamed: answered after 0.4 s)
 - ``500``/``502``/``503``  that status with an OpenAI error body
 - ``429`` or ``429:<s>``   429, with ``Retry-After: <s>`` when given
+- ``slow``          (non-streamed) answered after 1 s
 - ``hang``          answers nothing for 5 s (longer than the tests' read timeouts)
 - ``die``           streams one content chunk then drops the connection (non-streamed: drops it)
 - ``reason``        as ok, with DeepSeek's ``reasoning_content`` and vLLM's ``reasoning`` fields
@@ -118,8 +119,8 @@ def build_app(state: ScriptedUpstream) -> web.Application:
             }
         thought = {"reasoning_content": "hmm", "reasoning": "hmm"} if action == "reason" else {}
         if not stream:
-            if action == "paced":
-                await asyncio.sleep(0.4)
+            if action in ("paced", "slow"):
+                await asyncio.sleep(0.4 if action == "paced" else 1.0)
             answer = _completion(model, text, finish, tool)
             answer["choices"][0]["message"].update(thought)
             return web.json_response(answer)
