@@ -18,7 +18,7 @@ from tests.conftest import RouterProcess, Tenant, free_port, make_tenant
 from tests.upstream_scripted import ScriptedUpstream, start_scripted
 
 USER = [{"role": "user", "content": "hello"}]
-COOLDOWN = 1.0
+COOLDOWN = 2.0
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +206,7 @@ def test_cooldown_probe_and_recovery(
     with pytest.raises(openai.InternalServerError) as cooling:
         ask(ten)
     assert cooling.value.status_code == 503
-    assert cooling.value.response.headers["retry-after"] == "1"
+    assert cooling.value.response.headers["retry-after"] in ("1", "2")
     assert len(scripted.calls(model)) == hits
 
     # After the cooldown a probe (GET /models) runs first, then the request goes through.
