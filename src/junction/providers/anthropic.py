@@ -83,7 +83,9 @@ class AnthropicProvider(Provider):
                 raise UpstreamError(f"provider '{self.config.name}': /models answered no 'data'")
             for entry in entries:
                 if isinstance(entry, dict) and isinstance(entry.get("id"), str):
-                    models.append(DiscoveredModel(entry["id"], entry.get("max_input_tokens")))
+                    window = entry.get("max_input_tokens")  # reported by newer API versions
+                    length = window if isinstance(window, int) and window > 0 else None
+                    models.append(DiscoveredModel(entry["id"], length))
             after = data.get("last_id")
             if not data.get("has_more") or not isinstance(after, str):
                 break

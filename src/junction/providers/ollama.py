@@ -34,7 +34,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from junction.errors import InvalidRequest, UpstreamError
+from junction.errors import InvalidRequest, JunctionError, UpstreamError
 from junction.providers.base import DiscoveredModel, Json, Provider, error_from_exception
 from junction.providers.http import request_json, send
 from junction.providers.ollama_generate import from_generate, generate_chunks, to_generate
@@ -95,7 +95,7 @@ class OllamaProvider(Provider):
     async def _context_length(self, name: str) -> int | None:
         try:
             data = await request_json(self, "POST", self.root + "/api/show", {"model": name})
-        except UpstreamError:
+        except JunctionError:  # a model /api/show cannot describe still counts, length unknown
             return None
         return context_length(data) if isinstance(data, dict) else None
 
