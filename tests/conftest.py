@@ -21,6 +21,17 @@ from tests.upstream import Upstream, UpstreamThread
 
 PG_SERVER = os.environ.get("JUNCTION_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
+# Clients handed out by RouterProcess.client(), closed after each test: a client left to the
+# garbage collector warns about its open socket in whichever later test collects it.
+_OPEN_CLIENTS: list[openai.OpenAI] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _OPEN_CLIENTS:
+        _OPEN_CLIENTS.pop().close()
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -29,6 +29,7 @@ from junction.hardening.crash import install_crash_handler
 from junction.history.install import install as install_history
 from junction.operations import operation_routes
 from junction.routing.catalog import Catalog
+from junction.routing.router import Router
 from junction.runtime import Runtime
 from junction.security.secrets import SecretBox, load_root_secret
 from junction.settings import Settings
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     rt = Runtime(settings, engine, sessions, box, catalog, redis=redis)
     sync = rt.config_sync = ConfigSync(catalog, sessions, redis, settings.config_poll_seconds)
+    rt.router = Router.from_settings(settings)
     background = services.install(rt)
     install_history(rt)
 

@@ -65,6 +65,17 @@ class Settings(BaseSettings):
     history_cache_seconds: float = 60.0
     history_cache_conversations: int = 2_000
 
+    # Routing (routing/retry.py, routing/health.py) and the quality gate (quality/).
+    routing_retries: int = 2
+    routing_max_attempts: int = 8
+    routing_total_timeout: float = 900.0
+    routing_backoff_base: float = 0.25
+    routing_backoff_max: float = 8.0
+    routing_max_retry_after: float = 30.0
+    health_failure_threshold: int = 3
+    health_cooldown_seconds: float = 30.0
+    health_probe_timeout: float = 5.0
+
     def resolved_database_url(self) -> str:
         """The configured database, or the embedded SQLite file in the data directory."""
         if self.database_url:

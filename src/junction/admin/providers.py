@@ -13,6 +13,7 @@ from junction.errors import Conflict, JunctionError, ValidationFailed
 from junction.providers.base import DiscoveredModel
 from junction.providers.registry import provider_class, provider_kinds
 from junction.routing.catalog import Catalog
+from junction.runtime import Runtime
 from junction.schemas.common import ListOf
 from junction.schemas.providers import (
     CatalogModel,
@@ -46,12 +47,20 @@ def public(row: m.Provider) -> ProviderPublic:
         connect_timeout=row.connect_timeout,
         read_timeout=row.read_timeout,
         header_names=sorted(row.headers or {}),
+        tls_verify=row.tls_verify is not False,
+        max_concurrent=row.max_concurrent,
         models=[ProviderModelPublic(**entry) for entry in row.models or []],
         discovered_at=row.discovered_at,
         discovery_error=row.discovery_error,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
+
+
+def _with_health(rt: Runtime, provider: ProviderPublic) -> ProviderPublic:
+    """This process's view of the provider: status, mean latency, last error, per deployment."""
+    provider.health = rt.router.health.provider_health(provider.name)
+    return provider
 
 
 def _manual(models: list[ModelSpec]) -> list[dict[str, Any]]:
@@ -102,7 +111,7 @@ async def discover(catalog: Catalog, row: m.Provider, seconds: float) -> None:
 @router.get("/providers")
 async def list_providers(rt: Admin, s: Session) -> ListOf[ProviderPublic]:
     rows = (await s.scalars(select(m.Provider).order_by(m.Provider.name))).all()
-    return ListOf[ProviderPublic](data=[public(r) for r in rows])
+    return ListOf[ProviderPublic](data=[_with_health(rt, public(r)) for r in rows])
 
 
 @router.post("/providers", status_code=201)
@@ -117,6 +126,8 @@ async def create_provider(body: ProviderCreate, rt: Admin, s: Session) -> Provid
         connect_timeout=body.connect_timeout,
         read_timeout=body.read_timeout,
         headers=body.headers,
+        tls_verify=body.tls_verify,
+        max_concurrent=body.max_concurrent,
         models=_manual(body.models or []),
     )
     if body.models is None:
@@ -128,7 +139,7 @@ async def create_provider(body: ProviderCreate, rt: Admin, s: Session) -> Provid
 
 @router.get("/providers/{name}")
 async def get_provider(name: str, rt: Admin, s: Session) -> ProviderPublic:
-    return public(await provider_by_name(s, name))
+    return _with_health(rt, public(await provider_by_name(s, name)))
 
 
 @router.patch("/providers/{name}")
@@ -140,8 +151,9 @@ async def update_provider(name: str, body: ProviderUpdate, rt: Admin, s: Session
     if "api_key" in changes:
         secret = body.api_key.get_secret_value() if body.api_key else None
         row.api_key_encrypted = rt.box.encrypt(secret) if secret else None
-    for field in ("kind", "base_url", "connect_timeout", "read_timeout", "headers"):
-        if field in changes and (changes[field] is not None or field.endswith("timeout")):
+    nullable = ("connect_timeout", "read_timeout", "max_concurrent")
+    for field in ("kind", "base_url", "headers", "tls_verify", *nullable):
+        if field in changes and (changes[field] is not None or field in nullable):
             setattr(row, field, changes[field])
     if body.models is not None:
         discovered = [e for e in row.models or [] if e.get("source") == "discovered"]
@@ -149,7 +161,8 @@ async def update_provider(name: str, body: ProviderUpdate, rt: Admin, s: Session
             e for e in discovered if e["name"] not in {s.name for s in body.models}
         ]
     await save(rt, s)
-    return public(row)
+    rt.router.health.forget(name)  # new settings: old failures (and cooldowns) do not apply
+    return _with_health(rt, public(row))
 
 
 @router.post("/providers/{name}/refresh")
@@ -177,6 +190,7 @@ async def delete_provider(name: str, rt: Admin, s: Session) -> Response:
         )
     await s.delete(row)
     await save(rt, s)
+    rt.router.health.forget(name)
     return Response(status_code=204)
 
 

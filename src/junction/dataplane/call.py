@@ -33,8 +33,8 @@ class Call:
     first_token_at: float | None = None  # perf_counter of the first streamed content
     finished_at: float | None = None
     cut_off: bool = False  # a stream that ended early (client gone or upstream broke)
+    quality_score: float | None = None  # set when the assistant's quality gate scored it
     notes: dict[str, object] = field(default_factory=dict)
-    quality_score: float | None = None
     # Filled only when the workspace logs content (accounting.content), capped in size.
     request_content: str | None = None
     response_content: str | None = None

@@ -35,6 +35,14 @@ class ChatCompletionRequest(_Open):
     max_completion_tokens: int | None = Field(default=None, ge=1)
 
 
+class CompletionRequest(_Open):
+    model: str = Field(description="The assistant's name.")
+    prompt: Any = Field(description="Passed to the model as is (kinds openai and ollama).")
+    stream: bool | None = None
+    temperature: float | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
+
+
 class EmbeddingRequest(_Open):
     model: str = Field(description="The assistant's name.")
     input: str | list[str] | list[int] | list[list[int]]
@@ -108,7 +116,7 @@ def add_data_plane_paths(app: FastAPI) -> None:
             return app.openapi_schema
         doc = build()
         schemas = doc.setdefault("components", {}).setdefault("schemas", {})
-        for model in (ChatCompletionRequest, EmbeddingRequest):
+        for model in (ChatCompletionRequest, CompletionRequest, EmbeddingRequest):
             full = model.model_json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(full.pop("$defs", {}))
             schemas[model.__name__] = full
@@ -121,6 +129,7 @@ def add_data_plane_paths(app: FastAPI) -> None:
         doc["paths"].update(
             {
                 "/v1/chat/completions": _post("Create a chat completion", "ChatCompletionRequest"),
+                "/v1/completions": _post("Create a text completion", "CompletionRequest"),
                 "/v1/embeddings": _post("Create embeddings", "EmbeddingRequest"),
                 "/v1/models": _get("List the workspace's assistants"),
                 "/v1/models/{name}": _get("Get one assistant", name),

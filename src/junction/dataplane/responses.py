@@ -20,6 +20,7 @@ import re
 from starlette.requests import Request
 from starlette.responses import Response
 
+from junction.dataplane.admission import admit
 from junction.dataplane.call import Call
 from junction.dataplane.chat import routing_headers
 from junction.dataplane.http import Handler, authenticate, json_response, openai_endpoint, read_json
@@ -72,6 +73,7 @@ def create_response(rt: Runtime) -> Handler:
                 call.workspace.id, owner, CHAIN_PREFIX + os.urandom(8).hex(), assistant.name
             )
         prepare_chat(body, assistant, call.workspace)
+        await admit(rt, call, body)
         turn = ChatTurn.begin(
             rt.history, rt.tokens, snapshot, call, body, chain if store else None, stored
         )

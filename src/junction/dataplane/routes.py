@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from junction.dataplane.chat import chat_completions
+from junction.dataplane.completions import completions
 from junction.dataplane.conversations import delete_conversation, get_conversation
 from junction.dataplane.embeddings import embeddings
 from junction.dataplane.models import get_model, list_models
@@ -15,6 +16,7 @@ from junction.runtime import Runtime
 def data_plane_routes(rt: Runtime) -> list[BaseRoute]:
     return [
         Route("/v1/chat/completions", chat_completions(rt), methods=["POST"]),
+        Route("/v1/completions", completions(rt), methods=["POST"]),
         Route("/v1/embeddings", embeddings(rt), methods=["POST"]),
         Route("/v1/models", list_models(rt), methods=["GET"]),
         Route("/v1/models/{name:path}", get_model(rt), methods=["GET"]),

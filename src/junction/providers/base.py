@@ -37,6 +37,8 @@ class ProviderConfig:
     connect_timeout: float = 10.0
     read_timeout: float = 600.0
     headers: dict[str, str] = field(default_factory=dict)
+    tls_verify: bool = True
+    max_concurrent: int | None = None  # upstream connections at once; more requests queue
 
     def fingerprint(self) -> tuple[object, ...]:
         return (
@@ -46,6 +48,8 @@ class ProviderConfig:
             self.connect_timeout,
             self.read_timeout,
             tuple(sorted(self.headers.items())),
+            self.tls_verify,
+            self.max_concurrent,
         )
 
 
@@ -72,7 +76,12 @@ class Provider(abc.ABC):
                 sock_connect=self.config.connect_timeout,
                 sock_read=self.config.read_timeout,
             )
-            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=30)
+            connector = aiohttp.TCPConnector(
+                limit=self.config.max_concurrent or 0,
+                ttl_dns_cache=300,
+                keepalive_timeout=30,
+                ssl=self.config.tls_verify,  # False: accept any certificate
+            )
             self._session = aiohttp.ClientSession(
                 timeout=timeout,
                 connector=connector,
@@ -104,9 +113,24 @@ class Provider(abc.ABC):
         await, so that the client still gets a proper HTTP status.
         """
 
+    async def probe(self) -> None:
+        """A cheap call that shows the upstream answers (health checks after a cooldown)."""
+        await self.list_models()
+
     async def embeddings(self, body: Json) -> Json:
         raise UpstreamRejected(
             f"provider kind '{self.kind}' does not serve embeddings", upstream_status=400
+        )
+
+    async def completions(self, body: Json) -> Json:
+        """A legacy text completion (``/v1/completions``), for kinds whose upstream has it."""
+        raise UpstreamRejected(
+            f"provider kind '{self.kind}' does not serve /v1/completions", upstream_status=400
+        )
+
+    async def completions_stream(self, body: Json) -> AsyncIterator[Json]:
+        raise UpstreamRejected(
+            f"provider kind '{self.kind}' does not serve /v1/completions", upstream_status=400
         )
 
 
@@ -146,7 +170,9 @@ def error_from_status(status: int, text: str, retry_after: str | None = None) ->
     if 400 <= status < 500:
         return UpstreamRejected(message, upstream_status=status)
     if status == 503:
-        return UpstreamUnavailable(message)
+        return UpstreamUnavailable(
+            message, headers={"Retry-After": retry_after} if retry_after else None
+        )
     if status == 504:
         return UpstreamTimeout(message)
     return UpstreamError(message)

@@ -58,6 +58,14 @@ class OpenAIProvider(Provider):
         response = await self._send("POST", "/chat/completions", body)
         return self._chunks(response)
 
+    async def completions(self, body: Json) -> Json:
+        data: Json = await self._request_json("POST", "/completions", body)
+        return data
+
+    async def completions_stream(self, body: Json) -> AsyncIterator[Json]:
+        response = await self._send("POST", "/completions", body)
+        return self._chunks(response)
+
     async def _chunks(self, response: aiohttp.ClientResponse) -> AsyncIterator[Json]:
         finished = False
         try:
@@ -70,7 +78,7 @@ class OpenAIProvider(Provider):
                     ) from None
                 if not isinstance(chunk, dict):
                     raise UpstreamError(f"provider '{self.config.name}' sent a non-object event")
-                if "error" in chunk and "choices" not in chunk:
+                if "error" in chunk and "choices" not in chunk:  # also for /completions
                     raise error_from_status(502, payload.decode(errors="replace"))
                 yield chunk
             finished = True

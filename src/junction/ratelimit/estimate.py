@@ -27,12 +27,13 @@ def _text_length(content: object) -> int:
 
 
 def estimate_prompt_tokens(body: dict[str, Any]) -> int:
-    """Tokens a chat request's ``messages`` (or an embeddings request's ``input``) will cost."""
+    """Tokens a chat request's ``messages`` (an embeddings request's ``input``, a completion
+    request's ``prompt``) will cost."""
     messages = body.get("messages")
     if isinstance(messages, list):
         chars = sum(_text_length(m.get("content")) for m in messages if isinstance(m, dict))
         return chars // CHARS_PER_TOKEN + TOKENS_PER_MESSAGE * len(messages)
-    given = body.get("input")
+    given = body.get("input", body.get("prompt"))
     if isinstance(given, str):
         return len(given) // CHARS_PER_TOKEN
     if isinstance(given, list):

@@ -129,6 +129,8 @@ class Catalog:
             connect_timeout=row.connect_timeout or self._settings.default_connect_timeout,
             read_timeout=row.read_timeout or self._settings.default_read_timeout,
             headers=dict(row.headers or {}),
+            tls_verify=row.tls_verify is not False,
+            max_concurrent=row.max_concurrent,
         )
 
     async def _load(self, session: AsyncSession) -> Snapshot:

@@ -36,6 +36,9 @@ class ProviderCreate(Strict):
     connect_timeout: Timeout | None = None
     read_timeout: Timeout | None = None
     headers: dict[str, str] = Field(default_factory=dict)
+    tls_verify: bool = True
+    max_concurrent: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    """Upstream requests at once; further requests wait for a free connection."""
     models: list[ModelSpec] | None = None
     """Models listed by hand; when absent they are discovered from the provider."""
 
@@ -49,6 +52,8 @@ class ProviderUpdate(Strict):
     connect_timeout: Timeout | None = None
     read_timeout: Timeout | None = None
     headers: dict[str, str] | None = None
+    tls_verify: bool | None = None
+    max_concurrent: Annotated[int, Field(ge=1, le=100_000)] | None = None
     models: list[ModelSpec] | None = None
 
     @field_validator("base_url")
@@ -73,6 +78,8 @@ class ProviderPublic(Public):
     connect_timeout: float | None
     read_timeout: float | None
     header_names: list[str]
+    tls_verify: bool = True
+    max_concurrent: int | None = None
     models: list[ProviderModelPublic]
     discovered_at: datetime | None
     discovery_error: str | None

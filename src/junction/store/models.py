@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -66,6 +67,8 @@ class Provider(Base):
     connect_timeout: Mapped[float | None] = mapped_column(Float, default=None)
     read_timeout: Mapped[float | None] = mapped_column(Float, default=None)
     headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    tls_verify: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    max_concurrent: Mapped[int | None] = mapped_column(Integer, default=None)
     # [{"name", "context_length", "input_price", "output_price", "source"}]
     models: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     discovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -1,0 +1,47 @@
+"""Sending a request through a provider's pooled session, with errors mapped to Junction's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import orjson
+
+from junction.errors import UpstreamError
+from junction.providers.base import Json, Provider, error_from_exception, error_from_status
+
+
+async def send(
+    provider: Provider, method: str, url: str, body: Json | None
+) -> aiohttp.ClientResponse:
+    """The upstream's response with a success status; any failure raised as a JunctionError."""
+    data = orjson.dumps(body) if body is not None else None
+    try:
+        response = await provider.session.request(method, url, data=data)
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        raise error_from_exception(provider.config.name, exc) from exc
+    if response.status >= 400:
+        try:
+            text = await response.text(errors="replace")
+        except (TimeoutError, aiohttp.ClientError):
+            text = ""
+        finally:
+            response.release()
+        raise error_from_status(response.status, text, response.headers.get("Retry-After"))
+    return response
+
+
+async def request_json(provider: Provider, method: str, url: str, body: Json | None) -> Any:
+    response = await send(provider, method, url, body)
+    try:
+        raw = await response.read()
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        raise error_from_exception(provider.config.name, exc) from exc
+    finally:
+        response.release()
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise UpstreamError(
+            f"provider '{provider.config.name}' answered with a body that is not JSON"
+        ) from None
