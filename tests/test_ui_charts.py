@@ -1,0 +1,46 @@
+"""The dashboard's figures from log entries: buckets, error counts, latency percentiles."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from junction.ui.insights import over_time, percentile
+from junction.ui.openai_settings import window_parts, window_value
+
+
+def test_percentile_picks_the_nearest_rank() -> None:
+    assert percentile([], 0.5) is None
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.5) == 51.0
+    assert percentile(values, 0.95) == 95.0
+    assert percentile([7.0], 0.95) == 7.0
+
+
+def test_over_time_buckets_requests_errors_tokens_and_latency() -> None:
+    until = datetime(2026, 1, 2, 12, 30, tzinfo=UTC)
+    since = until - timedelta(hours=24)
+    at = (until - timedelta(hours=1)).isoformat()
+    entries = [
+        {"created_at": at, "status": 200, "latency_ms": 100, "prompt_tokens": 3},
+        {"created_at": at, "status": 200, "latency_ms": 300, "completion_tokens": 4},
+        {"created_at": at, "status": 502, "latency_ms": 900},
+        {"created_at": (since - timedelta(hours=3)).isoformat(), "status": 200},  # too old
+        {"created_at": "not a time", "status": 200},
+    ]
+    stats = over_time(entries, since, until, "hour")
+    assert stats["total_requests"] == 3
+    assert stats["total_errors"] == 1
+    assert stats["total_tokens"] == 7
+    assert stats["p95"] == 900.0
+    svg = str(stats["latency"])
+    assert svg.startswith("<svg") and "p50 300" in svg and "p95 900" in svg
+    assert "errors 1" in str(stats["requests"])
+
+
+def test_window_control_round_trips() -> None:
+    assert window_parts("40%") == ("percent", "40")
+    assert window_parts(4096) == ("tokens", "4096")
+    assert window_parts(None) == ("none", "")
+    assert window_value("percent", "40") == "40%"
+    assert window_value("tokens", "4096") == "4096"
+    assert window_value("none", "4096") is None
