@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from html import escape
 
@@ -48,9 +49,17 @@ def _frame(labels: Sequence[str], top: float, title: str) -> list[str]:
     return parts
 
 
-def _ceiling(values: Sequence[float]) -> float:
-    top = max([v for v in values if v is not None] or [0]) or 1
-    return float(top) * 1.1
+def _ceiling(values: Sequence[float | None]) -> float:
+    """The axis top: four equal steps of 1, 2, 2.5 or 5 x 10^n (whole steps for counts)."""
+    present = [v for v in values if v is not None]
+    top = max(present or [0]) or 1
+    whole = all(float(v).is_integer() for v in present)
+    raw = top / 4
+    scale = 10 ** math.floor(math.log10(raw))
+    step = next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= raw)
+    if whole:
+        step = max(1.0, math.ceil(step))
+    return float(step * 4)
 
 
 def stacked_bars(labels: Sequence[str], series: dict[str, Sequence[float]], title: str) -> Markup:

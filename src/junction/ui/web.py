@@ -76,6 +76,14 @@ def _number(value: object) -> str:
         return str(value)
 
 
+def _ms(value: object) -> str:
+    """A duration in milliseconds, to the whole millisecond (tenths below 10 ms)."""
+    if value is None or value == "":
+        return "—"
+    number = float(str(value))
+    return f"{number:.1f}" if number < 10 else f"{round(number):,}"
+
+
 def make_templates() -> Environment:
     env = Environment(
         loader=PackageLoader("junction.ui", "templates"),
@@ -85,6 +93,7 @@ def make_templates() -> Environment:
     )
     env.filters["when"] = _when
     env.filters["number"] = _number
+    env.filters["ms"] = _ms
     env.filters["urlpart"] = lambda v: quote(str(v), safe="")
     return env
 
