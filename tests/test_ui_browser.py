@@ -76,8 +76,8 @@ def test_01_login_refuses_a_wrong_key_then_accepts_the_admin_key(
     expect(page).to_have_url(re.compile(r"/ui/login"))
     assert not any(c["name"] == "junction_ui" for c in page.context.cookies())
 
-    page.get_by_label("Admin key").fill(ui_router.admin_key)
-    page.get_by_role("button", name="Log in").click()
+    page.keyboard.type(ui_router.admin_key)  # the key field has the focus: keyboard only
+    page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/ui/workspaces$"))
     session = next(c for c in page.context.cookies() if c["name"] == "junction_ui")
     assert session["httpOnly"] is True and session["sameSite"] == "Strict"
@@ -281,6 +281,26 @@ def test_09_rotate_and_revoke_keys(page: Page, ui_router: RouterProcess) -> None
     old = openai.OpenAI(base_url=Story.base_url, api_key=Story.key, max_retries=0)
     with pytest.raises(openai.AuthenticationError):
         old.chat.completions.create(model="helper", messages=[{"role": "user", "content": "x"}])
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/ui/w/demo/settings",
+        "/ui/w/demo/assistants/helper",
+        "/ui/w/demo/playground",
+        "/ui/providers",
+    ],
+)
+def test_09b_pages_fit_a_narrow_window(context: BrowserContext, url: str, tmp_path: Path) -> None:
+    narrow = context.new_page()
+    narrow.set_viewport_size({"width": 400, "height": 800})
+    narrow.goto(url)
+    expect(narrow.locator("h1")).to_be_visible()
+    overflow = narrow.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    narrow.screenshot(path=str(tmp_path / "narrow.png"), full_page=True)
+    narrow.close()
+    assert overflow <= 0, f"{url} is {overflow}px wider than a 400px window"
 
 
 def test_10_a_form_post_without_csrf_token_is_refused(page: Page, ui_router: RouterProcess) -> None:

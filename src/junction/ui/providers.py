@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -29,14 +30,30 @@ def kinds() -> list[tuple[str, str]]:
     return [(n, KIND_LABELS.get(n, n)) for n in names]
 
 
-def health_rows(provider: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Whatever health fields the API reports (``health`` object or flat fields), for display."""
+def _time(value: object) -> str | None:
+    """A health timestamp (unix seconds or ISO text) as UTC text."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return str(value)
+
+
+def health_view(provider: dict[str, Any]) -> dict[str, Any] | None:
+    """The provider's ``health`` as the API reports it (absent on routers without it)."""
     health = provider.get("health")
-    found: dict[str, Any] = dict(health) if isinstance(health, dict) else {}
-    for key in ("status", "healthy", "latency_ms", "last_error", "last_checked_at"):
-        if key in provider and key not in found:
-            found[key] = provider[key]
-    return [(k.replace("_", " "), v) for k, v in found.items() if v is not None]
+    if not isinstance(health, dict):
+        return None
+    deployments = [d for d in health.get("deployments") or [] if isinstance(d, dict)]
+    return {
+        "status": str(health.get("status") or "unknown"),
+        "latency_ms": health.get("latency_ms"),
+        "last_error": health.get("last_error"),
+        "last_error_at": _time(health.get("last_error_at")),
+        "deployments": [
+            {**d, "last_error_at": _time(d.get("last_error_at"))} for d in deployments
+        ],
+    }
 
 
 def provider_routes(ui: Ui) -> dict[str, object]:
@@ -44,7 +61,7 @@ def provider_routes(ui: Ui) -> dict[str, object]:
         p: Page, status: int = 200, *, error: ApiResult | None = None, **extra: Any
     ) -> Response:
         found = await p.api.get(path("providers"))
-        providers = [{**pr, "health_rows": health_rows(pr)} for pr in found.items()]
+        providers = [{**pr, "health_view": health_view(pr)} for pr in found.items()]
         return p.render(
             "providers.html",
             status,

@@ -1,4 +1,4 @@
-"""The dashboard's figures from log entries: buckets, error counts, latency percentiles."""
+"""The UI's pure helpers: dashboard figures from log entries, the window control, health."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from junction.ui.insights import over_time, percentile
 from junction.ui.openai_settings import window_parts, window_value
+from junction.ui.providers import health_view
 
 
 def test_percentile_picks_the_nearest_rank() -> None:
@@ -44,3 +45,26 @@ def test_window_control_round_trips() -> None:
     assert window_value("percent", "40") == "40%"
     assert window_value("tokens", "4096") == "4096"
     assert window_value("none", "4096") is None
+
+
+def test_provider_health_as_the_api_reports_it() -> None:
+    assert health_view({"health": None}) is None
+    assert health_view({}) is None
+    view = health_view(
+        {
+            "health": {
+                "status": "degraded",
+                "latency_ms": 12.5,
+                "last_error": "upstream answered 500",
+                "last_error_at": 1_800_000_000.0,
+                "deployments": [
+                    {"deployment": "lab/echo", "status": "healthy", "last_error_at": None},
+                    "not a deployment",
+                ],
+            }
+        }
+    )
+    assert view is not None
+    assert view["status"] == "degraded" and view["latency_ms"] == 12.5
+    assert view["last_error_at"] == "2027-01-15 08:00:00 UTC"
+    assert [d["deployment"] for d in view["deployments"]] == ["lab/echo"]
