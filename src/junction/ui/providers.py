@@ -50,9 +50,7 @@ def health_view(provider: dict[str, Any]) -> dict[str, Any] | None:
         "latency_ms": health.get("latency_ms"),
         "last_error": health.get("last_error"),
         "last_error_at": _time(health.get("last_error_at")),
-        "deployments": [
-            {**d, "last_error_at": _time(d.get("last_error_at"))} for d in deployments
-        ],
+        "deployments": [{**d, "last_error_at": _time(d.get("last_error_at"))} for d in deployments],
     }
 
 
