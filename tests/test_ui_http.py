@@ -154,6 +154,15 @@ def test_playground_key_is_short_lived_reused_and_works(
     )
     assert answer.choices[0].message.content == "echo: hi"
 
+    with router.admin() as admin:  # revoked elsewhere: the page asks for a fresh one
+        assert admin.delete(f"/workspaces/pg-ws/keys/{keys[0]['id']}").status_code == 204
+    fresh = session.post("/ui/w/pg-ws/playground/key?fresh=1", headers={"x-csrf-token": token})
+    assert fresh.json()["key"] != first.json()["key"]
+    answer = router.client(fresh.json()["key"]).chat.completions.create(
+        model="bot", messages=[{"role": "user", "content": "again"}]
+    )
+    assert answer.choices[0].message.content == "echo: again"
+
 
 def test_static_assets_are_served(router: RouterProcess) -> None:
     for name in ("ui.css", "ui.js"):

@@ -3,8 +3,9 @@
 The browser needs a workspace key to call ``/v1/chat/completions``. The UI mints one through the
 admin API, named ``ui-playground`` and expiring after an hour, and hands it to the page (never
 the admin key). It is reused while it has more than ten minutes left, so a session does not
-litter the key list; it is an ordinary key, so the call is authenticated, routed, limited and
-logged exactly like a client's, and it shows up in the workspace's keys and logs.
+litter the key list (``?fresh=1`` mints a new one, after the old one was revoked). It is an
+ordinary key, so the call is authenticated, routed, limited and logged exactly like a client's,
+and it shows up in the workspace's keys and logs.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def playground_routes(ui: Ui) -> dict[str, object]:
     async def key(p: Page) -> Response:
         ws = p.param("ws")
         now = time.time()
-        cached = ui.playground_keys.get(ws)
+        cached = None if p.request.query_params.get("fresh") else ui.playground_keys.get(ws)
         if cached is None or cached[1] - now < REUSE_MARGIN_SECONDS:
             expires = datetime.now(UTC) + timedelta(seconds=KEY_SECONDS)
             result = await p.api.post(

@@ -72,6 +72,7 @@ def workspace_routes(ui: Ui) -> dict[str, object]:
         result = await p.api.delete(path("workspaces", ws))
         if not result.ok:
             return p.render("error.html", result.status, message=result.message)
+        ui.playground_keys.pop(ws, None)
         return see_other("/ui/workspaces?deleted=" + ws)
 
     return {"workspaces": index, "workspace_delete": delete}

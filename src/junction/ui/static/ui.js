@@ -78,7 +78,8 @@ function initPlayground() {
 
   async function getKey(fresh) {
     if (key && !fresh) return key;
-    const response = await fetch(`/ui/w/${encodeURIComponent(ws)}/playground/key`, {
+    const url = `/ui/w/${encodeURIComponent(ws)}/playground/key${fresh ? "?fresh=1" : ""}`;
+    const response = await fetch(url, {
       method: "POST", headers: { "X-CSRF-Token": csrf }, credentials: "same-origin",
     });
     const data = await response.json();
