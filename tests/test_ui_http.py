@@ -168,3 +168,16 @@ def test_static_assets_are_served(router: RouterProcess) -> None:
     for name in ("ui.css", "ui.js"):
         answer = httpx.get(f"{router.url}/ui/static/{name}", timeout=10)
         assert answer.status_code == 200 and len(answer.content) > 1000
+
+
+def test_head_requests_change_nothing(router: RouterProcess, session: httpx.Client) -> None:
+    with router.admin() as admin:
+        created = admin.post(
+            "/providers",
+            json={"name": "headp", "base_url": "http://127.0.0.1:9/v1", "models": [{"name": "m"}]},
+        )
+        assert created.status_code == 201, created.text
+        assert session.head("/ui/providers/headp/delete").status_code == 200
+        assert session.head("/ui/workspaces").status_code == 200
+        assert admin.get("/providers/headp").status_code == 200
+        admin.delete("/providers/headp")

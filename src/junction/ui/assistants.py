@@ -83,7 +83,7 @@ def assistant_routes(ui: Ui) -> dict[str, object]:
     @page(ui)
     async def listing(p: Page) -> Response:
         ws = p.param("ws")
-        if p.request.method == "POST":
+        if p.writing:
             result = await p.api.post(
                 path("workspaces", ws, "assistants"), body_from(p.form, update=False)
             )
@@ -109,7 +109,7 @@ def assistant_routes(ui: Ui) -> dict[str, object]:
     async def edit(p: Page) -> Response:
         ws, name = p.param("ws"), p.param("name")
         url = path("workspaces", ws, "assistants", name)
-        if p.request.method == "POST":
+        if p.writing:
             result = await p.api.patch(url, body_from(p.form, update=True))
             if not result.ok:
                 return await editor(p, _values(p.form), original=name, error=result)
@@ -125,7 +125,7 @@ def assistant_routes(ui: Ui) -> dict[str, object]:
     @page(ui)
     async def delete(p: Page) -> Response:
         ws, name = p.param("ws"), p.param("name")
-        if p.request.method == "GET":
+        if not p.writing:
             return p.render(
                 "confirm.html",
                 title=f"Delete assistant {name}?",

@@ -12,7 +12,7 @@ from junction.ui.session import (
     SESSION_SECONDS,
     new_login_nonce,
 )
-from junction.ui.web import NO_CSRF, Page, Ui, page, read_form, see_other
+from junction.ui.web import NO_CSRF, SAFE_METHODS, Page, Ui, page, read_form, see_other
 
 COOKIE_PATH = "/ui"
 
@@ -51,7 +51,7 @@ def login_routes(ui: Ui) -> dict[str, object]:
         return response
 
     async def login(request: Request) -> Response:
-        if request.method == "GET":
+        if request.method in SAFE_METHODS:
             if ui.sessions.read(request.cookies.get(SESSION_COOKIE)) is not None:
                 return see_other(_safe_next(request.query_params.get("next", "")))
             return login_form(request)

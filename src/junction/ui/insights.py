@@ -137,7 +137,8 @@ def insight_routes(ui: Ui) -> dict[str, object]:
         result = await p.api.get(path("workspaces", ws, "logs"), **params)
         keys = (await p.api.get(path("workspaces", ws, "keys"))).items()
         assistants = (await p.api.get(path("workspaces", ws, "assistants"))).items()
-        available = result.ok
+        rejected = result.status == 422  # a filter the log API does not accept
+        available = result.ok or rejected
         return p.render(
             "logs.html",
             ws=ws,
@@ -145,6 +146,7 @@ def insight_routes(ui: Ui) -> dict[str, object]:
             next_cursor=result.data.get("next_cursor") if result.ok else None,
             available=available,
             problem=None if available or result.status == 404 else result.message,
+            filter_error=result.message if rejected else None,
             filters=filters,
             keys=keys,
             key_names={k["id"]: k["name"] for k in keys},

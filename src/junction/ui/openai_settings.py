@@ -93,7 +93,7 @@ def settings_routes(ui: Ui) -> dict[str, object]:
 
     @page(ui)
     async def settings(p: Page) -> Response:
-        if p.request.method == "GET":
+        if not p.writing:
             return await show(p)
         f = p.form
         values = {

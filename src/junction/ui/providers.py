@@ -73,7 +73,7 @@ def provider_routes(ui: Ui) -> dict[str, object]:
 
     @page(ui)
     async def index(p: Page) -> Response:
-        if p.request.method == "GET":
+        if not p.writing:
             return await listing(p, notice=p.request.query_params.get("notice", ""))
         f = p.form
         values = {k: f.get(k) for k in ("name", "kind", "base_url")}
@@ -106,7 +106,7 @@ def provider_routes(ui: Ui) -> dict[str, object]:
     @page(ui)
     async def delete(p: Page) -> Response:
         name = p.param("name")
-        if p.request.method == "GET":
+        if not p.writing:
             return p.render(
                 "confirm.html",
                 title=f"Delete provider {name}?",

@@ -18,6 +18,7 @@ from junction.ui.api import AdminApi
 from junction.ui.session import SESSION_COOKIE, Sessions, UiSession
 
 FORM_LIMIT = 1024 * 1024
+SAFE_METHODS = ("GET", "HEAD")
 CSRF_HEADER = "x-csrf-token"
 
 
@@ -143,6 +144,11 @@ class Page:
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return self.ui.render(self.request, name, status, session=self.session, **context)
 
+    @property
+    def writing(self) -> bool:
+        """A state-changing request (its CSRF token has been checked)."""
+        return self.request.method not in SAFE_METHODS
+
     def param(self, name: str) -> str:
         return str(self.request.path_params.get(name, ""))
 
@@ -165,11 +171,11 @@ def page(ui: Ui) -> Callable[[PageHandler], Callable[[Request], Awaitable[Respon
         async def endpoint(request: Request) -> Response:
             session = ui.sessions.read(request.cookies.get(SESSION_COOKIE))
             if session is None:
-                if request.method == "GET":
+                if request.method in SAFE_METHODS:
                     return see_other("/ui/login?next=" + quote(request.url.path, safe="/"))
                 return ui.render(request, "error.html", 401, message=LOGGED_OUT)
             form = Form([])
-            if request.method != "GET":
+            if request.method not in SAFE_METHODS:
                 if request.headers.get("content-type", "").startswith("application/x-www-form"):
                     form = await read_form(request)
                 token = request.headers.get(CSRF_HEADER) or form.get("csrf")

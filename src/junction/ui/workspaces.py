@@ -42,7 +42,7 @@ def workspace_routes(ui: Ui) -> dict[str, object]:
 
     @page(ui)
     async def index(p: Page) -> Response:
-        if p.request.method == "GET":
+        if not p.writing:
             return await listing(p)
         name = p.form.get("name")
         result = await p.api.post(path("workspaces"), {"name": name})
@@ -65,7 +65,7 @@ def workspace_routes(ui: Ui) -> dict[str, object]:
             "assistants": assistants.items(),
             "mismatch": False,
         }
-        if p.request.method == "GET":
+        if not p.writing:
             return p.render("workspace_delete.html", **context)
         if p.form.get("confirm_name") != ws:
             return p.render("workspace_delete.html", 422, **{**context, "mismatch": True})
