@@ -228,10 +228,10 @@ def test_06_playground_streams_the_answer(page: Page) -> None:
 
 
 def test_07_the_copied_key_works_from_the_openai_client() -> None:
-    client = openai.OpenAI(base_url=Story.base_url, api_key=Story.key, max_retries=0)
-    raw = client.chat.completions.with_raw_response.create(
-        model="helper", messages=[{"role": "user", "content": "from my own code"}]
-    )
+    with openai.OpenAI(base_url=Story.base_url, api_key=Story.key, max_retries=0) as client:
+        raw = client.chat.completions.with_raw_response.create(
+            model="helper", messages=[{"role": "user", "content": "from my own code"}]
+        )
     answer = raw.parse()
     assert answer.choices[0].message.content == "echo: from my own code"
     assert answer.model == "helper"
@@ -272,14 +272,18 @@ def test_09_rotate_and_revoke_keys(page: Page, ui_router: RouterProcess) -> None
     expect(page.get_by_role("heading", name=re.compile("New key after rotation"))).to_be_visible()
     rotated = page.locator("#new-key-value").input_value()
     for key in (Story.key, rotated):
-        client = openai.OpenAI(base_url=Story.base_url, api_key=key, max_retries=0)
-        client.chat.completions.create(model="helper", messages=[{"role": "user", "content": "x"}])
+        with openai.OpenAI(base_url=Story.base_url, api_key=key, max_retries=0) as client:
+            client.chat.completions.create(
+                model="helper", messages=[{"role": "user", "content": "x"}]
+            )
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Revoke laptop").first.click()
     expect(page.get_by_text("revoked", exact=True)).to_have_count(1)
-    old = openai.OpenAI(base_url=Story.base_url, api_key=Story.key, max_retries=0)
-    with pytest.raises(openai.AuthenticationError):
+    with (
+        openai.OpenAI(base_url=Story.base_url, api_key=Story.key, max_retries=0) as old,
+        pytest.raises(openai.AuthenticationError),
+    ):
         old.chat.completions.create(model="helper", messages=[{"role": "user", "content": "x"}])
 
 

@@ -149,18 +149,20 @@ def test_playground_key_is_short_lived_reused_and_works(
     with router.admin() as admin:
         keys = admin.get("/workspaces/pg-ws/keys").json()["data"]
     assert [k["name"] for k in keys] == ["ui-playground"]
-    answer = router.client(first.json()["key"]).chat.completions.create(
-        model="bot", messages=[{"role": "user", "content": "hi"}]
-    )
+    with router.client(first.json()["key"]) as client:
+        answer = client.chat.completions.create(
+            model="bot", messages=[{"role": "user", "content": "hi"}]
+        )
     assert answer.choices[0].message.content == "echo: hi"
 
     with router.admin() as admin:  # revoked elsewhere: the page asks for a fresh one
         assert admin.delete(f"/workspaces/pg-ws/keys/{keys[0]['id']}").status_code == 204
     fresh = session.post("/ui/w/pg-ws/playground/key?fresh=1", headers={"x-csrf-token": token})
     assert fresh.json()["key"] != first.json()["key"]
-    answer = router.client(fresh.json()["key"]).chat.completions.create(
-        model="bot", messages=[{"role": "user", "content": "again"}]
-    )
+    with router.client(fresh.json()["key"]) as client:
+        answer = client.chat.completions.create(
+            model="bot", messages=[{"role": "user", "content": "again"}]
+        )
     assert answer.choices[0].message.content == "echo: again"
 
 
