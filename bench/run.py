@@ -73,6 +73,7 @@ class Plan:
     wrk_conns: int = 32
     ttft_concurrency: int = 4
     max_rate: float = 8000.0  # what the Python load generator sustains here
+    quiet_wait_s: float = 60.0  # before each repetition, wait at most this for a quiet machine
 
     @classmethod
     def quick(cls) -> Plan:
@@ -86,6 +87,7 @@ class Plan:
             rate_warmup_s=0.5,
             curve_s=2.0,
             curve_fractions=(0.25, 0.5, 0.9),
+            quiet_wait_s=20.0,
         )
 
 
@@ -577,6 +579,18 @@ def busy_cpu_seconds() -> float:
     return float(sum(getattr(t, f, 0.0) for f in fields))
 
 
+def wait_quiet(budget_s: float, threshold: float = 0.25) -> dict[str, float]:
+    """Wait (bounded) until other work on the machine uses less than `threshold` cores."""
+    t = time.perf_counter()
+    busy = background_cpu(1.0)
+    while busy > threshold and time.perf_counter() - t < budget_s:
+        busy = background_cpu(1.0)
+    waited = time.perf_counter() - t
+    if busy > threshold:
+        log(f"machine still busy ({busy:.2f} cores) after waiting {waited:.0f}s; going on")
+    return {"waited_s": waited, "busy_cores": busy}
+
+
 def background_cpu(window_s: float) -> float:
     """Cores busy while every server here idles: other work on the machine."""
     b0 = busy_cpu_seconds()
@@ -734,7 +748,7 @@ def sig2(x: float) -> float:
 
 
 def choose_rates(sat: dict[str, float], plan: Plan) -> dict[str, Any]:
-    base = sat.get("junction", sat["direct"])
+    base = sat.get("junction") or sat.get("direct") or 100.0
     moderate = min(plan.max_rate, sig2(0.5 * base))
     routers = [v for k, v in sat.items() if k != "direct"]
     common = sig2(0.5 * min(routers)) if routers else None
@@ -761,6 +775,7 @@ def measure_rep(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     rundir = Path(tempfile.mkdtemp(prefix=f"rep{rep}-", dir=WORK))
     out: dict[str, Any] = {"rep": rep, "targets": {}, "errors": {}}
+    out["quiet_wait"] = wait_quiet(plan.quiet_wait_s)
     targets: dict[str, Target] = {}
     try:
         _, paced_port, _ = start_upstream(rundir, "upstream-paced", PACED_CHUNKS, PACED_DELAY_MS)
@@ -790,7 +805,10 @@ def measure_rep(
             t = targets[n]
             res[n]["cold_start_s"] = t.cold_start_s
             res[n].update(t.extra)
-            res[n]["check"] = check_target(t, rundir)
+            try:
+                res[n]["check"] = check_target(t, rundir)
+            except MEASURE_ERRORS as exc:
+                res[n]["check"] = {"error": failed(rep, n, "check", exc)}
         out["background_cpu_cores"] = background_cpu(1.0)
         if out["background_cpu_cores"] > 0.2:
             log(
@@ -802,9 +820,13 @@ def measure_rep(
         # A: saturation, non-streaming
         for n in order:
             t = targets[n]
-            run_wrk(wrk, plan, t, False, plan.warmup_s, rundir)
-            with sample_rss(t.proc.pid) as mem:
-                sat = run_wrk(wrk, plan, t, False, plan.sat_s, rundir)
+            try:
+                run_wrk(wrk, plan, t, False, plan.warmup_s, rundir)
+                with sample_rss(t.proc.pid) as mem:
+                    sat = run_wrk(wrk, plan, t, False, plan.sat_s, rundir)
+            except MEASURE_ERRORS as exc:
+                res[n]["saturation"] = {"rps": 0.0, "error": failed(rep, n, "saturation", exc)}
+                continue
             sat.update(mem)
             res[n]["saturation"] = sat
             log(
@@ -813,25 +835,36 @@ def measure_rep(
                 f" RSS max {mem['rss_max_mb']:.0f} MB, {mem['cpu_cores']:.2f} cores"
             )
         if rates is None:
-            rates = choose_rates({n: res[n]["saturation"]["rps"] for n in order}, plan)
+            measured = {n: res[n]["saturation"]["rps"] for n in order}
+            rates = choose_rates({n: v for n, v in measured.items() if v > 0}, plan)
             log(f"rates: {rates}")
         # B: saturation, streaming
         for n in order:
             t = targets[n]
-            with sample_rss(t.proc.pid) as mem:
-                s = run_wrk(wrk, plan, t, True, plan.stream_s, rundir)
+            try:
+                with sample_rss(t.proc.pid) as mem:
+                    s = run_wrk(wrk, plan, t, True, plan.stream_s, rundir)
+            except MEASURE_ERRORS as exc:
+                res[n]["stream_saturation"] = {"error": failed(rep, n, "streaming", exc)}
+                continue
             s.update(mem)
             s["chunks_per_stream"] = UPSTREAM_CHUNKS
             s["chunks_per_s"] = s["rps"] * UPSTREAM_CHUNKS
             res[n]["stream_saturation"] = s
-            res[n]["rss_load_mb"] = max(res[n]["saturation"]["rss_max_mb"], s["rss_max_mb"])
+            res[n]["rss_load_mb"] = max(
+                res[n]["saturation"].get("rss_max_mb", 0.0), s["rss_max_mb"]
+            )
             log(
                 f"rep {rep}: {n} streaming {s['rps']:.0f} streams/s"
                 f" = {s['chunks_per_s']:.0f} chunks/s"
             )
         # C: time to first token on a paced stream
         for n in order:
-            r = ttft(targets[n], plan, rundir)
+            try:
+                r = ttft(targets[n], plan, rundir)
+            except MEASURE_ERRORS as exc:
+                res[n]["ttft"] = {"error": failed(rep, n, "ttft", exc)}
+                continue
             res[n]["ttft"] = r
             st = r.get("stream", {})
             log(f"rep {rep}: {n} TTFT p50 {fmt(st.get('ttft_ms', {}).get('p50'))} ms")
@@ -850,7 +883,11 @@ def measure_rep(
                         "skipped": f"above 90% of this target's saturation ({ceiling:.0f} RPS)",
                     }
                     continue
-                r = fixed_rate(targets[n], plan, rate, plan.rate_s, rundir)
+                try:
+                    r = fixed_rate(targets[n], plan, rate, plan.rate_s, rundir)
+                except MEASURE_ERRORS as exc:
+                    res[n]["fixed"][label] = {"error": failed(rep, n, label, exc)}
+                    continue
                 res[n]["fixed"][label] = r
                 lat = r["latency_ms"]
                 log(
@@ -865,7 +902,11 @@ def measure_rep(
                 for rate in rates["curve_rps"]:
                     if rate > 0.95 * ceiling:
                         continue
-                    r = fixed_rate(targets[n], plan, rate, plan.curve_s, rundir)
+                    try:
+                        r = fixed_rate(targets[n], plan, rate, plan.curve_s, rundir)
+                    except MEASURE_ERRORS as exc:
+                        failed(rep, n, f"curve at {rate:g} RPS", exc)
+                        continue
                     pts.append(
                         {
                             "offered_rps": rate,
@@ -889,6 +930,15 @@ def measure_rep(
 
 def rate_txt(x: Any) -> str:
     return f"{x:,.0f}" if isinstance(x, int | float) and x >= 100 else f"{x:g}" if x else "-"
+
+
+MEASURE_ERRORS = (RuntimeError, OSError, ValueError, KeyError, subprocess.TimeoutExpired)
+
+
+def failed(rep: int, name: str, phase: str, exc: BaseException) -> str:
+    msg = f"{type(exc).__name__}: {str(exc)[:600]}"
+    log(f"rep {rep}: {name} {phase} failed: {msg}")
+    return msg
 
 
 def fmt(x: Any, nd: int = 2) -> str:
@@ -1128,9 +1178,10 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
-        "- = not measured (a router that cannot sustain the moderate rate is not run at it;"
-        " see results.json for the reason).",
-        "Latency at a fixed rate is measured from each request's intended send time (open loop);"
+        "A dash means not measured (a router is not run at a rate above 90% of its"
+        " saturation; results.json gives the reason).",
+        "",
+        "Fixed-rate latency: open loop, from the moment each request was issued on schedule;"
         " see bench/README.md. Graph: latency.png.",
         "",
     ]
@@ -1174,7 +1225,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
         "offered load (requests/s, open loop); dotted line: saturation (wrk);"
         " hollow: rate not sustained"
     )
-    ax.set_ylabel("latency from intended send time (ms)")
+    ax.set_ylabel("latency, open loop (ms)")
     mach = result["meta"]["machine"]
     ax.set_title(f"Latency against offered load — {mach['cores']} cores, loopback, non-streaming")
     ax.grid(True, which="both", alpha=0.3)
@@ -1231,7 +1282,9 @@ def main() -> None:
         log(f"repetition {rep}/{plan.reps}: {', '.join(names)}")
         r, rates = measure_rep(rep, plan, wrk, names, rates, with_curve=(rep == plan.reps))
         if rep == 1:
-            rates["sat_rep1"] = {n: d["saturation"]["rps"] for n, d in r["targets"].items()}
+            rates["sat_rep1"] = {
+                n: dig(d, "saturation", "rps") or 0.0 for n, d in r["targets"].items()
+            }
         reps.append(r)
         for n, err in r.get("errors", {}).items():
             if n in names and rep == 1:

@@ -28,6 +28,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+_OPEN_CLIENTS: list[openai.OpenAI] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    """Close every openai client a test made, so no socket is left for the GC to warn about."""
+    yield
+    while _OPEN_CLIENTS:
+        _OPEN_CLIENTS.pop().close()
+
+
 @pytest.fixture(scope="session")
 def upstream() -> Iterator[Upstream]:
     thread = UpstreamThread()
@@ -45,6 +56,7 @@ class RouterProcess:
     port: int = field(default_factory=free_port)
     admin_key: str = field(default_factory=lambda: "ja-test-" + secrets.token_hex(8))
     proc: subprocess.Popen[bytes] | None = None
+    extra_args: list[str] = field(default_factory=list)
     log_path: Path | None = None
 
     @property
@@ -60,7 +72,15 @@ class RouterProcess:
         self.log_path = self.data_dir / f"router-{self.port}.log"
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "junction", "serve", "--port", str(self.port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "junction",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    *self.extra_args,
+                ],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -98,7 +118,9 @@ class RouterProcess:
         )
 
     def client(self, key: str, **kwargs: Any) -> openai.OpenAI:
-        return openai.OpenAI(base_url=self.url + "/v1", api_key=key, max_retries=0, **kwargs)
+        client = openai.OpenAI(base_url=self.url + "/v1", api_key=key, max_retries=0, **kwargs)
+        _OPEN_CLIENTS.append(client)
+        return client
 
 
 @pytest.fixture(scope="session")

@@ -96,3 +96,35 @@ def test_sigterm_lets_in_flight_streams_finish(tmp_path: Path, upstream: Upstrea
     reader.join(10)
     assert "".join(text) == "echo: one two three four", "the stream ran to its end"
     assert proc.proc.wait(10) in (0, -15)
+
+
+def test_workers_follow_config_changes(tmp_path: Path, upstream: Upstream) -> None:
+    """With --workers 2 on SQLite, a change made through one worker reaches every worker."""
+    proc = RouterProcess(tmp_path, {"JUNCTION_CONFIG_POLL_SECONDS": "0.2"})
+    proc.extra_args = ["--workers", "2"]
+    proc.start(timeout=30)
+    try:
+        with proc.admin() as admin:
+            admin.post("/providers", json={"name": "up", "base_url": upstream.url})
+            admin.post("/workspaces", json={"name": "w"})
+            key = admin.post("/workspaces/w/keys", json={}).json()["key"]
+            admin.post(
+                "/workspaces/w/assistants",
+                json={"name": "bot", "model": "up/echo", "system_prompt": "v1"},
+            )
+            time.sleep(0.6)
+            admin.patch("/workspaces/w/assistants/bot", json={"system_prompt": "v2"})
+        time.sleep(0.6)
+        seen = []
+        for _ in range(20):  # a new connection each time, so both workers answer
+            response = httpx.post(
+                proc.url + "/v1/chat/completions",
+                json={"model": "bot", "messages": [{"role": "user", "content": "x"}]},
+                headers={"Authorization": f"Bearer {key}"},
+            )
+            assert response.status_code == 200, response.text
+            seen.append(upstream.last()["messages"][0]["content"])
+        assert set(seen) == {"v2"}
+        assert proc.log().count("Application startup complete") == 2
+    finally:
+        proc.stop()

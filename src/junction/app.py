@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from junction import __version__
+from junction.accounting.service import install as install_accounting
 from junction.admin.router import router as admin_router
 from junction.body_limit import BodySizeLimit
 from junction.bootstrap import ensure_admin_key
@@ -52,9 +53,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if generated:
             _announce_admin_key(generated)
         await sync.start()
+        await accounting.start()
         try:
             yield
         finally:
+            await accounting.stop()  # flushes the request log queue
             await sync.stop()
             await rt.catalog.close()
             if redis is not None:
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         strict_content_type=False,  # curl users often leave out Content-Type: accept JSON anyway
     )
     app.state.runtime = rt
+    accounting = install_accounting(app, rt)
     app.router.routes.extend(data_plane_routes(rt))
     app.router.routes.extend(operation_routes(rt))
     app.include_router(admin_router)
@@ -79,6 +83,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     add_data_plane_paths(app)
     return app
+
+
+def create_worker_app() -> FastAPI:
+    """The app of one ``--workers`` process: spawned workers set up their own logging."""
+    from junction.telemetry.process_log import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

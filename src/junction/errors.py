@@ -11,6 +11,7 @@
      ├── PayloadTooLarge               413 invalid_request_error / payload_too_large
      ├── ValidationFailed              422 invalid_request_error / validation_error
      ├── RateLimited                   429 rate_limit_exceeded
+     │    └── QuotaExceeded            429 insufficient_quota (monthly token budget spent)
      └── UpstreamError                 502 upstream_error
           ├── UpstreamRejected         the upstream's own 4xx status, passed on
           ├── UpstreamUnavailable      503 upstream_unavailable
@@ -117,6 +118,11 @@ class RateLimited(JunctionError):
     status = 429
     type = "rate_limit_exceeded"
     code = "rate_limit_exceeded"
+
+
+class QuotaExceeded(RateLimited):
+    type = "insufficient_quota"
+    code = "insufficient_quota"
 
 
 class UpstreamError(JunctionError):

@@ -32,6 +32,13 @@ class Runtime:
     router: Router = field(default_factory=Router)
     admin_key_hash: str = ""
     call_observers: list[Callable[[Call], None]] = field(default_factory=list)
+    # Admission checks (budgets, limits): each may raise a JunctionError to refuse the call.
+    call_checks: list[Callable[[Call], None]] = field(default_factory=list)
+
+    def check(self, call: Call) -> None:
+        """Run the admission checks once the call's workspace and assistant are known."""
+        for check in self.call_checks:
+            check(call)
 
     def finish(self, call: Call) -> None:
         """A data-plane call is complete: hand it to every observer. Never raises."""

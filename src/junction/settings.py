@@ -33,6 +33,19 @@ class Settings(BaseSettings):
     discovery_timeout: float = 10.0
     config_poll_seconds: float = 1.0
 
+    # Request log, usage and metrics (accounting/, telemetry/)
+    request_log: bool = True
+    log_queue_size: int = Field(default=20_000, ge=1)
+    log_batch_size: int = Field(default=500, ge=1)
+    log_flush_interval: float = Field(default=1.0, gt=0)
+    log_retention_days: float = Field(default=30.0, ge=0)
+    log_purge_interval: float = Field(default=3600.0, gt=0)
+    log_content_max_bytes: int = Field(default=32_768, ge=0)
+    log_format: str = Field(default="auto", pattern="^(auto|json|text)$")
+    log_level: str = "info"
+    access_log: bool = True
+    metrics_max_label_values: int = Field(default=200, ge=1)
+
     def resolved_database_url(self) -> str:
         """The configured database, or the embedded SQLite file in the data directory."""
         if self.database_url:

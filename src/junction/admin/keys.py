@@ -12,7 +12,7 @@ from junction.admin.deps import Admin, Session, save, workspace_by_name
 from junction.errors import InvalidRequest, NotFound
 from junction.runtime import Runtime
 from junction.schemas.common import ListOf
-from junction.schemas.keys import KeyCreate, KeyCreated, KeyPublic, KeyRotate
+from junction.schemas.keys import KeyCreate, KeyCreated, KeyPublic, KeyRotate, KeyUpdate
 from junction.security.secrets import new_api_key, new_id
 from junction.store import models as m
 from junction.store.models import utcnow
@@ -63,6 +63,20 @@ async def create_key(ws: str, body: KeyCreate, rt: Admin, s: Session) -> KeyCrea
     s.add(row)
     await save(rt, s)
     return _created(row, secret)
+
+
+@router.patch("/workspaces/{ws}/keys/{key_id}")
+async def update_key(ws: str, key_id: str, body: KeyUpdate, rt: Admin, s: Session) -> KeyPublic:
+    """Rename a key or change its expiry and limits (null clears a limit or the expiry)."""
+    workspace = await workspace_by_name(s, ws)
+    row = await _key(s, workspace.id, key_id)
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("name") is None:
+        changes.pop("name", None)
+    for field, value in changes.items():
+        setattr(row, field, value)
+    await save(rt, s)
+    return KeyPublic.model_validate(row)
 
 
 @router.post("/workspaces/{ws}/keys/{key_id}/rotate", status_code=201)

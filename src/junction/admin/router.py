@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from junction.admin import assistants, keys, providers, workspaces
+from junction.admin import assistants, keys, logs, providers, workspaces
 
 router = APIRouter(prefix="/admin/v1")
-for module in (providers, workspaces, keys, assistants):
+for module in (providers, workspaces, keys, assistants, logs):
     router.include_router(module.router)

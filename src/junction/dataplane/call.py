@@ -34,6 +34,10 @@ class Call:
     finished_at: float | None = None
     cut_off: bool = False  # a stream that ended early (client gone or upstream broke)
     notes: dict[str, object] = field(default_factory=dict)
+    quality_score: float | None = None
+    # Filled only when the workspace logs content (accounting.content), capped in size.
+    request_content: str | None = None
+    response_content: str | None = None
 
     @property
     def latency_ms(self) -> float | None:

@@ -10,6 +10,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from junction.accounting.content import capture_delta, capture_request, capture_response
 from junction.dataplane.call import Call
 from junction.dataplane.http import Handler, authenticate, json_response, openai_endpoint, read_json
 from junction.dataplane.streaming import EventStreamResponse
@@ -40,6 +41,9 @@ def chat_completions(rt: Runtime) -> Handler:
         call.key, call.workspace = authenticate(request, snapshot, rt.box)
         body = check_chat_body(await read_json(request, rt.settings.max_body_bytes))
         call.assistant = assistant = resolve_assistant(snapshot, call.workspace.id, body["model"])
+        rt.check(call)
+        if call.workspace.log_content:
+            capture_request(call, body, rt.settings.log_content_max_bytes)
         prepare_chat(body, assistant, call.workspace)
         if body.get("stream"):
             return await _stream(rt, call, body)
@@ -50,6 +54,8 @@ def chat_completions(rt: Runtime) -> Handler:
         data, outcome = await rt.router.call(snapshot, assistant, attempt)
         answer = normalize_completion(data, assistant.name, completion_id(call.request_id))
         call.record_usage(answer.get("usage"))
+        if call.workspace.log_content:
+            capture_response(call, answer, rt.settings.log_content_max_bytes)
         return json_response(answer, headers=routing_headers(call, outcome))
 
     return handler
@@ -72,6 +78,8 @@ async def _stream(rt: Runtime, call: Call, body: Json) -> Response:
     call.stream = True
     rt.router.enter(outcome.deployment.ref)
     fallback_id = completion_id(call.request_id)
+    log_content = call.workspace is not None and call.workspace.log_content
+    cap = rt.settings.log_content_max_bytes
 
     async def events() -> AsyncIterator[bytes]:
         try:
@@ -79,6 +87,8 @@ async def _stream(rt: Runtime, call: Call, body: Json) -> Response:
                 normalize_chunk(chunk, assistant.name, fallback_id)
                 if call.first_token_at is None and chunk["choices"]:
                     call.first_token_at = time.perf_counter()
+                if log_content:
+                    capture_delta(call, chunk, cap)
                 if "usage" in chunk:
                     call.record_usage(chunk["usage"])
                     if not wants_usage:

@@ -30,6 +30,7 @@ def embeddings(rt: Runtime) -> Handler:
         if "input" not in body:
             raise InvalidRequest("Missing required parameter: 'input'.", param="input")
         call.assistant = assistant = resolve_assistant(snapshot, workspace.id, body["model"])
+        rt.check(call)
 
         async def attempt(target: Deployment) -> dict[str, Any]:
             return await target.provider.client.embeddings({**body, "model": target.model})

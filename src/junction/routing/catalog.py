@@ -52,6 +52,7 @@ class WorkspaceView:
     tpm_limit: int | None
     monthly_token_budget: int | None
     judge_assistant: str | None
+    log_content: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ class Catalog:
                 w.tpm_limit,
                 w.monthly_token_budget,
                 w.judge_assistant,
+                log_content=w.log_content,
             )
             for w in (await session.scalars(select(m.Workspace))).all()
         }

@@ -19,6 +19,13 @@ class KeyCreate(Strict):
     tpm_limit: Limit | None = None
 
 
+class KeyUpdate(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    expires_at: AwareDatetime | None = None
+    rpm_limit: Limit | None = None
+    tpm_limit: Limit | None = None
+
+
 class KeyRotate(Strict):
     grace_seconds: Annotated[int, Field(ge=0, le=30 * 86400)] = 0
 

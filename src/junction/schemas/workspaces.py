@@ -43,6 +43,8 @@ class WorkspaceSettings(Strict):
     tpm_limit: Limit | None = None
     monthly_token_budget: Limit | None = None
     judge_assistant: AssistantName | None = None
+    log_content: bool = False
+    """Store request and response bodies in the request log (capped in size)."""
 
     @field_validator("token_context_window", mode="before")
     @classmethod
@@ -66,6 +68,7 @@ class WorkspacePublic(Public):
     tpm_limit: int | None
     monthly_token_budget: int | None
     judge_assistant: str | None
+    log_content: bool
     created_at: datetime
     updated_at: datetime
 

@@ -5,9 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 
@@ -73,6 +85,7 @@ class Workspace(Base):
     tpm_limit: Mapped[int | None] = mapped_column(Integer, default=None)
     monthly_token_budget: Mapped[int | None] = mapped_column(Integer, default=None)
     judge_assistant: Mapped[str | None] = mapped_column(String(128), default=None)
+    log_content: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -109,3 +122,37 @@ class Assistant(Base):
     max_tokens: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class RequestLog(Base):
+    """One data-plane request, written behind by ``accounting.writer``. No foreign keys: an
+    entry outlives its key or assistant, and a batch never fails on a row deleted meanwhile."""
+
+    __tablename__ = "request_logs"
+    __table_args__ = (
+        Index("ix_request_logs_ws_created", "workspace_id", "created_at"),
+        Index("ix_request_logs_created", "created_at"),
+    )
+    request_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    day: Mapped[str] = mapped_column(String(10))  # UTC "YYYY-MM-DD", for usage by day
+    workspace_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    key_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    assistant: Mapped[str | None] = mapped_column(String(128), default=None)
+    model: Mapped[str | None] = mapped_column(String(512), default=None)  # "<provider>/<model>"
+    provider: Mapped[str | None] = mapped_column(String(64), default=None)
+    endpoint: Mapped[str] = mapped_column(String(32))
+    stream: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[int] = mapped_column(Integer)
+    latency_ms: Mapped[float | None] = mapped_column(Float, default=None)
+    ttft_ms: Mapped[float | None] = mapped_column(Float, default=None)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    quality_score: Mapped[float | None] = mapped_column(Float, default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    cut_off: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    error_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    request_content: Mapped[str | None] = mapped_column(Text, default=None)
+    response_content: Mapped[str | None] = mapped_column(Text, default=None)

@@ -1,0 +1,103 @@
+"""``monthly_token_budget``: tokens spent per workspace in the current UTC month.
+
+The request path reads and adds to an in-memory counter (``BudgetLedger``); the counters are
+seeded from the request log at start, so a restart forgets nothing that was logged. A request
+is refused with 429 ``insufficient_quota`` once the month's spend has reached the budget; a
+new month (a fresh counter) or a raised budget (read live from the catalog) lets it through.
+
+The seam for several replicas is ``SpendCounter``: today ``LocalSpend`` keeps the numbers in
+this process; a Redis implementation (``INCRBY junction:spend:<ws>:<YYYY-MM>``, read with a
+short local cache) fits the same two methods without touching the callers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from junction.dataplane.call import Call
+from junction.errors import QuotaExceeded
+from junction.store.models import RequestLog
+
+
+def month_of(unix_time: float) -> str:
+    return datetime.fromtimestamp(unix_time, UTC).strftime("%Y-%m")
+
+
+def month_start(month: str) -> datetime:
+    year, mon = month.split("-")
+    return datetime(int(year), int(mon), 1, tzinfo=UTC)
+
+
+class SpendCounter(Protocol):
+    def spent(self, workspace_id: str, month: str) -> int: ...
+
+    def add(self, workspace_id: str, month: str, tokens: int) -> None: ...
+
+
+class LocalSpend:
+    """Per-process counters; only the current month is kept."""
+
+    def __init__(self) -> None:
+        self._month = ""
+        self._spent: dict[str, int] = {}
+
+    def _roll(self, month: str) -> None:
+        if month > self._month:  # "YYYY-MM" sorts in time order
+            self._month, self._spent = month, {}
+
+    def spent(self, workspace_id: str, month: str) -> int:
+        self._roll(month)
+        return self._spent.get(workspace_id, 0) if month == self._month else 0
+
+    def add(self, workspace_id: str, month: str, tokens: int) -> None:
+        self._roll(month)
+        if month == self._month and tokens:
+            self._spent[workspace_id] = self._spent.get(workspace_id, 0) + tokens
+
+
+class BudgetLedger:
+    def __init__(self, counter: SpendCounter, clock: Callable[[], float] = time.time) -> None:
+        self.counter = counter
+        self._clock = clock
+
+    async def seed(self, engine: AsyncEngine) -> None:
+        """Load this month's spend per workspace from the request log."""
+        month = month_of(self._clock())
+        tokens = func.sum(RequestLog.prompt_tokens + RequestLog.completion_tokens)
+        query = (
+            select(RequestLog.workspace_id, tokens)
+            .where(RequestLog.created_at >= month_start(month))
+            .where(RequestLog.workspace_id.is_not(None))
+            .group_by(RequestLog.workspace_id)
+        )
+        async with engine.connect() as conn:
+            for workspace_id, spent in (await conn.execute(query)).all():
+                if workspace_id is not None:
+                    self.counter.add(workspace_id, month, int(spent or 0))
+
+    def check(self, call: Call) -> None:
+        """Refuse the call when its workspace has spent its monthly budget."""
+        workspace = call.workspace
+        if workspace is None or workspace.monthly_token_budget is None:
+            return
+        spent = self.counter.spent(workspace.id, month_of(self._clock()))
+        if spent >= workspace.monthly_token_budget:
+            raise QuotaExceeded(
+                f"Workspace '{workspace.name}' has used its monthly token budget "
+                f"({spent} of {workspace.monthly_token_budget} tokens). It renews at the start "
+                "of next month (UTC), or when an administrator raises the budget."
+            )
+
+    def record(self, call: Call) -> None:
+        """Call observer: count the call's tokens against its workspace."""
+        if call.workspace is None:
+            return
+        tokens = (call.prompt_tokens or 0) + (call.completion_tokens or 0)
+        if tokens:
+            self.counter.add(call.workspace.id, month_of(call.created_at), tokens)

@@ -1,0 +1,149 @@
+"""The request log's write-behind: a bounded in-memory queue and one task storing batches.
+
+The request path only appends a row to a deque (``submit``); it never waits on the database.
+The writer task wakes when a batch is full or the flush interval has passed, and inserts the
+batch in one transaction. A failed batch stays at the head of the queue and is retried with
+backoff, so a database hiccup loses nothing while the queue has room. When the queue is full,
+new rows are shed: counted (``dropped``) and warned about, never blocking a request.
+``stop()`` stores everything still queued before the engine is disposed (clean shutdown).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from junction.accounting.entry import Row
+from junction.store.models import RequestLog
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 30.0
+SHED_WARNING_EVERY_SECONDS = 10.0
+STOP_ATTEMPTS = 5
+
+
+class LogWriter:
+    def __init__(
+        self, engine: AsyncEngine, capacity: int, batch_size: int, flush_interval: float
+    ) -> None:
+        self._engine = engine
+        self._capacity = capacity
+        self._batch_size = batch_size
+        self._interval = flush_interval
+        self._queue: deque[Row] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._last_warning = 0.0
+        self._shed_since_warning = 0
+        self.dropped = 0
+        self.written = 0
+        self.write_errors = 0
+
+    @property
+    def depth(self) -> int:
+        return len(self._queue)
+
+    def submit(self, row: Row) -> None:
+        """Queue one row; never blocks and never raises. A full queue sheds the row."""
+        if len(self._queue) >= self._capacity:
+            self.dropped += 1
+            self._shed_since_warning += 1
+            now = time.monotonic()
+            if now - self._last_warning >= SHED_WARNING_EVERY_SECONDS:
+                log.warning(
+                    "request log queue is full (%d entries): shed %d entries (%d in total); "
+                    "the database is not keeping up",
+                    self._capacity,
+                    self._shed_since_warning,
+                    self.dropped,
+                )
+                self._last_warning = now
+                self._shed_since_warning = 0
+            return
+        self._queue.append(row)
+        if len(self._queue) >= self._batch_size:
+            self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="request-log")
+
+    async def stop(self) -> None:
+        """Stop the task and store every queued row (a few tries if the database fails)."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for _ in range(STOP_ATTEMPTS):
+            if not self._queue:
+                return
+            if not await self._write_batch(len(self._queue)):
+                await asyncio.sleep(0.2)
+        if self._queue:
+            log.error("request log: %d entries could not be stored at shutdown", len(self._queue))
+
+    async def flush(self) -> None:
+        """Store everything queued now (tests and shutdown)."""
+        while self._queue:
+            if not await self._write_batch(self._batch_size):
+                return
+
+    async def _run(self) -> None:
+        backoff = 0.0
+        while not self._stopping:
+            timeout = backoff or self._interval
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            self._wake.clear()
+            if self._stopping:
+                return
+            backoff = 0.0
+            while self._queue and not self._stopping:
+                if not await self._write_batch(self._batch_size):
+                    backoff = min(MAX_BACKOFF_SECONDS, max(1.0, backoff * 2))
+                    break
+                if len(self._queue) < self._batch_size:
+                    break  # a partial batch waits for the next tick
+
+    async def _write_batch(self, size: int) -> bool:
+        batch = [self._queue.popleft() for _ in range(min(size, len(self._queue)))]
+        if not batch:
+            return True
+        try:
+            await self._insert(batch)
+        except Exception:
+            self.write_errors += 1
+            log.exception("request log: storing %d entries failed; will retry", len(batch))
+            self._queue.extendleft(reversed(batch))  # back at the head, in order
+            return False
+        self.written += len(batch)
+        return True
+
+    async def _insert(self, batch: list[Row]) -> None:
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(insert(RequestLog), batch)
+        except IntegrityError:
+            # A retried batch whose first commit did land: store only the rows not yet there.
+            ids = [r["request_id"] for r in batch]
+            async with self._engine.begin() as conn:
+                stored = set(
+                    (
+                        await conn.scalars(
+                            select(RequestLog.request_id).where(RequestLog.request_id.in_(ids))
+                        )
+                    ).all()
+                )
+                missing = [r for r in batch if r["request_id"] not in stored]
+                if missing:
+                    await conn.execute(insert(RequestLog), missing)

@@ -1,0 +1,64 @@
+"""An async client for the admin API: what the CLI and ``apply`` speak to a router through."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class AdminAPIError(Exception):
+    """The router answered with an error, or could not be reached (``status`` 0)."""
+
+    def __init__(self, status: int, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.param = param
+
+
+class AdminClient:
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
+
+    @classmethod
+    def connect(cls, url: str, admin_key: str, timeout: float = 30.0) -> AdminClient:
+        return cls(
+            httpx.AsyncClient(
+                base_url=url.rstrip("/") + "/admin/v1",
+                headers={"Authorization": f"Bearer {admin_key}"},
+                timeout=timeout,
+            )
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def request(self, method: str, path: str, body: Any = None) -> Any:
+        try:
+            response = await self._http.request(method, path, json=body)
+        except httpx.HTTPError as exc:
+            raise AdminAPIError(0, f"cannot reach the router: {exc}") from exc
+        if response.status_code >= 400:
+            try:
+                error = response.json()["error"]
+                raise AdminAPIError(response.status_code, error["message"], error.get("param"))
+            except (ValueError, KeyError, TypeError):
+                raise AdminAPIError(response.status_code, response.text[:500]) from None
+        return response.json() if response.content else None
+
+    async def get(self, path: str) -> Any:
+        return await self.request("GET", path)
+
+    async def post(self, path: str, body: Any = None) -> Any:
+        return await self.request("POST", path, body)
+
+    async def patch(self, path: str, body: Any) -> Any:
+        return await self.request("PATCH", path, body)
+
+    async def delete(self, path: str) -> Any:
+        return await self.request("DELETE", path)
+
+    async def list(self, path: str) -> list[dict[str, Any]]:
+        data: list[dict[str, Any]] = (await self.get(path))["data"]
+        return data

@@ -1,0 +1,101 @@
+"""Apply a plan, and export the current state as a document."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from junction.client import AdminClient
+from junction.declarative.document import Document
+from junction.declarative.plan import Change, State, active_keys, manual_models, plan, read_state
+
+
+@dataclass
+class Applied:
+    changes: list[Change]
+    new_keys: dict[str, str] = field(default_factory=dict)  # "ws/name" -> key, shown once
+
+
+async def apply(
+    client: AdminClient, doc: Document, prune: bool = False, dry_run: bool = False
+) -> Applied:
+    """Bring the router to ``doc``. Everything was validated before the first change."""
+    changes = plan(doc, await read_state(client), prune)
+    result = Applied(changes)
+    if dry_run:
+        return result
+    # Deletions last, so that assistants move off a provider before it goes.
+    ordered = [c for c in changes if c.method != "DELETE"] + [
+        c for c in changes if c.method == "DELETE"
+    ]
+    for change in ordered:
+        answer = await client.request(change.method, change.path, change.body)
+        if change.what.startswith("key ") and change.action == "create":
+            result.new_keys[change.what.removeprefix("key ")] = answer["key"]
+    return result
+
+
+def _env_name(*parts: str) -> str:
+    return "_".join(p.upper().replace("-", "_") for p in ("JUNCTION", *parts))
+
+
+async def export(client: AdminClient) -> Document:
+    """The router's configuration as a document; secrets become ``${VAR}`` references."""
+    state: State = await read_state(client)
+    providers: list[dict[str, Any]] = []
+    for p in state.providers.values():
+        entry: dict[str, Any] = {
+            "name": p["name"],
+            "kind": p["kind"],
+            "base_url": p["base_url"],
+            "connect_timeout": p["connect_timeout"],
+            "read_timeout": p["read_timeout"],
+            "headers": {
+                h: "${" + _env_name(p["name"], "HEADER", h) + "}" for h in p["header_names"]
+            },
+            "models": manual_models(p) or None,
+        }
+        if p["has_api_key"]:
+            entry["api_key"] = "${" + _env_name(p["name"], "API_KEY") + "}"
+        providers.append(entry)
+    workspaces = []
+    for name, ws in state.workspaces.items():
+        keys = [
+            {
+                "name": k["name"],
+                "expires_at": k["expires_at"],
+                "rpm_limit": k["rpm_limit"],
+                "tpm_limit": k["tpm_limit"],
+            }
+            for k in active_keys(state.keys.get(name, [])).values()
+        ]
+        assistants = [
+            {
+                f: a[f]
+                for f in (
+                    "name",
+                    "description",
+                    "model",
+                    "fallbacks",
+                    "system_prompt",
+                    "chat_history",
+                    "temperature",
+                    "quality_score",
+                    "max_tokens",
+                )
+            }
+            for a in state.assistants.get(name, {}).values()
+        ]
+        settings = {
+            f: ws[f]
+            for f in (
+                "token_context_window",
+                "max_tokens",
+                "rpm_limit",
+                "tpm_limit",
+                "monthly_token_budget",
+                "judge_assistant",
+            )
+        }
+        workspaces.append({"name": name, **settings, "keys": keys, "assistants": assistants})
+    return Document.model_validate({"providers": providers, "workspaces": workspaces})

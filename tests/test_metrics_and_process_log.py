@@ -1,0 +1,115 @@
+"""``/metrics`` moves with traffic and parses; process logs are JSON lines without secrets."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import openai
+import orjson
+import pytest
+
+from junction.telemetry.metrics import LabelGuard
+from junction.telemetry.process_log import HumanReadable, JsonLines, configure_logging
+from tests.accounting_support import UPSTREAM_SECRET, USER, acct, metric_sum, metrics
+from tests.conftest import RouterProcess, make_tenant
+
+__all__ = ["acct"]
+
+
+def test_metrics_move_with_traffic(acct: RouterProcess) -> None:
+    tenant = make_tenant(acct)
+    tenant.assistant("bot")
+    tenant.assistant("failing", model="local/fail")
+    ws = {"workspace": tenant.name}
+    before = metrics(acct)
+    assert metric_sum(before, "junction_requests_total", **ws) == 0
+    with tenant.client() as client:
+        for _ in range(3):
+            client.chat.completions.create(model="bot", messages=USER)
+        with client.chat.completions.create(model="bot", messages=USER, stream=True) as stream:
+            list(stream)
+        with pytest.raises(openai.InternalServerError):
+            client.chat.completions.create(model="failing", messages=USER)
+        with pytest.raises(openai.NotFoundError):
+            client.chat.completions.create(model="nobody", messages=USER)
+    after = metrics(acct)
+    bot = {"assistant": "bot", "provider": "local", **ws}
+    assert metric_sum(after, "junction_requests_total", code="200", **bot) == 4
+    assert metric_sum(after, "junction_requests_total", code="502", **ws) == 1
+    assert metric_sum(after, "junction_requests_total", code="404", assistant="none", **ws) == 1
+    assert metric_sum(after, "junction_errors_total", error="upstream_error", **ws) == 1
+    assert metric_sum(after, "junction_errors_total", error="model_not_found", **ws) == 1
+    assert metric_sum(after, "junction_request_duration_seconds_count", **bot) == 4
+    assert metric_sum(after, "junction_request_duration_seconds_sum", **bot) > 0
+    assert metric_sum(after, "junction_time_to_first_token_seconds_count", **bot) == 1
+    assert metric_sum(after, "junction_tokens_total", direction="prompt", **bot) == 8
+    assert metric_sum(after, "junction_tokens_total", direction="completion", **bot) == 12
+    assert metric_sum(after, "junction_upstream_attempts_total", **bot) == 4
+    assert ("junction_request_log_queue_depth", frozenset()) in after
+    assert metric_sum(after, "junction_request_log_written_total") > metric_sum(
+        before, "junction_request_log_written_total"
+    )
+
+
+def test_label_values_are_bounded() -> None:
+    guard = LabelGuard(limit=2)
+    assert [guard("assistant", n) for n in ("a", "b", "c", "a", None)] == [
+        "a",
+        "b",
+        "other",
+        "a",
+        "none",
+    ]
+    assert guard("workspace", "c") == "c", "each label has its own budget"
+
+
+def test_process_log_is_json_lines_without_secrets(acct: RouterProcess) -> None:
+    tenant = make_tenant(acct)
+    tenant.assistant("bot")
+    secret_text = "the-secret-prompt-words"
+    with tenant.client() as client:
+        raw = client.chat.completions.with_raw_response.create(
+            model="bot", messages=[{"role": "user", "content": secret_text}]
+        )
+    request_id = raw.headers["x-request-id"]
+    text = acct.log()
+    lines = [line for line in text.splitlines() if line.strip()]
+    parsed = [orjson.loads(line) for line in lines]  # every line is one JSON object
+    access = [p for p in parsed if p.get("request_id") == request_id]
+    assert len(access) == 1
+    line = access[0]
+    assert line["logger"] == "junction.access" and line["status"] == 200
+    assert line["workspace"] == tenant.name and line["assistant"] == "bot"
+    assert line["model"] == "local/echo" and line["latency_ms"] > 0
+    for secret in (tenant.key, acct.admin_key, UPSTREAM_SECRET, secret_text, "echo: the-secret"):
+        assert secret not in text
+
+
+def test_formats_json_for_machines_and_text_for_terminals() -> None:
+    record = logging.makeLogRecord(
+        {"name": "junction.access", "levelname": "INFO", "msg": "access", "levelno": 20}
+    )
+    record.fields = {"request_id": "req_1", "status": 200, "ttft_ms": None}
+    as_json = orjson.loads(JsonLines().format(record))
+    assert as_json["request_id"] == "req_1" and as_json["msg"] == "access"
+    human = HumanReadable().format(record)
+    assert "request_id=req_1 status=200" in human and "ttft_ms" not in human and "{" not in human
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    try:
+        screen, pipe = Terminal(), io.StringIO()
+        configure_logging("auto", "info", screen)
+        logging.getLogger("junction.test").info("hello %s", "there")
+        configure_logging("auto", "info", pipe)
+        logging.getLogger("junction.test").info("hello %s", "there")
+        assert screen.getvalue().rstrip().endswith("junction.test  hello there")
+        assert orjson.loads(pipe.getvalue())["msg"] == "hello there"
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)

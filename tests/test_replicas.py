@@ -1,0 +1,136 @@
+"""Several router processes on one PostgreSQL and Redis serve the same workspaces."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import openai
+import pytest
+
+from tests.conftest import RouterProcess
+from tests.upstream import Upstream
+
+USER = [{"role": "user", "content": "hi"}]
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+def _until(check: Callable[[], bool], seconds: float) -> float:
+    """Seconds until ``check()`` holds; fails after ``seconds``."""
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        if check():
+            return time.monotonic() - start
+        time.sleep(0.02)
+    raise AssertionError(f"not true within {seconds}s")
+
+
+@pytest.fixture
+def pair(tmp_path: Path, pg_url: str) -> Iterator[tuple[RouterProcess, RouterProcess]]:
+    """Two replicas started at the same moment on an empty database."""
+    # A fresh schema per test: the database of pg_url is shared, so use a unique one here.
+    import asyncio
+
+    import asyncpg
+
+    name = "junction_rep_" + uuid.uuid4().hex[:8]
+    server = pg_url.replace("postgresql+asyncpg://", "postgresql://").rsplit("/", 1)[0]
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(server + "/test")
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    url = pg_url.rsplit("/", 1)[0] + "/" + name
+    env = {
+        "JUNCTION_DATABASE_URL": url,
+        "JUNCTION_REDIS_URL": REDIS,
+        "JUNCTION_SECRET_KEY": "shared-secret-" + name,
+        "JUNCTION_CONFIG_POLL_SECONDS": "30",  # make the test prove Redis does the work
+    }
+    a = RouterProcess(tmp_path / "a", env)
+    b = RouterProcess(tmp_path / "b", env, admin_key=a.admin_key)
+    for proc in (a, b):
+        proc.data_dir.mkdir()
+    errors: list[BaseException] = []
+
+    def start(proc: RouterProcess) -> None:
+        try:
+            proc.start(timeout=40)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(p,)) for p in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert not errors, errors
+        yield a, b
+    finally:
+        a.stop()
+        b.stop()
+        asyncio.run(run(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+def test_both_replicas_start_together_and_migrate_once(
+    pair: tuple[RouterProcess, RouterProcess],
+) -> None:
+    a, b = pair
+    runs = a.log().count("Running upgrade") + b.log().count("Running upgrade")
+    assert runs == 1, (a.log(), b.log())
+
+
+def test_changes_on_one_replica_apply_on_the_other(
+    pair: tuple[RouterProcess, RouterProcess], upstream: Upstream
+) -> None:
+    a, b = pair
+    with a.admin() as admin:
+        assert (
+            admin.post("/providers", json={"name": "up", "base_url": upstream.url}).status_code
+            == 201
+        )
+        admin.post("/workspaces", json={"name": "team"})
+        created = admin.post("/workspaces/team/keys", json={"name": "app"}).json()
+        admin.post(
+            "/workspaces/team/assistants",
+            json={"name": "bot", "model": "up/echo", "system_prompt": "first"},
+        )
+    key = created["key"]
+
+    def b_answers() -> bool:
+        try:
+            b.client(key).chat.completions.create(model="bot", messages=USER)
+            return True
+        except (openai.AuthenticationError, openai.NotFoundError):
+            return False
+
+    assert _until(b_answers, 1.0) < 1.0
+
+    with a.admin() as admin:
+        admin.patch("/workspaces/team/assistants/bot", json={"system_prompt": "second"})
+
+    def b_has_new_prompt() -> bool:
+        b.client(key).chat.completions.create(model="bot", messages=USER)
+        return bool(upstream.last()["messages"][0]["content"] == "second")
+
+    assert _until(b_has_new_prompt, 1.0) < 1.0
+
+    with a.admin() as admin:
+        assert admin.delete(f"/workspaces/team/keys/{created['id']}").status_code == 204
+
+    def b_refuses() -> bool:
+        try:
+            b.client(key).models.list()
+            return False
+        except openai.AuthenticationError:
+            return True
+
+    assert _until(b_refuses, 1.0) < 1.0
