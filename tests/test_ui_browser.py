@@ -238,31 +238,48 @@ def test_07_the_copied_key_works_from_the_openai_client() -> None:
     Story.request_id = raw.headers["x-request-id"]
 
 
-def _has_route(ui_router: RouterProcess, route: str) -> bool:
-    with ui_router.admin() as admin:
-        return admin.get(f"/workspaces/demo/{route}").status_code != 404
-
-
-def test_08_logs_and_dashboard(page: Page, ui_router: RouterProcess) -> None:
-    """Before the request-log API exists the pages say so; once it does, the call shows."""
+def test_08_logs_show_the_request_with_filters_and_detail(page: Page) -> None:
     page.get_by_role("link", name="Logs").click()
-    if not _has_route(ui_router, "logs"):
-        expect(page.locator("#no-logs")).to_contain_text("No log data available")
-        shot(page, "logs")
-        page.get_by_role("link", name="Dashboard").click()
-        expect(page.locator("#no-logs")).to_contain_text("No log data available")
-        return
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 10  # the request log is written behind, in batches
     while Story.request_id not in page.content() and time.monotonic() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.3)
         page.reload()
-    expect(page.get_by_text(Story.request_id)).to_have_count(1)
+    rows = page.locator("table.logs tbody tr")
+    expect(rows).to_have_count(2)  # the playground's answer and the openai client's
+    mine = rows.filter(has_text="laptop")
+    expect(mine).to_contain_text("helper")
+    expect(mine).to_contain_text("lab/paced")
+    mine.locator("summary").click()
+    expect(mine.get_by_text(Story.request_id)).to_be_visible()
     shot(page, "logs")
+
+    laptop = page.locator("#f-key option", has_text="laptop").get_attribute("value")
+    assert laptop
+    page.get_by_label("Key").select_option(laptop)
+    page.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("laptop")
+    page.get_by_label("Status").fill("5xx")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_text("No requests match")).to_be_visible()
+    page.get_by_label("Status").fill("nonsense")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_role("alert")).to_contain_text("status")
+
+
+def test_08b_dashboard_charts_the_traffic(page: Page) -> None:
     page.get_by_role("link", name="Dashboard").click()
     expect(page.locator("svg.chart")).to_have_count(3)
-    requests = page.locator(".stat").first.locator("strong").inner_text()
-    assert int(requests.replace(",", "")) >= 2
+    stats = page.locator(".stat strong").all_inner_texts()
+    assert stats[0] == "2" and stats[1] == "0", stats  # requests, errors
+    assert int(stats[2]) > 0 and stats[3].endswith(" ms"), stats  # tokens, p95
+    top = page.locator("table.compact")
+    expect(top.first).to_contain_text("helper")
+    expect(top.nth(1)).to_contain_text("laptop")
+    expect(top.nth(1)).to_contain_text("ui-playground")
     shot(page, "dashboard", full_page=True)
+    page.get_by_role("link", name="Last 7d").click()
+    expect(page.locator(".stat strong").first).to_have_text("2")
 
 
 def test_09_rotate_and_revoke_keys(page: Page, ui_router: RouterProcess) -> None:

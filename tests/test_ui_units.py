@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from junction.ui.api import ApiResult
 from junction.ui.insights import over_time, percentile
 from junction.ui.openai_settings import window_parts, window_value
 from junction.ui.providers import health_view
@@ -68,3 +69,14 @@ def test_provider_health_as_the_api_reports_it() -> None:
     assert view["status"] == "degraded" and view["latency_ms"] == 12.5
     assert view["last_error_at"] == "2027-01-15 08:00:00 UTC"
     assert [d["deployment"] for d in view["deployments"]] == ["lab/echo"]
+
+
+def test_api_results_tell_a_missing_route_from_a_missing_object() -> None:
+    def error(status: int, message: str, param: str | None = None) -> ApiResult:
+        return ApiResult(status, {"error": {"message": message, "param": param}})
+
+    assert error(404, "Unknown URL: GET /admin/v1/workspaces/x/logs").route_missing
+    assert not error(404, "No workspace named 'x'.", "ws").route_missing
+    assert error(422, "fallbacks[1]: bad", "fallbacks[1]").field == "fallbacks"
+    assert ApiResult(500, None).message == "The admin API answered 500."
+    assert ApiResult(200, {"data": [{"a": 1}, "junk"]}).items() == [{"a": 1}]
