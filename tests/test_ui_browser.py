@@ -244,13 +244,16 @@ def test_08_logs_show_the_request_with_filters_and_detail(page: Page) -> None:
     while Story.request_id not in page.content() and time.monotonic() < deadline:
         time.sleep(0.3)
         page.reload()
-    rows = page.locator("table.logs tbody tr")
+    rows = page.locator("table.logs tr.entry")
     expect(rows).to_have_count(2)  # the playground's answer and the openai client's
     mine = rows.filter(has_text="laptop")
     expect(mine).to_contain_text("helper")
     expect(mine).to_contain_text("lab/paced")
-    mine.locator("summary").click()
-    expect(mine.get_by_text(Story.request_id)).to_be_visible()
+    detail = page.locator("tr.detail", has_text=Story.request_id)
+    expect(detail).to_be_hidden()
+    mine.get_by_role("button").click()
+    expect(detail).to_be_visible()
+    expect(detail).to_contain_text("chat.completions")
     shot(page, "logs")
 
     laptop = page.locator("#f-key option", has_text="laptop").get_attribute("value")

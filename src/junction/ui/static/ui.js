@@ -52,6 +52,16 @@ function initWindow() {
   update();
 }
 
+// Log entries: each row's detail (every field) opens under it; all are shown without script.
+function initRowToggles() {
+  document.querySelectorAll("[data-toggle-row]").forEach((button) => {
+    const row = document.getElementById(button.getAttribute("aria-controls"));
+    const set = (open) => { row.hidden = !open; button.setAttribute("aria-expanded", String(open)); };
+    set(false);
+    button.addEventListener("click", () => set(row.hidden));
+  });
+}
+
 function initProviderKind() {
   const kind = document.getElementById("prov-kind");
   const url = document.getElementById("prov-url");
@@ -202,5 +212,6 @@ document.addEventListener("DOMContentLoaded", () => {
   initConfirm();
   initWindow();
   initProviderKind();
+  initRowToggles();
   initPlayground();
 });
