@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from starlette.requests import Request
+
 from junction.ui.api import ApiResult
 from junction.ui.insights import over_time, percentile
 from junction.ui.openai_settings import window_parts, window_value
-from junction.ui.providers import health_view
+from junction.ui.providers import health_view, kinds
+from junction.ui.web import make_templates
 
 
 def test_percentile_picks_the_nearest_rank() -> None:
@@ -80,3 +83,52 @@ def test_api_results_tell_a_missing_route_from_a_missing_object() -> None:
     assert error(422, "fallbacks[1]: bad", "fallbacks[1]").field == "fallbacks"
     assert ApiResult(500, None).message == "The admin API answered 500."
     assert ApiResult(200, {"data": [{"a": 1}, "junk"]}).items() == [{"a": 1}]
+
+
+def test_providers_page_renders_health_fields() -> None:
+    """The template with a provider as the routing work reports it (health per deployment)."""
+    provider = {
+        "name": "lab",
+        "kind": "openai",
+        "base_url": "http://127.0.0.1:1/v1",
+        "has_api_key": False,
+        "models": [{"name": "echo", "context_length": 8192, "source": "discovered"}],
+        "discovered_at": "2026-01-01T00:00:00Z",
+        "discovery_error": None,
+        "health": {
+            "status": "cooldown",
+            "latency_ms": 812.4,
+            "last_error": "upstream answered 503",
+            "last_error_at": 1_800_000_000.0,
+            "deployments": [
+                {
+                    "deployment": "lab/echo",
+                    "status": "cooldown",
+                    "latency_ms": 812.4,
+                    "successes": 3,
+                    "failures": 4,
+                    "cooldown_remaining_s": 12.5,
+                    "last_error": "upstream answered 503",
+                    "last_error_at": 1_800_000_000.0,
+                }
+            ],
+        },
+    }
+    html = (
+        make_templates()
+        .get_template("providers.html")
+        .render(
+            request=Request({"type": "http", "query_string": b"", "headers": []}),
+            csrf="t",
+            logged_in=True,
+            providers=[{**provider, "health_view": health_view(provider)}],
+            kinds=kinds(),
+            hints={},
+            errors={},
+            values={"kind": "openai"},
+            notice="",
+        )
+    )
+    assert '<span class="badge bad">cooldown</span>' in html
+    assert "812 ms" in html and "3 / 4" in html and "12.5 s" in html
+    assert "upstream answered 503" in html and "2027-01-15 08:00:00 UTC" in html
