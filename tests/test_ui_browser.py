@@ -258,6 +258,15 @@ def test_08_logs_show_the_request_with_filters_and_detail(page: Page) -> None:
 
     laptop = page.locator("#f-key option", has_text="laptop").get_attribute("value")
     assert laptop
+    page.goto("/ui/w/demo/logs?limit=1")  # paging: one entry a page, newest first
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("laptop")
+    page.get_by_role("link", name="Older requests").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("ui-playground")
+    expect(page.get_by_role("link", name="Older requests")).to_have_count(0)
+
+    page.goto("/ui/w/demo/logs")
     page.get_by_label("Key").select_option(laptop)
     page.get_by_role("button", name="Filter").click()
     expect(rows).to_have_count(1)
