@@ -73,7 +73,7 @@ class Plan:
     wrk_conns: int = 32
     ttft_concurrency: int = 4
     max_rate: float = 8000.0  # what the Python load generator sustains here
-    quiet_wait_s: float = 60.0  # before each repetition, wait at most this for a quiet machine
+    quiet_wait_s: float = 30.0  # before each repetition, wait at most this for a quiet machine
 
     @classmethod
     def quick(cls) -> Plan:
@@ -87,7 +87,7 @@ class Plan:
             rate_warmup_s=0.5,
             curve_s=2.0,
             curve_fractions=(0.25, 0.5, 0.9),
-            quiet_wait_s=20.0,
+            quiet_wait_s=15.0,
         )
 
 
@@ -898,7 +898,7 @@ def measure_rep(
         if with_curve:
             for n in order:
                 pts = []
-                ceiling = sat1.get(n, res[n]["saturation"]["rps"])
+                ceiling = res[n]["saturation"]["rps"] or sat1.get(n, 0.0)
                 for rate in rates["curve_rps"]:
                     if rate > 0.95 * ceiling:
                         continue
@@ -1063,9 +1063,13 @@ def summarize(reps: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for key, by_name in per.items():
         summary[key] = {}
+        phase = fixed_label(key)
         for n, vals in by_name.items():
             clean = [v for v in vals if v is not None]
             summary[key][n] = {"median": median(clean), "per_rep": vals}
+            if phase:
+                flags = [dig(r["targets"].get(n), "fixed", phase, "sustained") for r in reps]
+                summary[key][n]["unsustained_reps"] = sum(1 for f in flags if f is False)
     ratios: dict[str, Any] = {}
     for a, b in (("junction", "litellm"), ("junction", "direct")):
         if a not in names or b not in names:
@@ -1076,12 +1080,20 @@ def summarize(reps: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
             if key.startswith("added_"):
                 continue
             pairs = [
-                x / y
+                x / y if x is not None and y else None
                 for x, y in zip(by_name.get(a, []), by_name.get(b, []), strict=False)
-                if x is not None and y not in (None, 0)
             ]
-            ratios[rk][key] = {"median": median(pairs), "per_rep": pairs}
+            clean = [v for v in pairs if v is not None]
+            ratios[rk][key] = {"median": median(clean), "per_rep": pairs}
     return {"metrics": summary, "ratios": ratios}
+
+
+def fixed_label(key: str) -> str | None:
+    """The fixed-rate phase a metric key belongs to, if any."""
+    for prefix, label in (("mod_", "moderate"), ("common_", "common")):
+        if key.startswith(prefix) or key.startswith("added_" + prefix):
+            return label
+    return None
 
 
 def machine_info(wrk: str, litellm_version: str | None) -> dict[str, Any]:
@@ -1170,13 +1182,18 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
             if key.startswith("added_") and n == "direct":
                 cells.append("0 (baseline)")
             else:
-                cells.append(fmt(v))
+                bad = dig(m, key, n, "unsustained_reps")
+                cells.append(fmt(v) + (" (!)" if bad else ""))
         for rk in ("junction_over_litellm", "junction_over_direct"):
             if rk in ratios:
                 r = dig(ratios, rk, key, "median")
                 cells.append(f"{r:.2f}x" if isinstance(r, float) else "-")
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
+        "",
+        "(!) = in at least one repetition the target did not sustain that rate (it fell"
+        " behind or had errors: the machine was busy, or the rate was near its saturation);"
+        " the figure then measures an overload. See results.json.",
         "",
         "A dash means not measured (a router is not run at a rate above 90% of its"
         " saturation; results.json gives the reason).",

@@ -104,6 +104,10 @@ def test_workers_follow_config_changes(tmp_path: Path, upstream: Upstream) -> No
     proc.extra_args = ["--workers", "2"]
     proc.start(timeout=30)
     try:
+        deadline = time.monotonic() + 60  # the second worker may come up later than the first
+        while proc.log().count("Application startup complete") < 2:
+            assert time.monotonic() < deadline, proc.log()
+            time.sleep(0.1)
         with proc.admin() as admin:
             admin.post("/providers", json={"name": "up", "base_url": upstream.url})
             admin.post("/workspaces", json={"name": "w"})
@@ -125,6 +129,5 @@ def test_workers_follow_config_changes(tmp_path: Path, upstream: Upstream) -> No
             assert response.status_code == 200, response.text
             seen.append(upstream.last()["messages"][0]["content"])
         assert set(seen) == {"v2"}
-        assert proc.log().count("Application startup complete") == 2
     finally:
         proc.stop()

@@ -8,6 +8,7 @@ What it does is chosen by the model name it is asked for, so that one server pla
 - ``fail``    answers 500.
 - ``reject``  answers 400 with an OpenAI error.
 - ``broken-stream`` sends two chunks, then drops the connection.
+- ``costly``  as echo, but reports a usage of 400 completion tokens (for token limits).
 
 Every request body is recorded in ``Upstream.requests`` (newest last).
 """
@@ -30,8 +31,10 @@ MODELS = {
     "fail": 4096,
     "reject": 4096,
     "broken-stream": 4096,
+    "costly": 4096,
     "embed": 512,
 }
+COSTLY_COMPLETION_TOKENS = 400
 
 
 @dataclass
@@ -110,6 +113,10 @@ def build_app(state: Upstream) -> web.Application:
         text = _answer_text(body)
         if not body.get("stream"):
             answer = _completion(body, text)
+            if model == "costly":
+                usage = answer["usage"]
+                usage["completion_tokens"] = COSTLY_COMPLETION_TOKENS
+                usage["total_tokens"] = usage["prompt_tokens"] + COSTLY_COMPLETION_TOKENS
             if model == "sparse":
                 for name in ("id", "created", "usage"):
                     answer.pop(name)

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from junction import __version__
+from junction import __version__, services
 from junction.accounting.service import install as install_accounting
 from junction.admin.router import router as admin_router
 from junction.body_limit import BodySizeLimit
@@ -24,6 +24,7 @@ from junction.dataplane.http import error_response, json_response
 from junction.dataplane.openapi import add_data_plane_paths
 from junction.dataplane.routes import data_plane_routes
 from junction.errors import InvalidRequest, JunctionError, NotFound, ValidationFailed
+from junction.hardening.crash import install_crash_handler
 from junction.operations import operation_routes
 from junction.routing.catalog import Catalog
 from junction.runtime import Runtime
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     rt = Runtime(settings, engine, sessions, box, catalog, redis=redis)
     sync = rt.config_sync = ConfigSync(catalog, sessions, redis, settings.config_poll_seconds)
+    background = services.install(rt)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -54,9 +56,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             _announce_admin_key(generated)
         await sync.start()
         await accounting.start()
+        await services.start_all(background)
         try:
             yield
         finally:
+            await services.stop_all(background)
             await accounting.stop()  # flushes the request log queue
             await sync.stop()
             await rt.catalog.close()
@@ -80,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_router)
     app.router.routes.append(ui_mount(rt))  # the admin web UI at /ui
     _install_error_handlers(app)
+    install_crash_handler(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     add_data_plane_paths(app)
     return app
@@ -91,6 +96,8 @@ def create_worker_app() -> FastAPI:
 
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
+    access = logging.getLogger("uvicorn.access")  # Junction writes its own access lines
+    access.handlers, access.propagate = [], False
     return create_app(settings)
 
 

@@ -12,6 +12,7 @@
      ├── ValidationFailed              422 invalid_request_error / validation_error
      ├── RateLimited                   429 rate_limit_exceeded
      │    └── QuotaExceeded            429 insufficient_quota (monthly token budget spent)
+     ├── DatabaseUnavailable           503 server_error / database_unavailable
      └── UpstreamError                 502 upstream_error
           ├── UpstreamRejected         the upstream's own 4xx status, passed on
           ├── UpstreamUnavailable      503 upstream_unavailable
@@ -123,6 +124,11 @@ class RateLimited(JunctionError):
 class QuotaExceeded(RateLimited):
     type = "insufficient_quota"
     code = "insufficient_quota"
+
+
+class DatabaseUnavailable(JunctionError):
+    status = 503
+    code = "database_unavailable"
 
 
 class UpstreamError(JunctionError):

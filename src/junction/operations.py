@@ -25,7 +25,11 @@ def operation_routes(rt: Runtime) -> list[BaseRoute]:
             checks["database"] = f"error: {type(exc).__name__}"
         ready = all(v == "ok" for v in checks.values())
         return json_response(
-            {"status": "ready" if ready else "unavailable", "checks": checks},
+            {
+                "status": "ready" if ready else "unavailable",
+                "checks": checks,
+                "rate_limits": rt.rate_limits.store.stats(),  # served either way: fail open
+            },
             status=200 if ready else 503,
         )
 

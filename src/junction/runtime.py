@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from junction.cluster.config_sync import ConfigSync
 from junction.dataplane.call import Call
+from junction.ratelimit.limiter import RateLimits
 from junction.routing.catalog import Catalog
 from junction.routing.router import Router
 from junction.security.secrets import SecretBox
@@ -39,6 +40,8 @@ class Runtime:
         """Run the admission checks once the call's workspace and assistant are known."""
         for check in self.call_checks:
             check(call)
+
+    rate_limits: RateLimits = field(default_factory=RateLimits)
 
     def finish(self, call: Call) -> None:
         """A data-plane call is complete: hand it to every observer. Never raises."""

@@ -46,6 +46,17 @@ class Settings(BaseSettings):
     access_log: bool = True
     metrics_max_label_values: int = Field(default=200, ge=1)
 
+    # Rate limits, keys and hardening (issue 7)
+    redis_prefix: str = "junction"
+    redis_timeout: float = 0.5
+    redis_retry_seconds: float = 5.0
+    key_usage_flush_seconds: float = 10.0
+    admin_key_refresh_seconds: float = 5.0
+    max_messages: int = 2048
+    max_json_depth: int = 64
+    max_header_bytes: int = 32768
+    request_read_timeout: float = 30.0
+
     def resolved_database_url(self) -> str:
         """The configured database, or the embedded SQLite file in the data directory."""
         if self.database_url:

@@ -17,7 +17,7 @@ import time
 from collections import deque
 
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from junction.accounting.entry import Row
@@ -121,9 +121,17 @@ class LogWriter:
             return True
         try:
             await self._insert(batch)
-        except Exception:
+        except Exception as exc:
             self.write_errors += 1
-            log.exception("request log: storing %d entries failed; will retry", len(batch))
+            if isinstance(exc, OSError | TimeoutError | DBAPIError):
+                # The database is away for a moment: expected, no traceback.
+                log.warning(
+                    "request log: storing %d entries failed (%s); will retry",
+                    len(batch),
+                    type(exc).__name__,
+                )
+            else:
+                log.exception("request log: storing %d entries failed; will retry", len(batch))
             self._queue.extendleft(reversed(batch))  # back at the head, in order
             return False
         self.written += len(batch)

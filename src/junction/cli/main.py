@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from junction.cli import manage
+from junction.cli import admin_key, manage
 from junction.cli.config import apply_command, export_command, read_document, report
 from junction.client import AdminClient
 from junction.declarative.document import Document
@@ -26,6 +26,7 @@ app.add_typer(manage.assistants, name="assistants")
 app.command("models")(manage.models)
 app.command("apply")(apply_command)
 app.command("export")(export_command)
+app.add_typer(admin_key.app, name="admin-key")
 
 
 @app.callback()
@@ -45,6 +46,8 @@ def serve(
     """Run the router, its admin API and UI, on the configured database (SQLite by default)."""
     import uvicorn
 
+    from junction.hardening.protocol import WORKER_PROTOCOL, guarded_protocol
+
     settings = Settings()
     host = host or settings.host
     port = port or settings.port
@@ -59,7 +62,8 @@ def serve(
         "host": host,
         "port": port,
         "loop": "uvloop",
-        "http": "httptools",
+        # httptools with header-size and request-read limits (slow loris)
+        "http": guarded_protocol(settings) if workers == 1 else WORKER_PROTOCOL,
         "access_log": False,  # Junction writes its own access line per data-plane request
         "log_config": None,  # keep the handlers configure_logging installed
         "timeout_graceful_shutdown": int(settings.graceful_shutdown_seconds),

@@ -38,6 +38,7 @@ class Call:
     # Filled only when the workspace logs content (accounting.content), capped in size.
     request_content: str | None = None
     response_content: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # sent on every answer (rate limits)
 
     @property
     def latency_ms(self) -> float | None:

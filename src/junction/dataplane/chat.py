@@ -16,6 +16,8 @@ from junction.dataplane.http import Handler, authenticate, json_response, openai
 from junction.dataplane.streaming import EventStreamResponse
 from junction.dataplane.wire import completion_id, normalize_chunk, normalize_completion
 from junction.errors import JunctionError
+from junction.hardening.body import check_body_shape
+from junction.ratelimit.estimate import estimate_prompt_tokens
 from junction.routing.prepare import check_chat_body, prepare_chat
 from junction.routing.resolve import Deployment, resolve_assistant
 from junction.routing.router import Outcome
@@ -40,11 +42,13 @@ def chat_completions(rt: Runtime) -> Handler:
         snapshot = rt.catalog.snapshot
         call.key, call.workspace = authenticate(request, snapshot, rt.box)
         body = check_chat_body(await read_json(request, rt.settings.max_body_bytes))
+        check_body_shape(body, rt.settings)
         call.assistant = assistant = resolve_assistant(snapshot, call.workspace.id, body["model"])
         rt.check(call)
         if call.workspace.log_content:
             capture_request(call, body, rt.settings.log_content_max_bytes)
         prepare_chat(body, assistant, call.workspace)
+        await rt.rate_limits.admit(call, estimate_prompt_tokens(body))
         if body.get("stream"):
             return await _stream(rt, call, body)
 

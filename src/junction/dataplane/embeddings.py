@@ -12,6 +12,8 @@ from junction.dataplane.chat import routing_headers
 from junction.dataplane.http import Handler, authenticate, json_response, openai_endpoint, read_json
 from junction.dataplane.wire import normalize_embeddings
 from junction.errors import InvalidRequest
+from junction.hardening.body import check_body_shape
+from junction.ratelimit.estimate import estimate_prompt_tokens
 from junction.routing.resolve import Deployment, resolve_assistant
 from junction.runtime import Runtime
 
@@ -29,8 +31,10 @@ def embeddings(rt: Runtime) -> Handler:
             raise InvalidRequest("Missing required parameter: 'model'.", param="model")
         if "input" not in body:
             raise InvalidRequest("Missing required parameter: 'input'.", param="input")
+        check_body_shape(body, rt.settings)
         call.assistant = assistant = resolve_assistant(snapshot, workspace.id, body["model"])
         rt.check(call)
+        await rt.rate_limits.admit(call, estimate_prompt_tokens(body))
 
         async def attempt(target: Deployment) -> dict[str, Any]:
             return await target.provider.client.embeddings({**body, "model": target.model})

@@ -9,7 +9,7 @@ from functools import wraps
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from junction.dataplane.call import Call
@@ -55,8 +55,13 @@ def openai_endpoint(rt: Runtime, name: str) -> Callable[[CallHandler], Handler]:
                 call.error_code = error.instance_code or error.code
                 call.stream = False
                 rt.finish(call)
-                return error_response(error, call.request_id)
+                response = error_response(error, call.request_id)
+                await rt.rate_limits.describe(call)
+                response.headers.update(call.headers)
+                return response
             response.headers["x-request-id"] = call.request_id
+            await rt.rate_limits.describe(call)
+            response.headers.update(call.headers)
             if not call.stream:
                 call.status = response.status_code
                 rt.finish(call)
@@ -72,11 +77,14 @@ async def read_json(request: Request, limit: int) -> Any:
     refuses a declared one before this runs)."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes.")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes.")
+            chunks.append(chunk)
+    except ClientDisconnect:  # gone, or cut off by the server's read deadline
+        raise InvalidRequest("The connection closed before the whole body arrived.") from None
     raw = b"".join(chunks)
     if not raw:
         raise InvalidRequest("The request body is empty; expected a JSON object.")

@@ -7,6 +7,7 @@ speaks another wire format (Ollama, Anthropic) translates both ways inside its o
 from __future__ import annotations
 
 import abc
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -107,6 +108,29 @@ class Provider(abc.ABC):
         raise UpstreamRejected(
             f"provider kind '{self.kind}' does not serve embeddings", upstream_status=400
         )
+
+
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+"""A non-streamed upstream answer larger than this is refused (an endless body would otherwise
+grow the router's memory without bound)."""
+
+
+async def read_bounded(response: aiohttp.ClientResponse, provider: str, seconds: float) -> bytes:
+    """The whole body of a non-streamed answer: at most ``MAX_ANSWER_BYTES``, within
+    ``seconds`` of its headers (an upstream answers a non-streamed request once it is done, so
+    a body still trickling in after the read timeout is broken, not slow)."""
+    chunks: list[bytes] = []
+    size = 0
+    async with asyncio.timeout(seconds):
+        async for chunk in response.content.iter_any():
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                response.close()  # drop the connection: the rest of the body is never read
+                raise UpstreamError(
+                    f"provider '{provider}' answered more than {MAX_ANSWER_BYTES} bytes"
+                )
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _no_json(_obj: object) -> str:

@@ -18,6 +18,7 @@ from junction.providers.base import (
     Provider,
     error_from_exception,
     error_from_status,
+    read_bounded,
 )
 from junction.providers.sse import sse_data
 
@@ -85,7 +86,7 @@ class OpenAIProvider(Provider):
     async def _request_json(self, method: str, path: str, body: Json | None) -> Any:
         response = await self._send(method, path, body)
         try:
-            raw = await response.read()
+            raw = await read_bounded(response, self.config.name, self.config.read_timeout)
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise error_from_exception(self.config.name, exc) from exc
         finally:

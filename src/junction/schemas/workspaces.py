@@ -19,7 +19,7 @@ ContextWindow = int | str
 def check_context_window(value: ContextWindow | None) -> ContextWindow | None:
     if value is None:
         return None
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError("must be a token count or a percentage such as '40%'")
     if isinstance(value, int):
         if value < 1:

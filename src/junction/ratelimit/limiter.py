@@ -1,0 +1,206 @@
+"""Admit a call against its workspace's and key's per-minute limits, then settle its tokens.
+
+Every limit that is set is enforced together: a request passes only if the workspace's and
+the key's requests-per-minute and tokens-per-minute all have room. Tokens are charged twice:
+the prompt estimate when the request is admitted, then the difference to the real usage when
+the call finishes (``settle``, run by a ``Runtime.call_observers`` observer). An estimate above
+the real usage is not refunded; ``estimate.py`` keeps it low so that this is rare.
+
+Windows are sliding (``limits``' sliding-window counter) and one minute long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+from limits import RateLimitItem, RateLimitItemPerMinute
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.util import WindowStats
+
+from junction.dataplane.call import Call
+from junction.errors import RateLimited
+from junction.ratelimit.headers import retry_after, window_headers
+from junction.ratelimit.store import CounterStore
+
+log = logging.getLogger(__name__)
+
+NOTE = "ratelimit"
+
+
+@lru_cache(maxsize=4096)
+def _per_minute(limit: int) -> RateLimitItem:
+    return RateLimitItemPerMinute(limit, namespace="junction")
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str  # "requests" | "tokens"
+    scope: str  # "workspace" | "key"
+    owner: str  # the workspace's or key's id
+    limit: int
+
+    @property
+    def item(self) -> RateLimitItem:
+        return _per_minute(self.limit)
+
+    @property
+    def ident(self) -> str:
+        return f"{self.scope}:{self.owner}:{self.kind}"
+
+
+@dataclass
+class Admission:
+    rules: tuple[Rule, ...]
+    tokens_charged: int
+
+
+def rules_for(call: Call) -> tuple[Rule, ...]:
+    rules = []
+    for scope, owner in (("workspace", call.workspace), ("key", call.key)):
+        if owner is None:
+            continue
+        if owner.rpm_limit:
+            rules.append(Rule("requests", scope, owner.id, owner.rpm_limit))
+        if owner.tpm_limit:
+            rules.append(Rule("tokens", scope, owner.id, owner.tpm_limit))
+    return tuple(rules)
+
+
+class RateLimits:
+    def __init__(self, store: CounterStore | None = None) -> None:
+        self.store = store or CounterStore()
+        self._settling: set[asyncio.Task[None]] = set()
+
+    async def admit(self, call: Call, tokens: int) -> None:
+        """Charge one request and ``tokens`` to every limit of the call's key and workspace;
+        raise ``RateLimited`` (charging nothing) if any of them has no room left. The
+        ``x-ratelimit-*`` headers go into ``call.headers`` either way."""
+        rules = rules_for(call)
+        if not rules:
+            return
+        tokens = max(1, tokens)
+        costs = [1 if r.kind == "requests" else tokens for r in rules]
+
+        async def charge(
+            limiter: SlidingWindowCounterRateLimiter,
+        ) -> tuple[list[WindowStats], list[bool]]:
+            stats = list(
+                await asyncio.gather(*(limiter.get_window_stats(r.item, r.ident) for r in rules))
+            )
+            if any(s.remaining < c for s, c in zip(stats, costs, strict=True)):
+                return stats, [False] * len(rules)
+            passed = await asyncio.gather(
+                *(limiter.hit(r.item, r.ident, cost=c) for r, c in zip(rules, costs, strict=True))
+            )
+            return stats, list(passed)
+
+        stats, passed = await self.store.run(charge)
+        now = time.time()
+        admitted = all(passed)
+        call.headers.update(_headers(rules, stats, costs if admitted else None, now))
+        if not admitted:
+            raise _refusal(rules, stats, costs, now)
+        call.notes[NOTE] = Admission(rules, tokens)
+
+    async def describe(self, call: Call) -> None:
+        """The ``x-ratelimit-*`` headers for a call that was not admitted (``/v1/models``, or one
+        refused before admission, e.g. an unknown model), without charging anything."""
+        if call.headers or call.key is None:
+            return
+        rules = rules_for(call)
+        if not rules:
+            return
+
+        async def read(limiter: SlidingWindowCounterRateLimiter) -> list[WindowStats]:
+            return list(
+                await asyncio.gather(*(limiter.get_window_stats(r.item, r.ident) for r in rules))
+            )
+
+        try:
+            stats = await self.store.run(read)
+        except Exception:  # headers are a courtesy: never fail an answer for them
+            log.exception("rate limits: reading the windows failed")
+            return
+        call.headers.update(_headers(rules, stats, None, time.time()))
+
+    def observe(self, call: Call) -> None:
+        """A ``Runtime.call_observers`` entry: settle the call's real token usage, off the path."""
+        admission = call.notes.get(NOTE)
+        if not isinstance(admission, Admission) or call.prompt_tokens is None:
+            return
+        used = call.prompt_tokens + (call.completion_tokens or 0)
+        extra = used - admission.tokens_charged
+        token_rules = [r for r in admission.rules if r.kind == "tokens"]
+        if extra <= 0 or not token_rules:
+            return
+        task = asyncio.get_running_loop().create_task(self._settle(token_rules, extra))
+        self._settling.add(task)
+        task.add_done_callback(self._settling.discard)
+
+    async def _settle(self, rules: list[Rule], extra: int) -> None:
+        """Charge tokens used beyond the estimate. A window with less room than that is filled
+        up to its limit: the next requests wait for it to slide."""
+
+        async def charge(limiter: SlidingWindowCounterRateLimiter) -> None:
+            for rule in rules:
+                stats = await limiter.get_window_stats(rule.item, rule.ident)
+                cost = min(extra, stats.remaining)
+                if cost > 0:
+                    await limiter.hit(rule.item, rule.ident, cost=cost)
+
+        try:
+            await self.store.run(charge)
+        except Exception:  # settling is best effort; it must never break anything
+            log.exception("rate limits: settling a call's tokens failed")
+
+    async def close(self) -> None:
+        if self._settling:
+            await asyncio.gather(*self._settling, return_exceptions=True)
+        await self.store.close()
+
+
+def _headers(
+    rules: tuple[Rule, ...], stats: list[WindowStats], costs: list[int] | None, now: float
+) -> dict[str, str]:
+    """Per kind, the tightest of the key's and the workspace's limits."""
+    headers: dict[str, str] = {}
+    for kind in ("requests", "tokens"):
+        best: tuple[int, Rule, WindowStats] | None = None
+        for i, (rule, stat) in enumerate(zip(rules, stats, strict=True)):
+            if rule.kind != kind:
+                continue
+            left = stat.remaining - (costs[i] if costs else 0)
+            if best is None or left < best[0]:
+                best = (left, rule, stat)
+        if best is not None:
+            left, rule, stat = best
+            headers.update(window_headers(kind, rule.limit, left, stat.reset_time - now))
+    return headers
+
+
+def _refusal(
+    rules: tuple[Rule, ...], stats: list[WindowStats], costs: list[int], now: float
+) -> RateLimited:
+    blocked = [
+        (r, s, c) for r, s, c in zip(rules, stats, costs, strict=True) if s.remaining < c
+    ] or [(r, s, c) for r, s, c in zip(rules, stats, costs, strict=True)]
+    rule, stat, cost = max(blocked, key=lambda b: b[1].reset_time)
+    per = "requests per minute" if rule.kind == "requests" else "tokens per minute"
+    if cost > rule.limit:
+        wait = 60.0
+        message = (
+            f"Request too large: about {cost} tokens, more than the {rule.scope}'s limit of "
+            f"{rule.limit} {per}."
+        )
+    else:
+        wait = max(stat.reset_time - now, 0.001)
+        message = (
+            f"Rate limit reached for {per} on this {rule.scope}: limit {rule.limit}, "
+            f"remaining {max(0, stat.remaining)}, requested {cost}. "
+            f"Try again in {wait:.1f} s."
+        )
+    return RateLimited(message, headers=retry_after(wait))

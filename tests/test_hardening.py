@@ -1,0 +1,123 @@
+"""What a client may send: messages, nesting, header size, and how slowly (slow loris)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import RouterProcess, make_tenant
+from tests.upstream import Upstream
+
+TIMEOUT = 1.0
+
+
+@pytest.fixture(scope="module")
+def strict(tmp_path_factory: pytest.TempPathFactory, upstream: Upstream) -> Iterator[RouterProcess]:
+    env = {
+        "JUNCTION_REQUEST_READ_TIMEOUT": str(TIMEOUT),
+        "JUNCTION_MAX_HEADER_BYTES": "4096",
+        "JUNCTION_MAX_MESSAGES": "5",
+        "JUNCTION_MAX_JSON_DEPTH": "12",
+    }
+    router = RouterProcess(tmp_path_factory.mktemp("strict"), env).start()
+    with router.admin() as admin:
+        admin.post("/providers", json={"name": "local", "base_url": upstream.url})
+    yield router
+    router.stop()
+
+
+def _post(router: RouterProcess, key: str, body: object) -> httpx.Response:
+    return httpx.post(
+        router.url + "/v1/chat/completions",
+        json=body,
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=10,
+    )
+
+
+def test_message_count_and_nesting(strict: RouterProcess) -> None:
+    tenant = make_tenant(strict)
+    tenant.assistant("bot")
+    many = [{"role": "user", "content": str(i)} for i in range(6)]
+    refused = _post(strict, tenant.key, {"model": "bot", "messages": many})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["param"] == "messages"
+    assert "at most 5" in refused.json()["error"]["message"]
+
+    deep: object = "x"
+    for _ in range(12):
+        deep = {"a": [deep]}
+    nested = {"model": "bot", "messages": [{"role": "user", "content": "hi"}], "metadata": deep}
+    refused = _post(strict, tenant.key, nested)
+    assert refused.status_code == 400
+    assert "nests" in refused.json()["error"]["message"]
+    fine = _post(strict, tenant.key, {"model": "bot", "messages": many[:5]})
+    assert fine.status_code == 200
+
+
+def test_oversized_headers_get_431(strict: RouterProcess) -> None:
+    response = httpx.get(strict.url + "/healthz", headers={"x-padding": "a" * 5000})
+    assert response.status_code == 431
+    many = {f"x-h{i}": "v" * 50 for i in range(100)}
+    assert httpx.get(strict.url + "/healthz", headers=many).status_code == 431
+    assert httpx.get(strict.url + "/healthz", headers={"x-small": "a" * 1000}).status_code == 200
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> tuple[bool, bytes]:
+    sock.settimeout(seconds)
+    received = b""
+    try:
+        while chunk := sock.recv(4096):
+            received += chunk
+    except TimeoutError:
+        return False, received
+    return True, received
+
+
+def test_slow_loris_clients_are_cut_off(strict: RouterProcess) -> None:
+    key = make_tenant(strict).key.encode()  # a valid key: the handler then waits for the body
+    silent = socket.create_connection(("127.0.0.1", strict.port))
+    dripping = socket.create_connection(("127.0.0.1", strict.port))
+    slow_body = socket.create_connection(("127.0.0.1", strict.port))
+    started = time.monotonic()
+    try:
+        dripping.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        slow_body.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
+            b"Authorization: Bearer " + key + b"\r\n\r\n{"
+        )
+        for _ in range(3):  # a header line now and then keeps no deadline at bay
+            time.sleep(0.3)
+            dripping.sendall(b"x-drip: 1\r\n")
+            # Meanwhile everybody else is served.
+            assert httpx.get(strict.url + "/healthz", timeout=2).status_code == 200
+        for sock in (silent, dripping, slow_body):
+            closed, answer = _closed_within(sock, TIMEOUT + 2)
+            assert closed, "the server hung up"
+            assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert time.monotonic() - started < TIMEOUT + 2.5
+    finally:
+        for sock in (silent, dripping, slow_body):
+            sock.close()
+    assert httpx.get(strict.url + "/healthz").status_code == 200
+    assert "Traceback" not in strict.log()
+
+
+def test_keep_alive_connection_gets_a_fresh_deadline(strict: RouterProcess) -> None:
+    with httpx.Client(base_url=strict.url) as client:
+        for _ in range(3):
+            assert client.get("/healthz").status_code == 200
+            time.sleep(TIMEOUT * 0.6)  # idle between requests is the keep-alive timer's job
+
+
+def test_the_router_still_starts_with_defaults(tmp_path: Path) -> None:
+    router = RouterProcess(tmp_path, {}).start()
+    try:
+        assert httpx.get(router.url + "/healthz", headers={"x-a": "b" * 20000}).status_code == 200
+    finally:
+        router.stop()
