@@ -34,6 +34,7 @@ from junction.runtime import Runtime
 from junction.security.secrets import SecretBox, load_root_secret
 from junction.settings import Settings
 from junction.store.db import create_engine, migrate, session_factory
+from junction.ui.routes import ui_mount
 
 log = logging.getLogger("junction")
 
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.routes.extend(data_plane_routes(rt))
     app.router.routes.extend(operation_routes(rt))
     app.include_router(admin_router)
+    app.router.routes.append(ui_mount(rt))  # the admin web UI at /ui
     _install_error_handlers(app)
     install_crash_handler(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)

@@ -1,0 +1,190 @@
+"""Logs and Dashboard, read from the request-log and usage admin API.
+
+Both pages say plainly "no log data available" when this router has no such API (404), so the
+UI works before and after the request log is installed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from starlette.responses import Response
+
+from junction.ui import charts
+from junction.ui.api import AdminApi, path
+from junction.ui.web import Page, Ui, page
+
+LOG_FILTERS = ("assistant", "key", "status", "since", "until", "limit", "cursor")
+RANGES = {"24h": (timedelta(hours=24), "hour"), "7d": (timedelta(days=7), "day")}
+RANGES["30d"] = (timedelta(days=30), "day")
+MAX_LOG_ROWS = 2000
+
+
+def _iso(value: str) -> str:
+    """A ``datetime-local`` value (read as UTC) as ISO 8601 for the API; other text as given."""
+    if value and "T" in value and len(value) == 16:
+        return value + ":00+00:00"
+    return value
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def _moment(value: object) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def buckets(since: datetime, until: datetime, unit: str) -> list[datetime]:
+    step = timedelta(hours=1) if unit == "hour" else timedelta(days=1)
+    if unit == "hour":
+        start = since.replace(minute=0, second=0, microsecond=0)
+    else:
+        start = since.replace(hour=0, minute=0, second=0, microsecond=0)
+    out = []
+    while start <= until:
+        out.append(start)
+        start += step
+    return out
+
+
+def over_time(
+    entries: list[dict[str, Any]], since: datetime, until: datetime, unit: str
+) -> dict[str, Any]:
+    """Requests, tokens, errors and latency p50/p95 per bucket, from log entries."""
+    slots = buckets(since, until, unit)
+    label_fmt = "%H:00" if unit == "hour" else "%m-%d"
+    index = {b: i for i, b in enumerate(slots)}
+    n = len(slots)
+    requests, errors = [0.0] * n, [0.0] * n
+    prompt, completion = [0.0] * n, [0.0] * n
+    latencies: list[list[float]] = [[] for _ in range(n)]
+    for entry in entries:
+        moment = _moment(entry.get("created_at"))
+        if moment is None:
+            continue
+        key = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        if unit == "day":
+            key = key.replace(hour=0)
+        i = index.get(key)
+        if i is None:
+            continue
+        requests[i] += 1
+        if int(entry.get("status") or 0) >= 400:
+            errors[i] += 1
+        prompt[i] += float(entry.get("prompt_tokens") or 0)
+        completion[i] += float(entry.get("completion_tokens") or 0)
+        if entry.get("latency_ms") is not None:
+            latencies[i].append(float(entry["latency_ms"]))
+    labels = [b.strftime(label_fmt) for b in slots]
+    return {
+        "requests": charts.stacked_bars(
+            labels, {"requests": requests, "errors": errors}, "Requests and errors"
+        ),
+        "tokens": charts.stacked_bars(
+            labels, {"prompt": prompt, "completion": completion}, "Tokens"
+        ),
+        "latency": charts.lines(
+            labels,
+            {
+                "p50": [percentile(v, 0.5) for v in latencies],
+                "p95": [percentile(v, 0.95) for v in latencies],
+            },
+            "Latency (ms)",
+        ),
+        "total_requests": int(sum(requests)),
+        "total_errors": int(sum(errors)),
+        "total_tokens": int(sum(prompt) + sum(completion)),
+        "p95": percentile([x for v in latencies for x in v], 0.95),
+    }
+
+
+async def read_logs(
+    api: AdminApi, ws: str, since: str, limit: int = MAX_LOG_ROWS
+) -> tuple[list[dict[str, Any]], bool]:
+    """Log entries since a time, following cursors up to ``limit``; (entries, API present)."""
+    entries: list[dict[str, Any]] = []
+    cursor = None
+    while len(entries) < limit:
+        result = await api.get(
+            path("workspaces", ws, "logs"), since=since, limit=500, cursor=cursor
+        )
+        if not result.ok:
+            return entries, not result.route_missing and result.status != 404
+        entries += result.items()
+        cursor = result.data.get("next_cursor")
+        if not cursor:
+            break
+    return entries, True
+
+
+def insight_routes(ui: Ui) -> dict[str, object]:
+    @page(ui)
+    async def logs(p: Page) -> Response:
+        ws = p.param("ws")
+        q = p.request.query_params
+        filters = {name: q.get(name, "") for name in LOG_FILTERS}
+        params = {k: _iso(v) if k in ("since", "until") else v for k, v in filters.items()}
+        params["limit"] = params["limit"] or "50"
+        result = await p.api.get(path("workspaces", ws, "logs"), **params)
+        keys = (await p.api.get(path("workspaces", ws, "keys"))).items()
+        assistants = (await p.api.get(path("workspaces", ws, "assistants"))).items()
+        rejected = result.status == 422  # a filter the log API does not accept
+        available = result.ok or rejected
+        return p.render(
+            "logs.html",
+            ws=ws,
+            entries=result.items(),
+            next_cursor=result.data.get("next_cursor") if result.ok else None,
+            available=available,
+            problem=None if available or result.status == 404 else result.message,
+            filter_error=result.message if rejected else None,
+            filters=filters,
+            keys=keys,
+            key_names={k["id"]: k["name"] for k in keys},
+            assistants=[a["name"] for a in assistants],
+        )
+
+    @page(ui)
+    async def dashboard(p: Page) -> Response:
+        ws = p.param("ws")
+        chosen = p.request.query_params.get("range", "24h")
+        span, unit = RANGES.get(chosen, RANGES["24h"])
+        until = datetime.now(UTC)
+        since = until - span
+        entries, available = await read_logs(p.api, ws, since.isoformat())
+        keys = (await p.api.get(path("workspaces", ws, "keys"))).items()
+        names = {k["id"]: k["name"] for k in keys}
+        top: dict[str, list[dict[str, Any]]] = {}
+        for group in ("assistant", "key"):
+            usage = await p.api.get(
+                path("workspaces", ws, "usage"), group_by=group, since=since.isoformat()
+            )
+            rows = sorted(usage.items(), key=lambda r: -int(r.get("requests") or 0))[:10]
+            for row in rows:
+                value = row.get(group, row.get(f"{group}_id"))
+                row["label"] = names.get(str(value), value) if group == "key" else value
+            top[group] = rows
+        return p.render(
+            "dashboard.html",
+            ws=ws,
+            available=available and bool(entries or top["assistant"]),
+            api_present=available,
+            stats=over_time(entries, since, until, unit),
+            top=top,
+            ranges=list(RANGES),
+            chosen=chosen if chosen in RANGES else "24h",
+            legend_requests=charts.legend(["requests", "errors"]),
+            legend_tokens=charts.legend(["prompt", "completion"]),
+            legend_latency=charts.legend(["p50", "p95"]),
+        )
+
+    return {"logs": logs, "dashboard": dashboard}

@@ -1,0 +1,78 @@
+"""Workspaces: list with the last day's traffic, create, delete after a confirmation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from starlette.responses import Response
+
+from junction.ui.api import AdminApi, path
+from junction.ui.web import Page, Ui, page, see_other
+
+
+async def traffic(api: AdminApi, ws: str, hours: int = 24) -> dict[str, Any] | None:
+    """Requests and tokens of the last ``hours``, or None when the usage API is not there."""
+    since = (datetime.now(UTC) - timedelta(hours=hours)).isoformat()
+    result = await api.get(path("workspaces", ws, "usage"), group_by="assistant", since=since)
+    if not result.ok:
+        return None
+    rows = result.items()
+    return {
+        "requests": sum(int(r.get("requests") or 0) for r in rows),
+        "tokens": sum(
+            int(r.get("prompt_tokens") or 0) + int(r.get("completion_tokens") or 0) for r in rows
+        ),
+    }
+
+
+def workspace_routes(ui: Ui) -> dict[str, object]:
+    async def listing(p: Page, status: int = 200, **extra: Any) -> Response:
+        result = await p.api.get(path("workspaces"))
+        rows = []
+        for ws in result.items():
+            rows.append({**ws, "traffic": await traffic(p.api, ws["name"])})
+        return p.render(
+            "workspaces.html",
+            status,
+            workspaces=rows,
+            load_error=None if result.ok else result,
+            **extra,
+        )
+
+    @page(ui)
+    async def index(p: Page) -> Response:
+        if not p.writing:
+            return await listing(p)
+        name = p.form.get("name")
+        result = await p.api.post(path("workspaces"), {"name": name})
+        if not result.ok:
+            return await listing(p, 422, error=result, values={"name": name})
+        return see_other(f"/ui/w/{name}/settings?created=1")
+
+    @page(ui)
+    async def delete(p: Page) -> Response:
+        ws = p.param("ws")
+        found = await p.api.get(path("workspaces", ws))
+        if not found.ok:
+            return p.render("error.html", found.status, message=found.message)
+        keys = await p.api.get(path("workspaces", ws, "keys"))
+        assistants = await p.api.get(path("workspaces", ws, "assistants"))
+        live_keys = [k for k in keys.items() if not k.get("revoked_at")]
+        context = {
+            "ws": found.data,
+            "keys": live_keys,
+            "assistants": assistants.items(),
+            "mismatch": False,
+        }
+        if not p.writing:
+            return p.render("workspace_delete.html", **context)
+        if p.form.get("confirm_name") != ws:
+            return p.render("workspace_delete.html", 422, **{**context, "mismatch": True})
+        result = await p.api.delete(path("workspaces", ws))
+        if not result.ok:
+            return p.render("error.html", result.status, message=result.message)
+        ui.playground_keys.pop(ws, None)
+        return see_other("/ui/workspaces?deleted=" + ws)
+
+    return {"workspaces": index, "workspace_delete": delete}

@@ -1,0 +1,185 @@
+"""The admin UI's session and CSRF rules over plain HTTP, against the real router."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import RouterProcess, Tenant
+
+CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
+
+
+def login(router: RouterProcess) -> httpx.Client:
+    client = httpx.Client(base_url=router.url, timeout=10)
+    page = client.get("/ui/login")
+    token = CSRF.search(page.text)
+    assert token, page.text
+    answer = client.post("/ui/login", data={"csrf": token.group(1), "admin_key": router.admin_key})
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def csrf_of(client: httpx.Client, url: str) -> str:
+    found = CSRF.search(client.get(url).text)
+    assert found
+    return found.group(1)
+
+
+@pytest.fixture
+def session(router: RouterProcess) -> Iterator[httpx.Client]:
+    client = login(router)
+    yield client
+    client.close()
+
+
+def test_login_cookie_flags_and_security_headers(router: RouterProcess) -> None:
+    with httpx.Client(base_url=router.url, timeout=10) as client:
+        page = client.get("/ui/login")
+        assert page.status_code == 200
+        cookie = page.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie and "path=/ui" in cookie
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert page.headers["x-frame-options"] == "DENY"
+        token = CSRF.search(page.text)
+        assert token
+        answer = client.post(
+            "/ui/login", data={"csrf": token.group(1), "admin_key": router.admin_key}
+        )
+        assert answer.status_code == 303
+        session = answer.headers["set-cookie"]
+        assert session.startswith("junction_ui=")
+        assert "httponly" in session.lower() and "samesite=strict" in session.lower()
+        assert router.admin_key not in session
+
+
+def test_login_needs_its_csrf_token(router: RouterProcess) -> None:
+    with httpx.Client(base_url=router.url, timeout=10) as client:
+        client.get("/ui/login")
+        answer = client.post("/ui/login", data={"admin_key": router.admin_key})
+        assert answer.status_code == 403
+        assert "junction_ui=" not in answer.headers.get("set-cookie", "")
+
+
+def test_wrong_keys_get_a_clear_message(router: RouterProcess, tenant: Tenant) -> None:
+    with httpx.Client(base_url=router.url, timeout=10) as client:
+        for key, message in (
+            ("ja-wrong", "not the admin key"),
+            (tenant.key, "workspace API key"),
+            ("", "Enter the admin key"),
+        ):
+            token = csrf_of(client, "/ui/login")
+            answer = client.post("/ui/login", data={"csrf": token, "admin_key": key})
+            assert answer.status_code == 401
+            assert message in answer.text
+            assert "junction_ui=" not in answer.headers.get("set-cookie", "")
+
+
+@pytest.mark.parametrize(
+    ("next_url", "lands"),
+    [
+        ("/ui/providers", "/ui/providers"),
+        ("//evil.example/ui/", "/ui/workspaces"),
+        ("https://evil.example/", "/ui/workspaces"),
+    ],
+)
+def test_login_redirects_only_inside_the_ui(
+    router: RouterProcess, next_url: str, lands: str
+) -> None:
+    with httpx.Client(base_url=router.url, timeout=10) as client:
+        token = csrf_of(client, "/ui/login")
+        answer = client.post(
+            "/ui/login", data={"csrf": token, "admin_key": router.admin_key, "next": next_url}
+        )
+        assert answer.headers["location"] == lands
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/ui/workspaces",
+        "/ui/w/any/settings",
+        "/ui/w/any/keys",
+        "/ui/w/any/keys/key_1/rotate",
+        "/ui/w/any/keys/key_1/revoke",
+        "/ui/w/any/delete",
+        "/ui/w/any/assistants",
+        "/ui/w/any/assistants/bot",
+        "/ui/w/any/assistants/bot/delete",
+        "/ui/w/any/playground/key",
+        "/ui/providers",
+        "/ui/providers/p/refresh",
+        "/ui/providers/p/delete",
+        "/ui/logout",
+    ],
+)
+def test_every_write_needs_the_csrf_token(session: httpx.Client, url: str) -> None:
+    answer = session.post(url, data={"name": "x", "confirm_name": "any"})
+    assert answer.status_code == 403, (url, answer.status_code)
+    forged = session.post(url, data={"csrf": "0" * 64}, headers={"x-csrf-token": "1" * 64})
+    assert forged.status_code == 403
+
+
+def test_pages_need_a_login(router: RouterProcess) -> None:
+    with httpx.Client(base_url=router.url, timeout=10) as client:
+        answer = client.get("/ui/w/x/settings")
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/ui/login?next=/ui/w/x/settings"
+        assert client.post("/ui/workspaces", data={"name": "x"}).status_code == 401
+        client.cookies.set("junction_ui", "not-a-session", path="/ui")
+        assert client.get("/ui/providers").status_code == 303
+
+
+def test_playground_key_is_short_lived_reused_and_works(
+    router: RouterProcess, session: httpx.Client, provider: str
+) -> None:
+    with router.admin() as admin:
+        admin.post("/workspaces", json={"name": "pg-ws"})
+        admin.post("/workspaces/pg-ws/assistants", json={"name": "bot", "model": "local/echo"})
+    token = csrf_of(session, "/ui/w/pg-ws/playground")
+    first = session.post("/ui/w/pg-ws/playground/key", headers={"x-csrf-token": token})
+    assert first.status_code == 200, first.text
+    second = session.post("/ui/w/pg-ws/playground/key", headers={"x-csrf-token": token})
+    assert second.json()["key"] == first.json()["key"]
+    assert 3000 < first.json()["expires_at"] - time.time() <= 3600
+    with router.admin() as admin:
+        keys = admin.get("/workspaces/pg-ws/keys").json()["data"]
+    assert [k["name"] for k in keys] == ["ui-playground"]
+    with router.client(first.json()["key"]) as client:
+        answer = client.chat.completions.create(
+            model="bot", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert answer.choices[0].message.content == "echo: hi"
+
+    with router.admin() as admin:  # revoked elsewhere: the page asks for a fresh one
+        assert admin.delete(f"/workspaces/pg-ws/keys/{keys[0]['id']}").status_code == 204
+    fresh = session.post("/ui/w/pg-ws/playground/key?fresh=1", headers={"x-csrf-token": token})
+    assert fresh.json()["key"] != first.json()["key"]
+    with router.client(fresh.json()["key"]) as client:
+        answer = client.chat.completions.create(
+            model="bot", messages=[{"role": "user", "content": "again"}]
+        )
+    assert answer.choices[0].message.content == "echo: again"
+
+
+def test_static_assets_are_served(router: RouterProcess) -> None:
+    for name in ("ui.css", "ui.js"):
+        answer = httpx.get(f"{router.url}/ui/static/{name}", timeout=10)
+        assert answer.status_code == 200 and len(answer.content) > 1000
+
+
+def test_head_requests_change_nothing(router: RouterProcess, session: httpx.Client) -> None:
+    with router.admin() as admin:
+        created = admin.post(
+            "/providers",
+            json={"name": "headp", "base_url": "http://127.0.0.1:9/v1", "models": [{"name": "m"}]},
+        )
+        assert created.status_code == 201, created.text
+        assert session.head("/ui/providers/headp/delete").status_code == 200
+        assert session.head("/ui/workspaces").status_code == 200
+        assert admin.get("/providers/headp").status_code == 200
+        admin.delete("/providers/headp")
