@@ -43,5 +43,6 @@ async def test_provider_columns_and_defaults(engine: AsyncEngine) -> None:
                 "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
             )
         )
-        row = (await conn.execute(text("SELECT tls_verify, max_concurrent FROM providers"))).one()
+        query = "SELECT tls_verify, max_concurrent FROM providers WHERE id = 'p1'"
+        row = (await conn.execute(text(query))).one()
     assert bool(row[0]) is True and row[1] is None

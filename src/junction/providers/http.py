@@ -8,7 +8,13 @@ import aiohttp
 import orjson
 
 from junction.errors import UpstreamError
-from junction.providers.base import Json, Provider, error_from_exception, error_from_status
+from junction.providers.base import (
+    Json,
+    Provider,
+    error_from_exception,
+    error_from_status,
+    read_bounded,
+)
 
 
 async def send(
@@ -34,7 +40,7 @@ async def send(
 async def request_json(provider: Provider, method: str, url: str, body: Json | None) -> Any:
     response = await send(provider, method, url, body)
     try:
-        raw = await response.read()
+        raw = await read_bounded(response, provider.config.name, provider.config.read_timeout)
     except (TimeoutError, aiohttp.ClientError) as exc:
         raise error_from_exception(provider.config.name, exc) from exc
     finally:

@@ -18,8 +18,8 @@ from junction.providers.base import (
     Provider,
     error_from_exception,
     error_from_status,
-    read_bounded,
 )
+from junction.providers.http import request_json, send
 from junction.providers.sse import sse_data
 
 # Where OpenAI-compatible servers report a model's context length in /v1/models.
@@ -92,35 +92,10 @@ class OpenAIProvider(Provider):
                 response.close()
 
     async def _request_json(self, method: str, path: str, body: Json | None) -> Any:
-        response = await self._send(method, path, body)
-        try:
-            raw = await read_bounded(response, self.config.name, self.config.read_timeout)
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise error_from_exception(self.config.name, exc) from exc
-        finally:
-            response.release()
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise UpstreamError(
-                f"provider '{self.config.name}' answered with a body that is not JSON"
-            ) from None
+        return await request_json(self, method, self.config.base_url + path, body)
 
     async def _send(self, method: str, path: str, body: Json | None) -> aiohttp.ClientResponse:
-        data = orjson.dumps(body) if body is not None else None
-        try:
-            response = await self.session.request(method, self.config.base_url + path, data=data)
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise error_from_exception(self.config.name, exc) from exc
-        if response.status >= 400:
-            try:
-                text = await response.text(errors="replace")
-            except (TimeoutError, aiohttp.ClientError):
-                text = ""
-            finally:
-                response.release()
-            raise error_from_status(response.status, text, response.headers.get("Retry-After"))
-        return response
+        return await send(self, method, self.config.base_url + path, body)
 
 
 def _context_length(entry: dict[str, Any]) -> int | None:
