@@ -134,3 +134,35 @@ def test_changes_on_one_replica_apply_on_the_other(
             return True
 
     assert _until(b_refuses, 1.0) < 1.0
+
+
+def test_usage_and_budget_hold_across_replicas(
+    pair: tuple[RouterProcess, RouterProcess], upstream: Upstream
+) -> None:
+    a, b = pair
+    with a.admin() as admin:
+        admin.post("/providers", json={"name": "up", "base_url": upstream.url})
+        admin.post("/workspaces", json={"name": "team", "monthly_token_budget": 9})
+        key = admin.post("/workspaces/team/keys", json={"name": "app"}).json()["key"]
+        admin.post("/workspaces/team/assistants", json={"name": "bot", "model": "up/echo"})
+    time.sleep(0.3)
+    spent = 0
+    for proc in (a, a, b):  # the echo upstream charges 1 + 2 tokens for "hi"
+        answer = proc.client(key).chat.completions.create(model="bot", messages=USER)
+        assert answer.usage is not None
+        spent += answer.usage.total_tokens
+    assert spent == 9, "the budget is now used up, across the two replicas together"
+
+    time.sleep(1.5)  # replicas exchange their spend every 0.5 s
+    for proc in (b, a):  # B served only 3 of the 9 tokens itself: it refuses on A's spend too
+        with pytest.raises(openai.RateLimitError) as refused:
+            proc.client(key).chat.completions.create(model="bot", messages=USER)
+        assert refused.value.code == "insufficient_quota"
+
+    def usage_adds_up() -> bool:
+        with b.admin() as admin:
+            rows = admin.get("/workspaces/team/usage", params={"group_by": "assistant"}).json()
+        bot = [r for r in rows["data"] if r["assistant"] == "bot"]
+        return bool(bot) and bot[0]["prompt_tokens"] + bot[0]["completion_tokens"] == spent
+
+    _until(usage_adds_up, 3.0)

@@ -5,9 +5,8 @@ seeded from the request log at start, so a restart forgets nothing that was logg
 is refused with 429 ``insufficient_quota`` once the month's spend has reached the budget; a
 new month (a fresh counter) or a raised budget (read live from the catalog) lets it through.
 
-The seam for several replicas is ``SpendCounter``: today ``LocalSpend`` keeps the numbers in
-this process; a Redis implementation (``INCRBY junction:spend:<ws>:<YYYY-MM>``, read with a
-short local cache) fits the same two methods without touching the callers.
+Where the numbers live is a ``SpendCounter``: ``LocalSpend`` keeps them in this process (one
+router); ``shared_spend.RedisSpend`` shares them between replicas when Redis is configured.
 """
 
 from __future__ import annotations
@@ -39,6 +38,9 @@ class SpendCounter(Protocol):
 
     def add(self, workspace_id: str, month: str, tokens: int) -> None: ...
 
+    def seed(self, workspace_id: str, month: str, tokens: int) -> None:
+        """This month's spend as the request log has it, at start."""
+
 
 class LocalSpend:
     """Per-process counters; only the current month is kept."""
@@ -60,6 +62,9 @@ class LocalSpend:
         if month == self._month and tokens:
             self._spent[workspace_id] = self._spent.get(workspace_id, 0) + tokens
 
+    def seed(self, workspace_id: str, month: str, tokens: int) -> None:
+        self.add(workspace_id, month, tokens)
+
 
 class BudgetLedger:
     def __init__(self, counter: SpendCounter, clock: Callable[[], float] = time.time) -> None:
@@ -79,7 +84,7 @@ class BudgetLedger:
         async with engine.connect() as conn:
             for workspace_id, spent in (await conn.execute(query)).all():
                 if workspace_id is not None:
-                    self.counter.add(workspace_id, month, int(spent or 0))
+                    self.counter.seed(workspace_id, month, int(spent or 0))
 
     def check(self, call: Call) -> None:
         """Refuse the call when its workspace has spent its monthly budget."""

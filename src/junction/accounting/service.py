@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from junction.accounting.budget import BudgetLedger, LocalSpend
 from junction.accounting.retention import Retention
+from junction.accounting.shared_spend import RedisSpend
 from junction.accounting.writer import LogWriter
 from junction.runtime import Runtime
 from junction.telemetry.access_log import AccessLog
@@ -40,7 +41,10 @@ class Accounting:
         self.retention = Retention(
             rt.engine, settings.log_retention_days, settings.log_purge_interval
         )
-        self.budget = BudgetLedger(LocalSpend())
+        self.shared_spend = (
+            RedisSpend(rt.redis, settings.redis_prefix) if rt.redis is not None else None
+        )
+        self.budget = BudgetLedger(self.shared_spend or LocalSpend())
         self.access: AccessLog | None = None
         if settings.access_log and logging.getLevelName(settings.log_level.upper()) <= logging.INFO:
             self.access = AccessLog(sys.stdout, uses_json(settings.log_format, sys.stdout))
@@ -61,6 +65,8 @@ class Accounting:
 
     async def start(self) -> None:
         await self.budget.seed(self._rt.engine)
+        if self.shared_spend is not None:
+            self.shared_spend.start()
         if self.writer is not None:
             self.writer.start()
         if self.access is not None:
@@ -68,6 +74,8 @@ class Accounting:
         self.retention.start()
 
     async def stop(self) -> None:
+        if self.shared_spend is not None:
+            await self.shared_spend.stop()
         await self.retention.stop()
         if self.writer is not None:
             await self.writer.stop()
