@@ -82,6 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        # Junction has its own metrics; FastAPI's OpenTelemetry hook would otherwise look up
+        # the providers (environment reads) on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         strict_content_type=False,  # curl users often leave out Content-Type: accept JSON anyway
     )
     app.state.runtime = rt

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Protocol
 
 from sqlalchemy import func, select
@@ -25,7 +26,13 @@ from junction.store.models import RequestLog
 
 
 def month_of(unix_time: float) -> str:
-    return datetime.fromtimestamp(unix_time, UTC).strftime("%Y-%m")
+    """``YYYY-MM`` (UTC); asked on every request, so the answer is kept per hour."""
+    return _month_of_hour(int(unix_time // 3600))
+
+
+@lru_cache(maxsize=4)
+def _month_of_hour(hour: int) -> str:
+    return datetime.fromtimestamp(hour * 3600, UTC).strftime("%Y-%m")
 
 
 def month_start(month: str) -> datetime:
