@@ -152,8 +152,10 @@ def _announce_admin_key(key: str) -> None:
     bar = "=" * 72
     print(
         f"\n{bar}\nJunction created an admin key. It is shown this once; keep it safe:\n\n"
-        f"    {key}\n\nUse it as 'Authorization: Bearer <key>' on /admin/v1, "
-        f"or set JUNCTION_ADMIN_KEY.\n{bar}\n",
+        f"    {key}\n\nNext: open /ui in a browser and log in with it to add a provider, a "
+        "workspace, a key and an assistant;\nor use it as 'Authorization: Bearer <key>' on "
+        "/admin/v1 (README: Quick start), or with the junction CLI as JUNCTION_ADMIN_KEY.\n"
+        f"{bar}\n",
         flush=True,
     )
 
