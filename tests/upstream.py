@@ -19,13 +19,14 @@ Every request body is recorded in ``Upstream.requests`` (newest last).
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from aiohttp import web
+
+from tests.loopback import ServerThread
 
 MODELS = {
     "echo": 8192,
@@ -225,37 +226,11 @@ class UpstreamThread:
 
     def __init__(self) -> None:
         self.state = Upstream()
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._runner: web.AppRunner | None = None
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(self._start())
-        self._ready.set()
-        self._loop.run_forever()
-
-    async def _start(self) -> None:
-        self._runner = web.AppRunner(build_app(self.state), handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.state.url = f"http://127.0.0.1:{port}/v1"
+        self._server = ServerThread(build_app(self.state))
 
     def start(self) -> Upstream:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("test upstream did not start")
+        self.state.url = self._server.start() + "/v1"
         return self.state
 
     def stop(self) -> None:
-        async def shutdown() -> None:
-            if self._runner is not None:
-                await self._runner.cleanup()
-
-        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
+        self._server.stop()
