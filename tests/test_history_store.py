@@ -192,3 +192,41 @@ async def test_concurrent_first_reads_share_one_load(tmp_path: Path) -> None:
         assert all(o is opened[0] for o in opened), "one state per conversation"
     finally:
         await engine.dispose()
+
+
+def test_replicas_on_one_database_share_conversations(
+    tmp_path: Path, upstream: Upstream, pg_url: str
+) -> None:
+    # Without sticky routing, replicas re-read a conversation on each request (cache 0 s).
+    env = {
+        "JUNCTION_DATABASE_URL": pg_url,
+        "JUNCTION_SECRET_KEY": "replicas-share-this-secret",
+        "JUNCTION_HISTORY_FLUSH_SECONDS": "0.05",
+        "JUNCTION_HISTORY_CACHE_SECONDS": "0",
+    }
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    first = _serve(tmp_path / "a", upstream, env)
+    second: RouterProcess | None = None
+    try:
+        tenant = make_tenant(first)
+        tenant.assistant("bot", chat_history="on")
+        second = RouterProcess(tmp_path / "b", env, admin_key=first.admin_key).start()
+        replica = Tenant(second, tenant.name, tenant.key, tenant.key_id)
+        _ask(tenant, "one", "shared")
+        time.sleep(0.5)  # written behind
+        _ask(replica, "two", "shared")
+        assert [m["content"] for m in upstream.last()["messages"]] == ["one", "echo: one", "two"]
+        time.sleep(0.5)
+        _ask(tenant, "three", "shared")
+        assert [m["content"] for m in upstream.last()["messages"]] == [
+            "one",
+            "echo: one",
+            "two",
+            "echo: two",
+            "three",
+        ]
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
