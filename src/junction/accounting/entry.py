@@ -87,7 +87,3 @@ def log_values(call: Call, snapshot: Snapshot) -> tuple[Any, ...]:
         call.request_content,
         call.response_content,
     )
-
-
-def log_row(call: Call, snapshot: Snapshot) -> Row:
-    return dict(zip(COLUMNS, log_values(call, snapshot), strict=True))

@@ -45,12 +45,6 @@ def switch_off(body: Json, models: tuple[str, ...]) -> None:
             messages.insert(0, {"role": "system", "content": NO_THINK})
 
 
-def thinking_disabled(body: Json) -> bool:
-    """For provider modules: does this request ask the upstream not to think?"""
-    kwargs = body.get("chat_template_kwargs")
-    return isinstance(kwargs, dict) and kwargs.get("enable_thinking") is False
-
-
 def strip_text(text: str) -> str:
     """``text`` without its thinking: whole blocks, an unclosed block at the end, and a
     reasoning prefix whose ``<think>`` was in the prompt (only its ``</think>`` came back)."""

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -49,11 +48,3 @@ T = TypeVar("T")
 class ListOf(BaseModel, Generic[T]):
     data: list[T]
     next_cursor: str | None = None
-
-
-def utc_iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def drop_unset(model: BaseModel) -> dict[str, Any]:
-    return model.model_dump(exclude_unset=True)
