@@ -118,6 +118,7 @@ async def test_failed_batches_stay_queued_and_are_stored_later(tmp_path: Path) -
         writer.submit(call_at(now, 5))
         await writer.flush()
         assert await count(engine) == 6, "duplicates are skipped, new rows kept"
+        await writer.stop()
     finally:
         await engine.dispose()
 
@@ -127,7 +128,7 @@ async def test_retention_purges_only_old_entries(engine: AsyncEngine) -> None:
     now = datetime.now(UTC)
     for i in range(6):
         writer.submit(call_at(now - timedelta(days=10 * (i % 2)), i))
-    await writer.flush()
+    await writer.stop()
     assert await purge_before(engine, now - timedelta(days=100)) == 0
     retention = Retention(engine, days=5, interval=0.05)
     retention.start()
@@ -145,7 +146,7 @@ async def test_budget_is_seeded_from_this_month_only(engine: AsyncEngine) -> Non
     last_month = now.replace(day=1) - timedelta(days=1)
     writer.submit(call_at(now, 1, (30, 30)))
     writer.submit(call_at(last_month, 2, (500, 500)))
-    await writer.flush()
+    await writer.stop()
     ledger = BudgetLedger(LocalSpend())
     await ledger.seed(engine)
     assert ledger.counter.spent("ws_1", now.strftime("%Y-%m")) == 60

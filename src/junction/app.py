@@ -25,6 +25,7 @@ from junction.dataplane.http import error_response, json_response
 from junction.dataplane.openapi import add_data_plane_paths
 from junction.dataplane.routes import data_plane_routes
 from junction.errors import InvalidRequest, JunctionError, NotFound, ValidationFailed
+from junction.gc_tuning import serving_collector
 from junction.hardening.crash import install_crash_handler
 from junction.history.install import install as install_history
 from junction.operations import operation_routes
@@ -64,7 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await accounting.start()
         await services.start_all(background)
         try:
-            yield
+            with serving_collector():
+                yield
         finally:
             await services.stop_all(background)
             await accounting.stop()  # flushes the request log queue

@@ -2,10 +2,11 @@
 
 The request path only appends the finished ``Call`` to a deque (``submit``): no conversion, no
 I/O. The writer task wakes when a batch is full or the flush interval has passed, turns the
-batch into rows (``entry.log_values``) and inserts them in one transaction with the driver's
-executemany. A failed batch goes back to the head of the queue and is retried with backoff,
-so a database hiccup loses nothing while the queue has room. When the queue is full, new
-calls are shed: counted (``dropped``) and warned about, never blocking a request.
+batch into rows (``entry.log_values``) and hands them to the database's ``RowStore`` (one
+transaction a batch; for SQLite, in a child process). A failed batch goes back to the head of
+the queue and is retried with backoff, so a database hiccup loses nothing while the queue has
+room. When the queue is full, new calls are shed: counted (``dropped``) and warned about,
+never blocking a request.
 ``stop()`` stores everything still queued before the engine is disposed (clean shutdown).
 """
 
@@ -19,15 +20,13 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from junction.accounting.entry import COLUMNS, log_values
+from junction.accounting.entry import log_values
+from junction.accounting.row_store import LogSinkError, row_store
 from junction.dataplane.call import Call
 from junction.routing.catalog import Snapshot
-from junction.store.models import RequestLog
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +45,8 @@ class LogWriter:
         batch_size: int,
         flush_interval: float,
     ) -> None:
-        self._engine = engine
         self._snapshot = snapshot
-        self._insert_sql, self._created_at = _driver_insert(engine.dialect)
+        self._rows_store = row_store(engine)
         self._capacity = capacity
         self._batch_size = batch_size
         self._interval = flush_interval
@@ -99,12 +97,12 @@ class LogWriter:
                 await self._task
             self._task = None
         for _ in range(STOP_ATTEMPTS):
-            if not self._queue:
-                return
-            if not await self._write_batch(len(self._queue)):
-                await asyncio.sleep(0.2)
+            if not self._queue or await self._write_batch(len(self._queue)):
+                break
+            await asyncio.sleep(0.2)
         if self._queue:
             log.error("request log: %d entries could not be stored at shutdown", len(self._queue))
+        await self._rows_store.close()
 
     async def flush(self) -> None:
         """Store everything queued now (tests and shutdown)."""
@@ -139,10 +137,10 @@ class LogWriter:
                 await asyncio.sleep(0)  # let requests run between slices: short loop stalls
             rows += self._rows(batch[start : start + CONVERT_SLICE])
         try:
-            await self._insert(rows)
+            await self._rows_store.store(rows)
         except Exception as exc:
             self.write_errors += 1
-            if isinstance(exc, OSError | TimeoutError | DBAPIError):
+            if isinstance(exc, OSError | TimeoutError | DBAPIError | LogSinkError):
                 # The database is away for a moment: expected, no traceback.
                 log.warning(
                     "request log: storing %d entries failed (%s); will retry",
@@ -158,7 +156,7 @@ class LogWriter:
 
     def _rows(self, batch: list[Call]) -> list[tuple[Any, ...]]:
         snapshot = self._snapshot()
-        created_at = self._created_at
+        created_at = self._rows_store.created_at
         rows = []
         for call in batch:
             try:
@@ -171,39 +169,3 @@ class LogWriter:
                 values = (values[0], created_at(values[1]), *values[2:])
             rows.append(values)
         return rows
-
-    async def _insert(self, rows: list[tuple[Any, ...]]) -> None:
-        """One driver-level executemany: no per-row ORM work on the event loop."""
-        if not rows:
-            return
-        try:
-            async with self._engine.begin() as conn:
-                await conn.exec_driver_sql(self._insert_sql, rows)
-        except IntegrityError:
-            # A retried batch whose first commit did land: store only the rows not yet there.
-            ids = [r[0] for r in rows]
-            async with self._engine.begin() as conn:
-                stored = set(
-                    (
-                        await conn.scalars(
-                            select(RequestLog.request_id).where(RequestLog.request_id.in_(ids))
-                        )
-                    ).all()
-                )
-                missing = [r for r in rows if r[0] not in stored]
-                if missing:
-                    await conn.exec_driver_sql(self._insert_sql, missing)
-
-
-def _driver_insert(dialect: Dialect) -> tuple[str, Callable[[Any], Any] | None]:
-    """The INSERT in the driver's own parameter style, and the dialect's conversion of
-    ``created_at`` (SQLite stores datetimes as text in SQLAlchemy's format)."""
-    if dialect.paramstyle == "qmark":
-        marks = ", ".join("?" for _ in COLUMNS)
-    elif dialect.paramstyle == "numeric_dollar":
-        marks = ", ".join(f"${i}" for i in range(1, len(COLUMNS) + 1))
-    else:
-        raise RuntimeError(f"request log: unsupported parameter style {dialect.paramstyle}")
-    sql = f"INSERT INTO request_logs ({', '.join(COLUMNS)}) VALUES ({marks})"
-    column_type = RequestLog.__table__.c.created_at.type
-    return sql, column_type._cached_bind_processor(dialect)

@@ -1,0 +1,155 @@
+"""Where the request log's rows go: ``row_store(engine)`` picks the store for the database.
+
+Both stores take a batch of rows (tuples in ``entry.COLUMNS`` order) and store it in one
+transaction or raise; a row whose ``request_id`` is already stored is skipped (a retried batch
+whose first commit did land), so a retry never duplicates nor fails.
+
+- ``EngineRowStore``: one driver-level executemany through the engine. PostgreSQL uses it
+  (asyncpg pipelines the batch on the event loop, with no thread to compete with).
+- ``SqliteSinkStore``: a child process (``sqlite_sink``) does the inserts into the SQLite file,
+  so that they cost the router's event loop only the batch's serialisation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import orjson
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from junction.accounting.entry import COLUMNS
+from junction.store.models import RequestLog
+
+Rows = list[tuple[Any, ...]]
+SINK_EXIT_SECONDS = 10.0
+
+
+class LogSinkError(Exception):
+    """The SQLite sink process could not store a batch (its message says why)."""
+
+
+class RowStore(Protocol):
+    # The dialect's conversion of ``created_at``, applied while rows are built (or None).
+    created_at: Callable[[Any], Any] | None
+
+    async def store(self, rows: Rows) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def row_store(engine: AsyncEngine) -> RowStore:
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        return SqliteSinkStore(database, insert_statement(engine.dialect), created_at(engine))
+    return EngineRowStore(engine)
+
+
+def insert_statement(dialect: Dialect) -> str:
+    """The INSERT in the driver's own parameter style; already-stored request ids are skipped."""
+    if dialect.paramstyle == "qmark":
+        marks = ", ".join("?" for _ in COLUMNS)
+    elif dialect.paramstyle == "numeric_dollar":
+        marks = ", ".join(f"${i}" for i in range(1, len(COLUMNS) + 1))
+    else:
+        raise RuntimeError(f"request log: unsupported parameter style {dialect.paramstyle}")
+    return (
+        f"INSERT INTO request_logs ({', '.join(COLUMNS)}) VALUES ({marks}) "
+        "ON CONFLICT (request_id) DO NOTHING"
+    )
+
+
+def created_at(engine: AsyncEngine) -> Callable[[Any], Any] | None:
+    """SQLite stores datetimes as text in SQLAlchemy's format: the dialect's own conversion."""
+    column_type = RequestLog.__table__.c.created_at.type
+    processor: Callable[[Any], Any] | None = column_type._cached_bind_processor(engine.dialect)
+    return processor
+
+
+class EngineRowStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._insert = insert_statement(engine.dialect)
+        self.created_at = created_at(engine)
+
+    async def store(self, rows: Rows) -> None:
+        if rows:
+            async with self._engine.begin() as conn:
+                await conn.exec_driver_sql(self._insert, rows)
+
+    async def close(self) -> None:
+        return None
+
+
+class SqliteSinkStore:
+    """Talks to one ``sqlite_sink`` child, started on first use and again after it died."""
+
+    def __init__(self, database: str, insert: str, created_at: Callable[[Any], Any] | None) -> None:
+        self._database = database
+        self._insert = insert
+        self.created_at = created_at
+        self._proc: asyncio.subprocess.Process | None = None
+        self._lock = asyncio.Lock()  # one frame and its reply at a time
+
+    @property
+    def pid(self) -> int | None:
+        """The running sink's process id, if one runs."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.returncode is None else None
+
+    async def store(self, rows: Rows) -> None:
+        if not rows:
+            return
+        payload = orjson.dumps(rows)
+        async with self._lock:
+            proc = await self._running()
+            assert proc.stdin is not None and proc.stdout is not None
+            try:
+                proc.stdin.write(len(payload).to_bytes(4, "big"))
+                proc.stdin.write(payload)
+                await proc.stdin.drain()
+                reply = await proc.stdout.readline()
+            except (OSError, asyncio.CancelledError):
+                await self._reap(proc)  # a frame may be half-sent: never reuse this pipe
+                raise
+            if not reply.endswith(b"\n"):
+                await self._reap(proc)
+                raise OSError(f"the request-log sink exited (code {proc.returncode})")
+        if reply != b"ok\n":
+            raise LogSinkError(reply.decode("utf-8", "replace").strip())
+
+    async def close(self) -> None:
+        async with self._lock:
+            proc, self._proc = self._proc, None
+            if proc is not None:
+                await self._reap(proc)  # end of input: the sink finishes and exits
+
+    async def _running(self) -> asyncio.subprocess.Process:
+        if self._proc is None or self._proc.returncode is not None:
+            self._proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "junction.accounting.sqlite_sink",
+                self._database,
+                self._insert,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+            )
+        return self._proc
+
+    async def _reap(self, proc: asyncio.subprocess.Process) -> None:
+        """End the child (its input closed; killed if it lingers) so no process is left."""
+        if self._proc is proc:
+            self._proc = None
+        if proc.stdin is not None:
+            proc.stdin.close()
+        try:
+            await asyncio.wait_for(proc.wait(), SINK_EXIT_SECONDS)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()

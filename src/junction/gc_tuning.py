@@ -1,0 +1,35 @@
+"""Garbage-collector settings for a serving router (``create_app``'s lifespan).
+
+At startup the process builds a large heap that lives as long as it does (FastAPI, pydantic,
+SQLAlchemy, the catalog); with CPython's defaults every older-generation collection walks all
+of it again, while each request makes short-lived objects quickly. On the 2-core machine
+(``bench/logging_bench.py``, wrk -c32, non-streamed chat) the collector took about 19 % of the
+event loop's samples (py-spy --native). Freezing the startup heap out of collection and
+collecting the young generation every 7,000 allocations instead of 700 took the router from
+about 2,800 to 3,700-3,800 RPS (CPU a request 350 → 265 µs).
+
+Frozen objects are still freed by reference counting; only reference cycles among them wait
+until ``unfreeze`` at shutdown.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+YOUNG_GENERATION_THRESHOLD = 7_000
+
+
+@contextmanager
+def serving_collector() -> Iterator[None]:
+    """While serving: the startup heap frozen, young objects collected less often."""
+    before = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_GENERATION_THRESHOLD, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()

@@ -1,0 +1,134 @@
+"""The SQLite request-log sink process: its protocol, its failures and its lifetime."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import sqlite3
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from junction.accounting.row_store import SqliteSinkStore
+from junction.accounting.sqlite_sink import serve
+from junction.accounting.writer import LogWriter
+from junction.store.db import create_engine, migrate
+from tests.accounting_support import USER, start_router
+from tests.conftest import make_tenant
+from tests.test_store_request_log import call_at, priced_snapshot
+from tests.upstream import Upstream
+
+SINK_MODULE = b"junction.accounting.sqlite_sink"
+INSERT = "INSERT INTO t (id, v) VALUES (?, ?) ON CONFLICT (id) DO NOTHING"
+
+
+def frame(rows: object) -> bytes:
+    payload = orjson.dumps(rows)
+    return len(payload).to_bytes(4, "big") + payload
+
+
+def test_each_frame_is_one_transaction_answered_by_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "sink.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER NOT NULL)")
+    frames = io.BytesIO(
+        frame([["a", 1], ["b", 2]])
+        + frame([["b", 20], ["c", 3]])  # "b" is stored already: skipped, "c" kept
+        + frame([["d", 4], ["e", None]])  # NOT NULL fails: the whole frame is rolled back
+        + frame([["d", 4]])
+        + b"\x00\x00\x01"  # a cut-off header at the end of input: the sink just ends
+    )
+    replies = io.BytesIO()
+    serve(str(db), INSERT, frames, replies)
+    lines = replies.getvalue().decode().splitlines()
+    assert lines[:2] == ["ok", "ok"] and lines[3] == "ok" and len(lines) == 4
+    assert lines[2].startswith("error IntegrityError: NOT NULL constraint failed")
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute("SELECT id, v FROM t ORDER BY id").fetchall()
+    assert stored == [("a", 1), ("b", 2), ("c", 3), ("d", 4)]
+
+
+def sink_of(writer: LogWriter) -> SqliteSinkStore:
+    store = writer._rows_store
+    assert isinstance(store, SqliteSinkStore)
+    return store
+
+
+async def test_a_killed_sink_loses_nothing_and_is_replaced(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'log.db'}")
+    await migrate(engine)
+    writer = LogWriter(engine, priced_snapshot, capacity=100, batch_size=50, flush_interval=1)
+    now = datetime.now(UTC)
+    try:
+        for i in range(5):
+            writer.submit(call_at(now, i))
+        await writer.flush()
+        first = sink_of(writer).pid
+        assert first is not None and writer.written == 5
+        os.kill(first, signal.SIGKILL)
+        for i in range(5, 10):
+            writer.submit(call_at(now, i))
+        await writer.flush()  # the dead sink: the batch fails and stays queued
+        assert writer.write_errors == 1 and writer.depth == 5
+        await writer.flush()
+        assert writer.depth == 0 and writer.written == 10
+        second = sink_of(writer).pid
+        assert second is not None and second != first
+    finally:
+        await writer.stop()
+        await engine.dispose()
+    assert sink_of(writer).pid is None
+    with sqlite3.connect(tmp_path / "log.db") as conn:
+        assert conn.execute("SELECT count(*) FROM request_logs").fetchone() == (10,)
+
+
+def children(pid: int) -> list[int]:
+    found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(p) for p in found]
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return b""
+
+
+def gone(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"  # a zombie has exited
+
+
+def test_the_sink_never_outlives_a_killed_router(tmp_path: Path, upstream: Upstream) -> None:
+    router = start_router(tmp_path, upstream, JUNCTION_LOG_FLUSH_INTERVAL="0.05")
+    try:
+        tenant = make_tenant(router)
+        tenant.assistant("bot")
+        with tenant.client() as client:
+            client.chat.completions.create(model="bot", messages=USER)
+        assert router.proc is not None
+        sinks: list[int] = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # started by the first batch; then exec'd
+            sinks = [p for p in children(router.proc.pid) if SINK_MODULE in cmdline(p)]
+            if sinks:
+                break
+            time.sleep(0.05)
+        assert len(sinks) == 1, "one sink process beside the router"
+        os.kill(sinks[0], signal.SIGTERM)  # ignored: only the end of its input ends it
+        time.sleep(0.3)
+        assert not gone(sinks[0])
+        router.proc.kill()
+        router.proc.wait()
+        deadline = time.monotonic() + 10
+        while not gone(sinks[0]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert gone(sinks[0]), "the sink ends when the router's end of the pipe closes"
+    finally:
+        router.stop()
