@@ -97,6 +97,13 @@ def cmdline(pid: int) -> bytes:
         return b""
 
 
+def ignores_sigterm(pid: int) -> bool:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    return False
+
+
 def gone(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -121,6 +128,8 @@ def test_the_sink_never_outlives_a_killed_router(tmp_path: Path, upstream: Upstr
                 break
             time.sleep(0.05)
         assert len(sinks) == 1, "one sink process beside the router"
+        while not ignores_sigterm(sinks[0]) and time.monotonic() < deadline:
+            time.sleep(0.01)  # still starting up
         os.kill(sinks[0], signal.SIGTERM)  # ignored: only the end of its input ends it
         time.sleep(0.3)
         assert not gone(sinks[0])

@@ -79,6 +79,20 @@ def test_every_outcome_is_one_entry_with_its_fields(acct: RouterProcess, team: T
     assert entry["error_code"] == "invalid_api_key"
 
 
+def test_time_to_first_token_waits_for_generated_output(acct: RouterProcess, team: Tenant) -> None:
+    """The paced upstream sends its role-only chunk at once and the first words 0.3 s later:
+    TTFT is the words, not the role."""
+    team.assistant("slow", model="local/paced")
+    with (
+        team.client() as client,
+        client.chat.completions.create(model="slow", messages=USER, stream=True) as streamed,
+    ):
+        request_id = streamed.response.headers["x-request-id"]
+        assert "".join(c.choices[0].delta.content or "" for c in streamed if c.choices)
+    [entry] = [e for e in wait_for_logs(acct, team.name, 1) if e["request_id"] == request_id]
+    assert 280 <= entry["ttft_ms"] < entry["latency_ms"]
+
+
 def test_filters_newest_first_and_cursor_paging(acct: RouterProcess, team: Tenant) -> None:
     team.assistant("one")
     team.assistant("two")

@@ -138,6 +138,7 @@ class SqliteSinkStore:
                 self._insert,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
+                start_new_session=True,  # a Ctrl-C to the router's process group skips it
             )
         return self._proc
 

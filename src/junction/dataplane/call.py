@@ -52,6 +52,12 @@ class Call:
             return None
         return (self.first_token_at - self.started) * 1000
 
+    def note_first_token(self, chunk: dict[str, object]) -> None:
+        """Time to first token: the first streamed chunk that carries output (text, reasoning
+        or a tool call) — not the role-only chunk servers send before generating."""
+        if self.first_token_at is None and _carries_output(chunk):
+            self.first_token_at = time.perf_counter()
+
     def record_usage(self, usage: object) -> None:
         if isinstance(usage, dict):
             prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
@@ -59,3 +65,18 @@ class Call:
                 self.prompt_tokens = prompt
             if isinstance(completion, int):
                 self.completion_tokens = completion
+
+
+def _carries_output(chunk: dict[str, object]) -> bool:
+    choices = chunk.get("choices")
+    for choice in choices if isinstance(choices, list) else ():
+        if not isinstance(choice, dict):
+            continue
+        if choice.get("text"):  # /v1/completions
+            return True
+        delta = choice.get("delta")
+        if isinstance(delta, dict) and (
+            delta.get("content") or delta.get("reasoning_content") or delta.get("tool_calls")
+        ):
+            return True
+    return False

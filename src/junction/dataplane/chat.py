@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -112,8 +111,7 @@ async def _stream(rt: Runtime, call: Call, body: Json, turn: ChatTurn) -> Respon
                     continue
                 if transcript is not None:
                     transcript.feed(chunk)
-                if call.first_token_at is None and chunk["choices"]:
-                    call.first_token_at = time.perf_counter()
+                call.note_first_token(chunk)
                 if log_content:
                     capture_delta(call, chunk, cap)
                 if "usage" in chunk:

@@ -108,8 +108,7 @@ async def _stream(rt: Runtime, call: Call, body: Json) -> Response:
         try:
             async for chunk in chunks:
                 _normalize(chunk, name, call.request_id)
-                if call.first_token_at is None and chunk["choices"]:
-                    call.first_token_at = time.perf_counter()
+                call.note_first_token(chunk)
                 if "usage" in chunk and chunk["usage"] is not None:
                     call.record_usage(chunk["usage"])
                     if not wants_usage:
