@@ -11,8 +11,9 @@ an orjson array of rows; each frame is stored in one transaction and answered wi
 ``ok`` or ``error <type>: <message>``. The child ends at the end of its input — when the router
 closes the pipe, or dies — so it never outlives the router. It runs in a session of its own
 and ignores SIGINT and SIGTERM: a Ctrl-C or a stop signal sent to every process of the router
-must not end it before the router's last flush. It runs at a lower CPU priority than the router: storing a batch is a burst of CPU
-that no one waits for, and on a small machine it must not delay requests.
+must not end it before the router's last flush. It runs at a lower CPU priority than the
+router: storing a batch is a burst of CPU that no one waits for, and on a small machine it must
+not delay requests.
 
 Only the standard library and orjson are imported: the process starts in a few milliseconds.
 """
