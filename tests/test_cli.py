@@ -22,6 +22,8 @@ providers:
     api_key: ${{LOCAL_KEY}}
   - name: byhand
     base_url: http://127.0.0.1:9/v1
+    tokenizer: vllm
+    max_concurrent: 4
     models:
       - name: big
         context_length: 32768
@@ -145,6 +147,15 @@ def test_apply_is_idempotent_and_dry_run_changes_nothing(
     )
     changed = junction(fresh, "apply", "-f", str(path), "--dry-run", env=env)
     assert "max_tokens: 512 -> 9" in changed.stdout
+
+    path.write_text(
+        CONFIG.format(upstream=upstream.url).replace("tokenizer: vllm", "tokenizer: llama.cpp")
+    )
+    changed = junction(fresh, "apply", "-f", str(path), env=env)
+    assert "tokenizer: 'vllm' -> 'llama.cpp'" in changed.stdout
+    listed = json.loads(junction(fresh, "providers", "list", "--json").stdout)
+    [byhand] = [p for p in listed if p["name"] == "byhand"]
+    assert (byhand["tokenizer"], byhand["max_concurrent"]) == ("llama.cpp", 4)
 
 
 def test_export_apply_export_round_trip(

@@ -14,6 +14,12 @@ What it does is chosen by the model name it is asked for, so that one server pla
 - ``tool-call`` answers a ``lookup`` tool call to a user message, and echoes otherwise.
 
 Every request body is recorded in ``Upstream.requests`` (newest last).
+
+It also plays the tokenizer endpoints at its root, counting on purpose unlike tiktoken:
+vLLM's ``/tokenize`` (chat messages: ``VLLM_TOKENS_PER_WORD`` a word) and llama.cpp's
+``/apply-template`` + ``/tokenize`` (``LLAMA_CPP_TOKENS_PER_WORD`` a word of the templated
+prompt). A message containing ``untokenizable`` makes them answer 500. Their bodies are
+recorded in ``Upstream.tokenize_requests``.
 """
 
 from __future__ import annotations
@@ -48,6 +54,8 @@ TOOL_CALL = {
     "function": {"name": "lookup", "arguments": '{"q": "x"}'},
 }
 COSTLY_COMPLETION_TOKENS = 400
+VLLM_TOKENS_PER_WORD = 5
+LLAMA_CPP_TOKENS_PER_WORD = 4
 
 
 @dataclass
@@ -57,6 +65,7 @@ class Upstream:
     headers: list[dict[str, str]] = field(default_factory=list)
     cancelled_streams: int = 0
     completed_streams: int = 0
+    tokenize_requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def last(self) -> dict[str, Any]:
         return self.requests[-1]
@@ -164,7 +173,25 @@ def build_app(state: Upstream) -> web.Application:
             {"object": "list", "data": data, "model": body["model"], "usage": usage}
         )
 
+    async def tokenize(request: web.Request) -> web.Response:
+        body = await request.json(loads=orjson.loads)
+        state.tokenize_requests.append((request.path, body))
+        if "untokenizable" in orjson.dumps(body).decode():
+            return web.json_response({"error": "tokenizer broke"}, status=500)
+        if request.path == "/apply-template":
+            prompt = "".join(f"<{m['role']}>{m['content']}\n" for m in body["messages"])
+            return web.json_response({"prompt": prompt})
+        if "messages" in body:  # vLLM, chat form
+            count = VLLM_TOKENS_PER_WORD * sum(
+                len(str(m.get("content", "")).split()) for m in body["messages"]
+            )
+            return web.json_response({"count": count, "tokens": [0] * count})
+        tokens = [0] * (LLAMA_CPP_TOKENS_PER_WORD * len(body["content"].split()))
+        return web.json_response({"tokens": tokens})  # llama.cpp
+
     app = web.Application()
+    app.router.add_post("/tokenize", tokenize)
+    app.router.add_post("/apply-template", tokenize)
     app.router.add_get("/v1/models", models)
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_post("/v1/embeddings", embeddings)

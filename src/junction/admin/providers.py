@@ -49,6 +49,7 @@ def public(row: m.Provider) -> ProviderPublic:
         header_names=sorted(row.headers or {}),
         tls_verify=row.tls_verify is not False,
         max_concurrent=row.max_concurrent,
+        tokenizer=row.tokenizer,
         models=[ProviderModelPublic(**entry) for entry in row.models or []],
         discovered_at=row.discovered_at,
         discovery_error=row.discovery_error,
@@ -128,6 +129,7 @@ async def create_provider(body: ProviderCreate, rt: Admin, s: Session) -> Provid
         headers=body.headers,
         tls_verify=body.tls_verify,
         max_concurrent=body.max_concurrent,
+        tokenizer=body.tokenizer,
         models=_manual(body.models or []),
     )
     if body.models is None:
@@ -152,7 +154,7 @@ async def update_provider(name: str, body: ProviderUpdate, rt: Admin, s: Session
         secret = body.api_key.get_secret_value() if body.api_key else None
         row.api_key_encrypted = rt.box.encrypt(secret) if secret else None
     nullable = ("connect_timeout", "read_timeout", "max_concurrent")
-    for field in ("kind", "base_url", "headers", "tls_verify", *nullable):
+    for field in ("kind", "base_url", "headers", "tls_verify", "tokenizer", *nullable):
         if field in changes and (changes[field] is not None or field in nullable):
             setattr(row, field, changes[field])
     if body.models is not None:

@@ -74,7 +74,7 @@ def create_response(rt: Runtime) -> Handler:
             )
         prepare_chat(body, assistant, call.workspace)
         await admit(rt, call, body)
-        turn = ChatTurn.begin(
+        turn = await ChatTurn.begin(
             rt.history, rt.tokens, snapshot, call, body, chain if store else None, stored
         )
         if store and chain is not None:

@@ -16,7 +16,15 @@ from junction.client import AdminClient
 from junction.declarative.document import Document, WorkspaceSpec
 from junction.schemas.providers import ProviderCreate
 
-_PROVIDER_FIELDS = ("kind", "base_url", "connect_timeout", "read_timeout")
+_PROVIDER_FIELDS = (
+    "kind",
+    "base_url",
+    "connect_timeout",
+    "read_timeout",
+    "tls_verify",
+    "max_concurrent",
+    "tokenizer",
+)
 _WORKSPACE_FIELDS = (
     "token_context_window",
     "max_tokens",

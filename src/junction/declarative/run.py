@@ -50,6 +50,9 @@ async def export(client: AdminClient) -> Document:
             "base_url": p["base_url"],
             "connect_timeout": p["connect_timeout"],
             "read_timeout": p["read_timeout"],
+            "tls_verify": p["tls_verify"],
+            "max_concurrent": p["max_concurrent"],
+            "tokenizer": p["tokenizer"],
             "headers": {
                 h: "${" + _env_name(p["name"], "HEADER", h) + "}" for h in p["header_names"]
             },

@@ -26,6 +26,7 @@ from junction.history.state import ConversationState, Turn
 from junction.history.store import ConversationStore
 from junction.routing.catalog import AssistantView, Snapshot
 from junction.tokens.counter import REPLY_PRIMING, TokenCounter, tools_upper_bound, upper_bound
+from junction.tokens.upstream import prompt_tokens
 from junction.tokens.window import context_lengths, effective_window, units_to_drop
 
 Json = dict[str, Any]
@@ -68,12 +69,13 @@ class ChatTurn:
             )
             call.notes["conversation_id"] = conversation
             headers[identity.HEADER] = identity.header_value(conversation)
-        turn = cls.begin(store, counter, snapshot, call, body, state, state.turns if state else [])
+        stored = state.turns if state else []
+        turn = await cls.begin(store, counter, snapshot, call, body, state, stored)
         turn.headers.update(headers)
         return turn
 
     @classmethod
-    def begin(
+    async def begin(
         cls,
         store: ConversationStore,
         counter: TokenCounter,
@@ -106,7 +108,9 @@ class ChatTurn:
         )
         fixed = [*head, *instructions, *sent]
         if window is not None:
-            history = _fit(store, counter, fixed, sent, body.get("tools"), history, window, call)
+            history = await _fit(
+                store, counter, snapshot, fixed, sent, body.get("tools"), history, window, call
+            )
         body["messages"] = [*head, *instructions, *(m for t in history for m in t.messages), *sent]
         if turn.strip:
             thinking.switch_off(body, (*assistant.model, *assistant.fallbacks))
@@ -192,9 +196,10 @@ def _stored_form(message: Json, strip: bool) -> Json:
     return message
 
 
-def _fit(
+async def _fit(
     store: ConversationStore,
     counter: TokenCounter,
+    snapshot: Snapshot,
     fixed: list[Json],
     sent: list[Json],
     tools: object,
@@ -208,7 +213,8 @@ def _fit(
         return history  # fits even counted generously: nothing to encode
     if bound + sum(store.tokens(t) for t in history) <= window:
         return history  # stored turns are counted once; the new part still needs no encoding
-    needed = counter.prompt(fixed, tools)
+    assert call.assistant is not None
+    needed = await prompt_tokens(counter, snapshot, call.assistant, fixed, tools, call)
     if needed > window:
         raise _exceeded(needed, window, "system prompt and new messages")
     units: list[list[Turn]] = []

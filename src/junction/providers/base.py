@@ -39,6 +39,7 @@ class ProviderConfig:
     headers: dict[str, str] = field(default_factory=dict)
     tls_verify: bool = True
     max_concurrent: int | None = None  # upstream connections at once; more requests queue
+    tokenizer: str = "tiktoken"  # who counts prompts: tiktoken, vllm, llama.cpp (tokens/upstream)
 
     def fingerprint(self) -> tuple[object, ...]:
         return (
@@ -50,6 +51,7 @@ class ProviderConfig:
             tuple(sorted(self.headers.items())),
             self.tls_verify,
             self.max_concurrent,
+            self.tokenizer,
         )
 
 

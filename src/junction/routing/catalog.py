@@ -131,6 +131,7 @@ class Catalog:
             headers=dict(row.headers or {}),
             tls_verify=row.tls_verify is not False,
             max_concurrent=row.max_concurrent,
+            tokenizer=row.tokenizer,
         )
 
     async def _load(self, session: AsyncSession) -> Snapshot:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
 from junction.schemas.common import PositiveInt, Public, Slug, Strict
 
 Timeout = Annotated[float, Field(gt=0, le=3600)]
+Tokenizer = Literal["tiktoken", "vllm", "llama.cpp"]
 Price = Annotated[float, Field(ge=0)]
 
 
@@ -39,6 +40,9 @@ class ProviderCreate(Strict):
     tls_verify: bool = True
     max_concurrent: Annotated[int, Field(ge=1, le=100_000)] | None = None
     """Upstream requests at once; further requests wait for a free connection."""
+    tokenizer: Tokenizer = "tiktoken"
+    """Who counts prompts against the context window: tiktoken in process, or the upstream's
+    own tokenizer endpoint (vLLM's or llama.cpp's ``/tokenize``) for exact counts."""
     models: list[ModelSpec] | None = None
     """Models listed by hand; when absent they are discovered from the provider."""
 
@@ -54,6 +58,7 @@ class ProviderUpdate(Strict):
     headers: dict[str, str] | None = None
     tls_verify: bool | None = None
     max_concurrent: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    tokenizer: Tokenizer | None = None
     models: list[ModelSpec] | None = None
 
     @field_validator("base_url")
@@ -80,6 +85,7 @@ class ProviderPublic(Public):
     header_names: list[str]
     tls_verify: bool = True
     max_concurrent: int | None = None
+    tokenizer: str = "tiktoken"
     models: list[ProviderModelPublic]
     discovered_at: datetime | None
     discovery_error: str | None

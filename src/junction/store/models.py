@@ -69,6 +69,9 @@ class Provider(Base):
     headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     tls_verify: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     max_concurrent: Mapped[int | None] = mapped_column(Integer, default=None)
+    tokenizer: Mapped[str] = mapped_column(
+        String(16), default="tiktoken", server_default="tiktoken"
+    )
     # [{"name", "context_length", "input_price", "output_price", "source"}]
     models: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     discovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
