@@ -93,6 +93,8 @@ def test_02_add_a_provider_and_see_its_models(page: Page, upstream: Upstream) ->
     n = len(MODELS)
     expect(page.get_by_role("status")).to_contain_text(f"Provider lab added with {n} models")
     expect(page.get_by_role("heading", name=re.compile("^lab"))).to_be_visible()
+    facts = page.locator("section[aria-labelledby=prov-lab] dl.facts")
+    expect(facts).to_contain_text("tiktoken, in the router")
     page.get_by_role("button", name="Refresh models of lab").click()
     expect(page.get_by_role("status")).to_contain_text(f"lab: {n} models.")
     page.locator("summary", has_text=f"{n} models").click()

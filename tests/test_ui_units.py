@@ -9,7 +9,7 @@ from starlette.requests import Request
 from junction.ui.api import ApiResult
 from junction.ui.insights import over_time, percentile
 from junction.ui.openai_settings import window_parts, window_value
-from junction.ui.providers import health_view, kinds
+from junction.ui.providers import TOKENIZER_LABELS, health_view, kinds
 from junction.ui.web import make_templates
 
 
@@ -92,6 +92,7 @@ def test_providers_page_renders_health_fields() -> None:
         "kind": "openai",
         "base_url": "http://127.0.0.1:1/v1",
         "has_api_key": False,
+        "tokenizer": "vllm",
         "models": [{"name": "echo", "context_length": 8192, "source": "discovered"}],
         "discovered_at": "2026-01-01T00:00:00Z",
         "discovery_error": None,
@@ -124,11 +125,13 @@ def test_providers_page_renders_health_fields() -> None:
             providers=[{**provider, "health_view": health_view(provider)}],
             kinds=kinds(),
             hints={},
+            tokenizers=TOKENIZER_LABELS,
             errors={},
             values={"kind": "openai"},
             notice="",
         )
     )
+    assert "<dd>vLLM&#39;s /tokenize</dd>" in html
     assert '<span class="badge bad">cooldown</span>' in html
     assert "812 ms" in html and "3 / 4" in html and "12.5 s" in html
     assert "upstream answered 503" in html and "2027-01-15 08:00:00 UTC" in html

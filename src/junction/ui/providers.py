@@ -17,6 +17,11 @@ KIND_LABELS = {
     "ollama": "Ollama (native API)",
     "anthropic": "Anthropic (Messages API)",
 }
+TOKENIZER_LABELS = {
+    "tiktoken": "tiktoken, in the router",
+    "vllm": "vLLM's /tokenize",
+    "llama.cpp": "llama.cpp's /tokenize",
+}
 BASE_URL_HINTS = {
     "openai": "http://127.0.0.1:8000/v1",
     "ollama": "http://127.0.0.1:11434",
@@ -66,6 +71,7 @@ def provider_routes(ui: Ui) -> dict[str, object]:
             providers=providers,
             kinds=kinds(),
             hints=BASE_URL_HINTS,
+            tokenizers=TOKENIZER_LABELS,
             errors={(error.field or "form"): error.message} if error else {},
             values=extra.pop("values", {"kind": "openai"}),
             notice=extra.pop("notice", ""),
@@ -76,8 +82,8 @@ def provider_routes(ui: Ui) -> dict[str, object]:
         if not p.writing:
             return await listing(p, notice=p.request.query_params.get("notice", ""))
         f = p.form
-        values = {k: f.get(k) for k in ("name", "kind", "base_url")}
-        body: dict[str, Any] = dict(values)
+        values = {k: f.get(k) for k in ("name", "kind", "base_url", "tokenizer")}
+        body: dict[str, Any] = {k: v for k, v in values.items() if v or k != "tokenizer"}
         if f.get("api_key"):
             body["api_key"] = f.get("api_key")
         result = await p.api.post(path("providers"), body)
