@@ -37,8 +37,8 @@ import orjson
 
 from junction.errors import UpstreamError
 from junction.providers.anthropic_stream import STOP_REASONS, StreamTranslator, message_usage
-from junction.providers.base import DiscoveredModel, Json, Provider, error_from_exception
-from junction.providers.http import request_json, send
+from junction.providers.base import DiscoveredModel, Json, Provider
+from junction.providers.http import reading_stream, request_json, send, stream_event
 from junction.providers.sse import sse_data
 from junction.providers.translate import (
     image_urls,
@@ -103,28 +103,14 @@ class AnthropicProvider(Provider):
 
     async def _chunks(self, response: aiohttp.ClientResponse, model: str) -> AsyncIterator[Json]:
         translator = StreamTranslator(model)
-        finished = False
-        try:
+        async with reading_stream(self.config.name, response):
             async for payload in sse_data(response):
-                try:
-                    event = orjson.loads(payload)
-                except orjson.JSONDecodeError:
-                    raise UpstreamError(
-                        f"provider '{self.config.name}' sent a stream event that is not JSON"
-                    ) from None
+                event = stream_event(self.config.name, payload)
                 if isinstance(event, dict):
                     for out in translator.feed(event):
                         yield out
                     if translator.done:
                         break
-            finished = True
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise error_from_exception(self.config.name, exc) from exc
-        finally:
-            if finished:
-                response.release()
-            else:
-                response.close()
 
 
 def to_messages(body: Json, stream: bool) -> Json:

@@ -1,7 +1,10 @@
-"""Sending a request through a provider's pooled session, with errors mapped to Junction's."""
+"""Sending a request through a provider's pooled session, with errors mapped to Junction's,
+and reading a streamed answer (``reading_stream``, ``stream_event``)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -51,3 +54,27 @@ async def request_json(provider: Provider, method: str, url: str, body: Json | N
         raise UpstreamError(
             f"provider '{provider.config.name}' answered with a body that is not JSON"
         ) from None
+
+
+@contextlib.asynccontextmanager
+async def reading_stream(provider: str, response: aiohttp.ClientResponse) -> AsyncIterator[None]:
+    """Around reading a streamed answer: transport errors raised as Junction's; the connection
+    released to the pool when the reading ended normally, closed when it was left early (the
+    client went away, an error) so that the upstream stops generating."""
+    try:
+        yield
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        response.close()
+        raise error_from_exception(provider, exc) from exc
+    except BaseException:
+        response.close()
+        raise
+    response.release()
+
+
+def stream_event(provider: str, payload: bytes) -> Any:
+    """One streamed event (an SSE ``data`` payload or an NDJSON line), parsed."""
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        raise UpstreamError(f"provider '{provider}' streamed an event that is not JSON") from None

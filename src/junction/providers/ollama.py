@@ -35,8 +35,8 @@ import aiohttp
 import orjson
 
 from junction.errors import InvalidRequest, JunctionError, UpstreamError
-from junction.providers.base import DiscoveredModel, Json, Provider, error_from_exception
-from junction.providers.http import request_json, send
+from junction.providers.base import DiscoveredModel, Json, Provider
+from junction.providers.http import reading_stream, request_json, send, stream_event
 from junction.providers.ollama_generate import from_generate, generate_chunks, to_generate
 from junction.providers.translate import (
     chunk,
@@ -111,17 +111,11 @@ class OllamaProvider(Provider):
 
     async def _chunks(self, response: aiohttp.ClientResponse, model: str) -> AsyncIterator[Json]:
         chunk_id = new_id("chatcmpl-")
-        finished = False
         tool_index = 0
         role: Json = {"role": "assistant"}  # goes with the first event, once data has come
-        try:
+        async with reading_stream(self.config.name, response):
             async for line in ndjson_lines(response):
-                try:
-                    data = orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    raise UpstreamError(
-                        f"provider '{self.config.name}' streamed a line that is not JSON"
-                    ) from None
+                data = stream_event(self.config.name, line)
                 if not isinstance(data, dict):
                     continue
                 if "error" in data:
@@ -146,14 +140,6 @@ class OllamaProvider(Provider):
                     prompt, output = data.get("prompt_eval_count"), data.get("eval_count")
                     yield usage_chunk(chunk_id, model, _int(prompt), _int(output))
                     break
-            finished = True
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise error_from_exception(self.config.name, exc) from exc
-        finally:
-            if finished:
-                response.release()
-            else:
-                response.close()
 
     async def completions(self, body: Json) -> Json:
         request = to_generate(body, False, ollama_options(body))

@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import orjson
 
 from junction.errors import InvalidRequest, UpstreamError
-from junction.providers.base import Json, error_from_exception
+from junction.providers.base import Json
+from junction.providers.http import reading_stream, stream_event
 from junction.providers.translate import ndjson_lines, new_id, usage
 
 
@@ -71,15 +71,9 @@ async def generate_chunks(
     provider: str, response: aiohttp.ClientResponse, model: str
 ) -> AsyncIterator[Json]:
     base: dict[str, Any] = {"id": new_id("cmpl-"), "object": "text_completion", "model": model}
-    finished = False
-    try:
+    async with reading_stream(provider, response):
         async for line in ndjson_lines(response):
-            try:
-                data = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                raise UpstreamError(
-                    f"provider '{provider}' streamed a line that is not JSON"
-                ) from None
+            data = stream_event(provider, line)
             if not isinstance(data, dict):
                 continue
             if "error" in data:
@@ -91,11 +85,3 @@ async def generate_chunks(
                 yield {**base, "created": created, "choices": [_choice("", _finish(data))]}
                 yield {**base, "created": created, "choices": [], "usage": usage(*_counts(data))}
                 break
-        finished = True
-    except (TimeoutError, aiohttp.ClientError) as exc:
-        raise error_from_exception(provider, exc) from exc
-    finally:
-        if finished:
-            response.release()
-        else:
-            response.close()

@@ -9,17 +9,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import orjson
 
 from junction.errors import UpstreamError
 from junction.providers.base import (
     DiscoveredModel,
     Json,
     Provider,
-    error_from_exception,
     error_from_status,
 )
-from junction.providers.http import request_json, send
+from junction.providers.http import reading_stream, request_json, send, stream_event
 from junction.providers.sse import sse_data
 
 # Where OpenAI-compatible servers report a model's context length in /v1/models.
@@ -67,29 +65,15 @@ class OpenAIProvider(Provider):
         return self._chunks(response)
 
     async def _chunks(self, response: aiohttp.ClientResponse) -> AsyncIterator[Json]:
-        finished = False
-        try:
+        name = self.config.name
+        async with reading_stream(name, response):
             async for payload in sse_data(response):
-                try:
-                    chunk = orjson.loads(payload)
-                except orjson.JSONDecodeError:
-                    raise UpstreamError(
-                        f"provider '{self.config.name}' sent a stream event that is not JSON"
-                    ) from None
+                chunk = stream_event(name, payload)
                 if not isinstance(chunk, dict):
-                    raise UpstreamError(f"provider '{self.config.name}' sent a non-object event")
+                    raise UpstreamError(f"provider '{name}' sent a non-object event")
                 if "error" in chunk and "choices" not in chunk:  # also for /completions
                     raise error_from_status(502, payload.decode(errors="replace"))
                 yield chunk
-            finished = True
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise error_from_exception(self.config.name, exc) from exc
-        finally:
-            # A stream left early (client gone, error) drops the connection: the upstream stops.
-            if finished:
-                response.release()
-            else:
-                response.close()
 
     async def _request_json(self, method: str, path: str, body: Json | None) -> Any:
         return await request_json(self, method, self.config.base_url + path, body)
