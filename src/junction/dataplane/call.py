@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from junction.errors import JunctionError
 from junction.routing.catalog import AssistantView, KeyView, WorkspaceView
 
 
@@ -57,6 +58,10 @@ class Call:
         or a tool call) — not the role-only chunk servers send before generating."""
         if self.first_token_at is None and _carries_output(chunk):
             self.first_token_at = time.perf_counter()
+
+    def record_error(self, error: JunctionError) -> None:
+        self.error = error.message
+        self.error_code = error.instance_code or error.code
 
     def record_usage(self, usage: object) -> None:
         if isinstance(usage, dict):

@@ -14,7 +14,12 @@ from junction.dataplane.admission import admit
 from junction.dataplane.call import Call
 from junction.dataplane.http import Handler, authenticate, json_response, openai_endpoint, read_json
 from junction.dataplane.streaming import EventStreamResponse
-from junction.dataplane.wire import completion_id, normalize_chunk, normalize_completion
+from junction.dataplane.wire import (
+    completion_id,
+    drop_usage,
+    normalize_chunk,
+    normalize_completion,
+)
 from junction.errors import JunctionError
 from junction.history.flow import ChatTurn
 from junction.quality.gate import QualityGate, StreamTranscript, score_stream
@@ -116,16 +121,13 @@ async def _stream(rt: Runtime, call: Call, body: Json, turn: ChatTurn) -> Respon
                     capture_delta(call, chunk, cap)
                 if "usage" in chunk:
                     call.record_usage(chunk["usage"])
-                    if not wants_usage:
-                        if not chunk["choices"]:
-                            continue
-                        del chunk["usage"]
+                    if not wants_usage and not drop_usage(chunk):
+                        continue
                 yield b"data: " + orjson.dumps(chunk) + b"\n\n"
             yield DONE
         except JunctionError as error:
             # Headers are gone; OpenAI clients raise on an event that carries "error".
-            call.error = error.message
-            call.error_code = error.instance_code or error.code
+            call.record_error(error)
             rt.router.health.failure(outcome.deployment.ref, error.message)
             yield b"data: " + error.to_json() + b"\n\n"
 

@@ -22,6 +22,7 @@ from junction.dataplane.call import Call
 from junction.dataplane.chat import routing_headers
 from junction.dataplane.http import Handler, authenticate, json_response, openai_endpoint, read_json
 from junction.dataplane.streaming import EventStreamResponse
+from junction.dataplane.wire import drop_usage
 from junction.errors import InvalidRequest, JunctionError, UpstreamError
 from junction.routing.prepare import apply_temperature, clamp_max_tokens, completion_cap
 from junction.routing.resolve import Deployment, resolve_assistant
@@ -109,17 +110,14 @@ async def _stream(rt: Runtime, call: Call, body: Json) -> Response:
             async for chunk in chunks:
                 _normalize(chunk, name, call.request_id)
                 call.note_first_token(chunk)
-                if "usage" in chunk and chunk["usage"] is not None:
+                if "usage" in chunk:
                     call.record_usage(chunk["usage"])
-                    if not wants_usage:
-                        if not chunk["choices"]:
-                            continue
-                        del chunk["usage"]
+                    if not wants_usage and not drop_usage(chunk):
+                        continue
                 yield b"data: " + orjson.dumps(chunk) + b"\n\n"
             yield DONE
         except JunctionError as error:
-            call.error = error.message
-            call.error_code = error.instance_code or error.code
+            call.record_error(error)
             rt.router.health.failure(outcome.deployment.ref, error.message)
             yield b"data: " + error.to_json() + b"\n\n"
 

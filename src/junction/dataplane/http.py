@@ -51,8 +51,7 @@ def openai_endpoint(rt: Runtime, name: str) -> Callable[[CallHandler], Handler]:
                 response = await handler(request, call)
             except JunctionError as error:
                 call.status = error.status_code
-                call.error = error.message
-                call.error_code = error.instance_code or error.code
+                call.record_error(error)
                 call.stream = False
                 rt.finish(call)
                 response = error_response(error, call.request_id)

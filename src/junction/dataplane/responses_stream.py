@@ -167,8 +167,7 @@ async def stream_response(
             kind = "response.incomplete" if finish == "length" else "response.completed"
             yield event(kind, response=final)
         except JunctionError as error:
-            call.error = error.message
-            call.error_code = error.instance_code or error.code
+            call.record_error(error)
             body = error.body()["error"]
             yield event(
                 "error", code=body["code"], message=body["message"], param=body["param"], error=body
