@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import time
 from pathlib import Path
 
 import httpx
 
+from junction.gc_tuning import YOUNG_GENERATION_THRESHOLD, serving_collector
 from tests.conftest import RouterProcess
 from tests.upstream import Upstream
 
@@ -131,3 +133,11 @@ def test_workers_follow_config_changes(tmp_path: Path, upstream: Upstream) -> No
         assert set(seen) == {"v2"}
     finally:
         proc.stop()
+
+
+def test_the_collector_is_tuned_while_serving_and_restored_after() -> None:
+    before = gc.get_threshold()
+    with serving_collector():
+        assert gc.get_threshold() == (YOUNG_GENERATION_THRESHOLD, *before[1:])
+        assert gc.get_freeze_count() > 1000, "the startup heap is frozen out of collection"
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
