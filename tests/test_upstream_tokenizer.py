@@ -3,10 +3,13 @@ endpoints), and a failing tokenizer falls back to tiktoken rather than failing t
 
 from __future__ import annotations
 
+import time
+
 import openai
 import pytest
 
 from junction.tokens.counter import REPLY_PRIMING, TokenCounter
+from junction.tokens.upstream import TIMEOUT_SECONDS
 from tests.conftest import RouterProcess, Tenant, make_tenant
 from tests.upstream import LLAMA_CPP_TOKENS_PER_WORD, VLLM_TOKENS_PER_WORD, Upstream
 
@@ -90,3 +93,13 @@ def test_a_failing_tokenizer_falls_back_to_tiktoken(
     assert upstream.last()["messages"][-1]["content"].startswith("untokenizable")
     assert "counting with its vllm tokenizer failed (UpstreamError)" in router.log()
     assert "tokenizer broke" not in router.log()
+
+
+def test_a_tokenizer_that_does_not_answer_is_not_waited_for(
+    counted: Tenant, upstream: Upstream, router: RouterProcess
+) -> None:
+    started = time.monotonic()
+    ask(counted, "vllm", "slowtokenizer " + words(60))
+    assert time.monotonic() - started < TIMEOUT_SECONDS + 2, "gave up after TIMEOUT_SECONDS"
+    assert upstream.last()["messages"][-1]["content"].startswith("slowtokenizer")
+    assert "counting with its vllm tokenizer failed (TimeoutError)" in router.log()

@@ -18,7 +18,8 @@ Every request body is recorded in ``Upstream.requests`` (newest last).
 It also plays the tokenizer endpoints at its root, counting on purpose unlike tiktoken:
 vLLM's ``/tokenize`` (chat messages: ``VLLM_TOKENS_PER_WORD`` a word) and llama.cpp's
 ``/apply-template`` + ``/tokenize`` (``LLAMA_CPP_TOKENS_PER_WORD`` a word of the templated
-prompt). A message containing ``untokenizable`` makes them answer 500. Their bodies are
+prompt). A message containing ``untokenizable`` makes them answer 500, ``slowtokenizer`` 8 s
+late. Their bodies are
 recorded in ``Upstream.tokenize_requests``.
 """
 
@@ -178,6 +179,8 @@ def build_app(state: Upstream) -> web.Application:
         state.tokenize_requests.append((request.path, body))
         if "untokenizable" in orjson.dumps(body).decode():
             return web.json_response({"error": "tokenizer broke"}, status=500)
+        if "slowtokenizer" in orjson.dumps(body).decode():
+            await asyncio.sleep(8)
         if request.path == "/apply-template":
             prompt = "".join(f"<{m['role']}>{m['content']}\n" for m in body["messages"])
             return web.json_response({"prompt": prompt})

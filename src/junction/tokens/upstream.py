@@ -10,13 +10,14 @@ A provider's ``tokenizer`` setting says who counts prompts for its models:
 
 ``<root>`` is the provider's base URL without a trailing ``/v1``. Asking costs one or two
 upstream round trips, so it is done only when the in-process bound says the prompt might not
-fit (``history.flow``), for the assistant's first model. When the upstream cannot answer, the
-tiktoken count is used, the call notes why and a warning is logged: a request never fails
-because a tokenizer endpoint does.
+fit (``history.flow``), for the assistant's first model. When the upstream cannot answer (or
+not within ``TIMEOUT_SECONDS``), the tiktoken count is used, the call notes why and a warning
+is logged: a request never fails because a tokenizer endpoint does.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -31,8 +32,8 @@ from junction.tokens.counter import TokenCounter
 
 log = logging.getLogger(__name__)
 
-TOKENIZERS = ("tiktoken", "vllm", "llama.cpp")
 Json = dict[str, Any]
+TIMEOUT_SECONDS = 5.0  # a tokenizer that does not answer by then is not waited for
 
 
 async def prompt_tokens(
@@ -49,9 +50,13 @@ async def prompt_tokens(
     if first is not None and first.provider.config.tokenizer != "tiktoken":
         provider = first.provider.client
         try:
-            count = await upstream_count(provider, first.model, list(messages), tools)
-        except JunctionError as exc:
-            call.notes["tokenizer_error"] = exc.message
+            count = await asyncio.wait_for(
+                upstream_count(provider, first.model, list(messages), tools), TIMEOUT_SECONDS
+            )
+        except (JunctionError, TimeoutError) as exc:
+            call.notes["tokenizer_error"] = (
+                exc.message if isinstance(exc, JunctionError) else "no answer in time"
+            )
             log.warning(  # the upstream's own text stays out of process logs
                 "provider '%s': counting with its %s tokenizer failed (%s); used tiktoken",
                 provider.config.name,
