@@ -87,7 +87,8 @@ def test_llama_cpp_templates_then_tokenizes(counted: Tenant, upstream: Upstream)
 def test_a_failing_tokenizer_falls_back_to_tiktoken(
     counted: Tenant, upstream: Upstream, router: RouterProcess
 ) -> None:
-    # 60 words would be over by vLLM's count; tiktoken's (about 120) fits.
+    # 61 words and the system prompt's 2 would be over by vLLM's count; tiktoken's fits.
+    assert VLLM_TOKENS_PER_WORD * (61 + 2) > WINDOW
     ask(counted, "vllm", "untokenizable " + words(60))
     assert [path for path, _ in upstream.tokenize_requests] == ["/tokenize"]
     assert upstream.last()["messages"][-1]["content"].startswith("untokenizable")

@@ -19,8 +19,7 @@ It also plays the tokenizer endpoints at its root, counting on purpose unlike ti
 vLLM's ``/tokenize`` (chat messages: ``VLLM_TOKENS_PER_WORD`` a word) and llama.cpp's
 ``/apply-template`` + ``/tokenize`` (``LLAMA_CPP_TOKENS_PER_WORD`` a word of the templated
 prompt). A message containing ``untokenizable`` makes them answer 500, ``slowtokenizer`` 8 s
-late. Their bodies are
-recorded in ``Upstream.tokenize_requests``.
+late. Their bodies are recorded in ``Upstream.tokenize_requests``.
 """
 
 from __future__ import annotations
@@ -177,9 +176,10 @@ def build_app(state: Upstream) -> web.Application:
     async def tokenize(request: web.Request) -> web.Response:
         body = await request.json(loads=orjson.loads)
         state.tokenize_requests.append((request.path, body))
-        if "untokenizable" in orjson.dumps(body).decode():
+        text = orjson.dumps(body).decode()
+        if "untokenizable" in text:
             return web.json_response({"error": "tokenizer broke"}, status=500)
-        if "slowtokenizer" in orjson.dumps(body).decode():
+        if "slowtokenizer" in text:
             await asyncio.sleep(8)
         if request.path == "/apply-template":
             prompt = "".join(f"<{m['role']}>{m['content']}\n" for m in body["messages"])

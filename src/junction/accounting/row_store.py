@@ -45,7 +45,8 @@ class RowStore(Protocol):
 def row_store(engine: AsyncEngine) -> RowStore:
     database = engine.url.database
     if engine.dialect.name == "sqlite" and database and database != ":memory:":
-        return SqliteSinkStore(database, insert_statement(engine.dialect), created_at(engine))
+        insert = insert_statement(engine.dialect)
+        return SqliteSinkStore(database, insert, created_at_conversion(engine))
     return EngineRowStore(engine)
 
 
@@ -63,7 +64,7 @@ def insert_statement(dialect: Dialect) -> str:
     )
 
 
-def created_at(engine: AsyncEngine) -> Callable[[Any], Any] | None:
+def created_at_conversion(engine: AsyncEngine) -> Callable[[Any], Any] | None:
     """SQLite stores datetimes as text in SQLAlchemy's format: the dialect's own conversion."""
     column_type = RequestLog.__table__.c.created_at.type
     processor: Callable[[Any], Any] | None = column_type._cached_bind_processor(engine.dialect)
@@ -74,7 +75,7 @@ class EngineRowStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._insert = insert_statement(engine.dialect)
-        self.created_at = created_at(engine)
+        self.created_at = created_at_conversion(engine)
 
     async def store(self, rows: Rows) -> None:
         if rows:

@@ -214,7 +214,7 @@ async def _fit(
     if bound + sum(store.tokens(t) for t in history) <= window:
         return history  # stored turns are counted once; the new part still needs no encoding
     assert call.assistant is not None
-    needed = await prompt_tokens(counter, snapshot, call.assistant, fixed, tools, call)
+    needed = await prompt_tokens(counter, snapshot, call.assistant, fixed, tools)
     if needed > window:
         raise _exceeded(needed, window, "system prompt and new messages")
     units: list[list[Turn]] = []

@@ -11,8 +11,8 @@ A provider's ``tokenizer`` setting says who counts prompts for its models:
 ``<root>`` is the provider's base URL without a trailing ``/v1``. Asking costs one or two
 upstream round trips, so it is done only when the in-process bound says the prompt might not
 fit (``history.flow``), for the assistant's first model. When the upstream cannot answer (or
-not within ``TIMEOUT_SECONDS``), the tiktoken count is used, the call notes why and a warning
-is logged: a request never fails because a tokenizer endpoint does.
+not within ``TIMEOUT_SECONDS``), the tiktoken count is used and a warning is logged: a request
+never fails because a tokenizer endpoint does.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from junction.dataplane.call import Call
 from junction.errors import JunctionError, UpstreamError
 from junction.providers.base import Provider
 from junction.providers.http import request_json
@@ -42,7 +41,6 @@ async def prompt_tokens(
     assistant: AssistantView,
     messages: Sequence[Json],
     tools: object,
-    call: Call,
 ) -> int:
     """The prompt's tokens as the assistant's first model counts them, where its provider
     can say; otherwise (or if it fails) the in-process count."""
@@ -54,9 +52,6 @@ async def prompt_tokens(
                 upstream_count(provider, first.model, list(messages), tools), TIMEOUT_SECONDS
             )
         except (JunctionError, TimeoutError) as exc:
-            call.notes["tokenizer_error"] = (
-                exc.message if isinstance(exc, JunctionError) else "no answer in time"
-            )
             log.warning(  # the upstream's own text stays out of process logs
                 "provider '%s': counting with its %s tokenizer failed (%s); used tiktoken",
                 provider.config.name,
@@ -64,7 +59,6 @@ async def prompt_tokens(
                 type(exc).__name__,
             )
         else:
-            call.notes["tokenizer"] = provider.config.tokenizer
             return count
     return counter.prompt(messages, tools)
 

@@ -82,8 +82,9 @@ def provider_routes(ui: Ui) -> dict[str, object]:
         if not p.writing:
             return await listing(p, notice=p.request.query_params.get("notice", ""))
         f = p.form
-        values = {k: f.get(k) for k in ("name", "kind", "base_url", "tokenizer")}
-        body: dict[str, Any] = {k: v for k, v in values.items() if v or k != "tokenizer"}
+        values = {k: f.get(k) for k in ("name", "kind", "base_url")}
+        values["tokenizer"] = f.get("tokenizer") or "tiktoken"
+        body: dict[str, Any] = dict(values)
         if f.get("api_key"):
             body["api_key"] = f.get("api_key")
         result = await p.api.post(path("providers"), body)
