@@ -16,10 +16,10 @@ import secrets
 import statistics
 import time
 
-from junction.dataplane.call import Call
+from junction.config.snapshot import KeyView, WorkspaceView
+from junction.core.call import Call
 from junction.ratelimit.limiter import RateLimits
 from junction.ratelimit.store import CounterStore
-from junction.routing.catalog import KeyView, WorkspaceView
 
 BIG = 10**12
 

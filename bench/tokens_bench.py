@@ -31,13 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from junction.dataplane.call import Call  # noqa: E402
-from junction.gc_tuning import serving_collector  # noqa: E402
-from junction.history.flow import ChatTurn  # noqa: E402
-from junction.history.store import ConversationStore  # noqa: E402
-from junction.providers.base import ProviderConfig  # noqa: E402
-from junction.providers.openai import OpenAIProvider  # noqa: E402
-from junction.routing.catalog import (  # noqa: E402
+from junction.config.snapshot import (  # noqa: E402
     AssistantView,
     KeyView,
     ModelInfo,
@@ -45,6 +39,12 @@ from junction.routing.catalog import (  # noqa: E402
     Snapshot,
     WorkspaceView,
 )
+from junction.core.call import Call  # noqa: E402
+from junction.gc_tuning import serving_collector  # noqa: E402
+from junction.history.flow import ChatTurn  # noqa: E402
+from junction.history.store import ConversationStore  # noqa: E402
+from junction.providers.base import ProviderConfig  # noqa: E402
+from junction.providers.openai import OpenAIProvider  # noqa: E402
 from junction.settings import Settings  # noqa: E402
 from junction.store.db import create_engine, migrate, session_factory  # noqa: E402
 from junction.tokens.counter import TokenCounter, upper_bound  # noqa: E402

@@ -11,7 +11,7 @@ import openai
 import orjson
 import pytest
 
-from junction.dataplane.call import Call
+from junction.core.call import Call
 from junction.telemetry.access_log import AccessLog
 from junction.telemetry.metrics import LabelGuard
 from junction.telemetry.process_log import HumanReadable, JsonLines, configure_logging

@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from junction.app import create_app
-from junction.dataplane.call import Call
+from junction.core.call import Call
 from junction.settings import Settings
 from tests.upstream_scripted import ScriptedUpstream, start_scripted
 

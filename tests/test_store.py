@@ -10,7 +10,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from junction.routing.catalog import Catalog
+from junction.config.catalog import Catalog
 from junction.security.secrets import SecretBox
 from junction.settings import Settings
 from junction.store import models as m

@@ -16,14 +16,9 @@ from junction.accounting.entry import cost_of
 from junction.accounting.queries import LogFilter, log_page, usage
 from junction.accounting.retention import Retention, purge_before
 from junction.accounting.writer import LogWriter
-from junction.dataplane.call import Call
+from junction.config.snapshot import ModelInfo, ProviderRuntime, Snapshot, WorkspaceView
+from junction.core.call import Call
 from junction.errors import QuotaExceeded
-from junction.routing.catalog import (
-    ModelInfo,
-    ProviderRuntime,
-    Snapshot,
-    WorkspaceView,
-)
 from junction.store import models as m
 from junction.store.db import create_engine, migrate, session_factory
 

@@ -20,8 +20,9 @@ from junction.admin.router import router as admin_router
 from junction.body_limit import BodySizeLimit
 from junction.bootstrap import ensure_admin_key
 from junction.cluster.config_sync import ConfigSync
+from junction.config.catalog import Catalog
+from junction.core.responses import error_response, json_response
 from junction.dataplane.conversations import add_conversation_paths
-from junction.dataplane.http import error_response, json_response
 from junction.dataplane.openapi import add_data_plane_paths
 from junction.dataplane.routes import data_plane_routes
 from junction.errors import InvalidRequest, JunctionError, NotFound, ValidationFailed
@@ -29,7 +30,6 @@ from junction.gc_tuning import serving_collector
 from junction.hardening.crash import install_crash_handler
 from junction.history.install import install as install_history
 from junction.operations import operation_routes
-from junction.routing.catalog import Catalog
 from junction.routing.router import Router
 from junction.runtime import Runtime
 from junction.security.secrets import SecretBox, load_root_secret

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from junction.dataplane.http import json_response
+from junction.core.responses import json_response
 from junction.runtime import Runtime
 
 

@@ -11,10 +11,10 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from junction.cluster.config_sync import ConfigSync
-from junction.dataplane.call import Call
+from junction.config.catalog import Catalog
+from junction.core.call import Call
 from junction.history.store import ConversationStore
 from junction.ratelimit.limiter import RateLimits
-from junction.routing.catalog import Catalog
 from junction.routing.router import Router
 from junction.security.secrets import SecretBox
 from junction.settings import Settings

@@ -20,7 +20,7 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from junction.dataplane.call import Call
+from junction.core.call import Call
 from junction.errors import QuotaExceeded
 from junction.store.models import RequestLog
 

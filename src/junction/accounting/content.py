@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from junction.dataplane.call import Call
+from junction.core.call import Call
 
 CLIPPED = "…[truncated {} bytes]"
 STREAM_CLIPPED = "…[truncated]"

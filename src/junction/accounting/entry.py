@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from junction.dataplane.call import Call
-from junction.routing.catalog import Snapshot
+from junction.config.snapshot import Snapshot
+from junction.core.call import Call
 
 Row = dict[str, Any]
 

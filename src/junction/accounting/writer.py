@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from junction.accounting.entry import log_values
 from junction.accounting.row_store import LogSinkError, row_store
-from junction.dataplane.call import Call
-from junction.routing.catalog import Snapshot
+from junction.config.snapshot import Snapshot
+from junction.core.call import Call
 
 log = logging.getLogger(__name__)
 

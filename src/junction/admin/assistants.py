@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.admin.deps import Admin, Session, save, workspace_by_name
 from junction.admin.validation import check_model_refs, check_window
+from junction.config.snapshot import Snapshot
 from junction.errors import NotFound
-from junction.routing.catalog import Snapshot
 from junction.schemas.assistants import AssistantCreate, AssistantPublic, AssistantUpdate
 from junction.schemas.common import ListOf
 from junction.security.secrets import new_id

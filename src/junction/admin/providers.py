@@ -9,10 +9,10 @@ from fastapi import APIRouter, Response
 from sqlalchemy import select
 
 from junction.admin.deps import Admin, Session, provider_by_name, save
+from junction.config.catalog import Catalog
 from junction.errors import Conflict, JunctionError, ValidationFailed
 from junction.providers.base import DiscoveredModel
 from junction.providers.registry import provider_class, provider_kinds
-from junction.routing.catalog import Catalog
 from junction.runtime import Runtime
 from junction.schemas.common import ListOf
 from junction.schemas.providers import (

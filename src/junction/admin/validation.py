@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from junction.config.snapshot import Snapshot
 from junction.errors import ValidationFailed
-from junction.routing.catalog import Snapshot
 
 
 def check_model_refs(snapshot: Snapshot, field: str, refs: Sequence[str]) -> None:

@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from junction.routing.catalog import Catalog
+from junction.config.catalog import Catalog
 from junction.store.models import Meta
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from junction.dataplane.call import Call
+from junction.core.call import Call
 from junction.hardening.body import check_body_shape
 from junction.ratelimit.estimate import estimate_prompt_tokens
 from junction.runtime import Runtime

@@ -10,9 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from junction.accounting.content import capture_delta, capture_request, capture_response
+from junction.core.call import Call
+from junction.core.responses import json_response
 from junction.dataplane.admission import admit
-from junction.dataplane.call import Call
-from junction.dataplane.http import Handler, authenticate, json_response, openai_endpoint, read_json
+from junction.dataplane.http import Handler, authenticate, openai_endpoint, read_json
 from junction.dataplane.streaming import EventStreamResponse
 from junction.dataplane.wire import (
     completion_id,

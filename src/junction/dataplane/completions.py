@@ -17,10 +17,11 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from junction.core.call import Call
+from junction.core.responses import json_response
 from junction.dataplane.admission import admit
-from junction.dataplane.call import Call
 from junction.dataplane.chat import routing_headers
-from junction.dataplane.http import Handler, authenticate, json_response, openai_endpoint, read_json
+from junction.dataplane.http import Handler, authenticate, openai_endpoint, read_json
 from junction.dataplane.streaming import EventStreamResponse
 from junction.dataplane.wire import drop_usage
 from junction.errors import InvalidRequest, JunctionError, UpstreamError

@@ -8,8 +8,9 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
-from junction.dataplane.call import Call
-from junction.dataplane.http import Handler, authenticate, json_response, openai_endpoint
+from junction.core.call import Call
+from junction.core.responses import json_response
+from junction.dataplane.http import Handler, authenticate, openai_endpoint
 from junction.errors import NotFound
 from junction.history.identity import storage_id
 from junction.history.state import ConversationState

@@ -12,9 +12,10 @@ import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from junction.dataplane.call import Call
+from junction.config.snapshot import KeyView, Snapshot, WorkspaceView
+from junction.core.call import Call
+from junction.core.responses import error_response
 from junction.errors import AuthenticationFailed, InvalidRequest, JunctionError, PayloadTooLarge
-from junction.routing.catalog import KeyView, Snapshot, WorkspaceView
 from junction.runtime import Runtime
 from junction.security.secrets import SecretBox
 
@@ -23,17 +24,6 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def new_request_id() -> str:
     return "req_" + os.urandom(12).hex()
-
-
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(data), status, headers, media_type="application/json")
-
-
-def error_response(error: JunctionError, request_id: str | None = None) -> Response:
-    headers = dict(error.headers)
-    if request_id:
-        headers["x-request-id"] = request_id
-    return Response(error.to_json(), error.status_code, headers, media_type="application/json")
 
 
 CallHandler = Callable[[Request, Call], Awaitable[Response]]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from junction.dataplane.call import Call
-from junction.dataplane.http import Handler, authenticate, json_response, openai_endpoint
+from junction.core.call import Call
+from junction.core.responses import json_response
+from junction.dataplane.http import Handler, authenticate, openai_endpoint
 from junction.dataplane.wire import model_entry
 from junction.routing.resolve import resolve_assistant
 from junction.runtime import Runtime

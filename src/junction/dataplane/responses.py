@@ -20,10 +20,11 @@ import re
 from starlette.requests import Request
 from starlette.responses import Response
 
+from junction.core.call import Call
+from junction.core.responses import json_response
 from junction.dataplane.admission import admit
-from junction.dataplane.call import Call
 from junction.dataplane.chat import routing_headers
-from junction.dataplane.http import Handler, authenticate, json_response, openai_endpoint, read_json
+from junction.dataplane.http import Handler, authenticate, openai_endpoint, read_json
 from junction.dataplane.responses_stream import stream_response
 from junction.dataplane.responses_wire import Json, chat_body, response_object
 from junction.dataplane.wire import completion_id, normalize_completion

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from junction.dataplane.call import Call
+from junction.core.call import Call
 from junction.dataplane.chat import routing_headers
 from junction.dataplane.responses_wire import response_object
 from junction.dataplane.streaming import EventStreamResponse

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from junction.dataplane.http import error_response
+from junction.core.responses import error_response
 from junction.errors import DatabaseUnavailable, JunctionError
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from junction.dataplane.call import Call
+from junction.config.snapshot import AssistantView, Snapshot
+from junction.core.call import Call
 from junction.errors import ContextLengthExceeded
 from junction.history import identity, thinking
 from junction.history.messages import (
@@ -24,7 +25,6 @@ from junction.history.messages import (
 )
 from junction.history.state import ConversationState, Turn
 from junction.history.store import ConversationStore
-from junction.routing.catalog import AssistantView, Snapshot
 from junction.tokens.counter import REPLY_PRIMING, TokenCounter, tools_upper_bound, upper_bound
 from junction.tokens.upstream import prompt_tokens
 from junction.tokens.window import context_lengths, effective_window, units_to_drop

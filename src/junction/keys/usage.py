@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import bindparam, or_, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from junction.dataplane.call import Call
+from junction.core.call import Call
 from junction.store.models import ApiKey
 
 log = logging.getLogger(__name__)

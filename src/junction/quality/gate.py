@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from junction.dataplane.call import Call
+from junction.core.call import Call
 from junction.quality.judge import judge
 from junction.quality.scorer import score_answer
 from junction.runtime import Runtime

@@ -14,7 +14,7 @@ import logging
 import re
 from typing import Any
 
-from junction.dataplane.call import Call
+from junction.core.call import Call
 from junction.errors import JunctionError, UpstreamError
 from junction.routing.prepare import prepare_chat
 from junction.routing.resolve import Deployment

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from limits import RateLimitItemPerMinute
 
-from junction.dataplane.call import Call
+from junction.core.call import Call
 from junction.errors import RateLimited
 from junction.ratelimit.headers import retry_after, window_headers
 from junction.ratelimit.store import CounterStore, Usage, Window, Windows

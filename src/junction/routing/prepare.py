@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from junction.config.snapshot import AssistantView, WorkspaceView
 from junction.errors import InvalidRequest
-from junction.routing.catalog import AssistantView, WorkspaceView
 
 Json = dict[str, Any]
 

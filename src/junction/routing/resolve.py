@@ -5,8 +5,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+from junction.config.snapshot import AssistantView, ModelInfo, ProviderRuntime, Snapshot
 from junction.errors import ModelNotFound
-from junction.routing.catalog import AssistantView, ModelInfo, ProviderRuntime, Snapshot
 
 
 @dataclass(frozen=True)

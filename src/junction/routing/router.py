@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from junction.config.snapshot import AssistantView, Snapshot
 from junction.errors import (
     JunctionError,
     RateLimited,
@@ -27,7 +28,6 @@ from junction.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from junction.routing.catalog import AssistantView, Snapshot
 from junction.routing.health import HealthBoard
 from junction.routing.resolve import Deployment, deployment
 from junction.routing.retry import RetryPolicy, retry_after_seconds, retryable

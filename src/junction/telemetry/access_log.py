@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 import orjson
 
-from junction.dataplane.call import Call
+from junction.core.call import Call
 
 FLUSH_SECONDS = 0.2
 MAX_BUFFERED_LINES = 512

@@ -25,7 +25,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from junction.dataplane.call import Call
+from junction.core.call import Call
 
 NONE = "none"
 OTHER = "other"

@@ -22,10 +22,10 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from junction.config.snapshot import AssistantView, Snapshot
 from junction.errors import JunctionError, UpstreamError
 from junction.providers.base import Provider
 from junction.providers.http import request_json
-from junction.routing.catalog import AssistantView, Snapshot
 from junction.routing.resolve import deployment
 from junction.tokens.counter import TokenCounter
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from junction.routing.catalog import AssistantView, Snapshot
+from junction.config.snapshot import AssistantView, Snapshot
 from junction.routing.resolve import deployment
 
 

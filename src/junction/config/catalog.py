@@ -1,4 +1,4 @@
-"""The in-process copy of the configuration that the request path reads.
+"""Loads the configuration snapshot (``snapshot.py``) from the database.
 
 The data plane never touches the database: it reads an immutable ``Snapshot``, which an admin
 write replaces as a whole (``Catalog.reload``) once its transaction has committed. Provider
@@ -11,12 +11,19 @@ import asyncio
 import dataclasses
 import logging
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from junction.config.snapshot import (
+    AssistantView,
+    KeyView,
+    ModelInfo,
+    ProviderRuntime,
+    Snapshot,
+    WorkspaceView,
+)
 from junction.providers.base import Provider, ProviderConfig
 from junction.providers.registry import provider_class
 from junction.security.secrets import SecretBox
@@ -26,73 +33,6 @@ from junction.store import models as m
 log = logging.getLogger(__name__)
 
 RETIRED_PROVIDER_GRACE_SECONDS = 900.0
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    name: str
-    context_length: int | None = None
-    input_price: float | None = None
-    output_price: float | None = None
-
-
-@dataclass(frozen=True)
-class ProviderRuntime:
-    config: ProviderConfig
-    client: Provider
-    models: dict[str, ModelInfo]
-
-
-@dataclass(frozen=True)
-class WorkspaceView:
-    id: str
-    name: str
-    token_context_window: str | None
-    max_tokens: int | None
-    rpm_limit: int | None
-    tpm_limit: int | None
-    monthly_token_budget: int | None
-    judge_assistant: str | None
-    log_content: bool = False
-
-
-@dataclass(frozen=True)
-class KeyView:
-    id: str
-    workspace_id: str
-    name: str
-    expires_at: float | None  # unix time
-    revoked: bool
-    rpm_limit: int | None
-    tpm_limit: int | None
-    owner_id: str = ""  # the first key of its rotation chain: what owns its conversations
-
-    def usable(self, now: float) -> bool:
-        return not self.revoked and (self.expires_at is None or now < self.expires_at)
-
-
-@dataclass(frozen=True)
-class AssistantView:
-    id: str
-    workspace_id: str
-    name: str
-    description: str
-    model: tuple[str, ...]
-    fallbacks: tuple[str, ...]
-    system_prompt: str
-    chat_history: str
-    temperature: float | None
-    quality_score: int
-    max_tokens: int | None
-    created: int  # unix time, for /v1/models
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    providers: dict[str, ProviderRuntime] = field(default_factory=dict)
-    workspaces: dict[str, WorkspaceView] = field(default_factory=dict)
-    keys: dict[str, KeyView] = field(default_factory=dict)  # by key hash
-    assistants: dict[str, dict[str, AssistantView]] = field(default_factory=dict)  # by ws id
 
 
 class Catalog:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from junction.config.snapshot import AssistantView, KeyView, WorkspaceView
 from junction.errors import JunctionError
-from junction.routing.catalog import AssistantView, KeyView, WorkspaceView
 
 
 @dataclass

@@ -1,0 +1,77 @@
+"""The in-process copy of the configuration that the request path reads: immutable views of
+providers, workspaces, keys and assistants, looked up by dictionary. ``catalog.Catalog`` builds
+and replaces them; nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from junction.providers.base import Provider, ProviderConfig
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    context_length: int | None = None
+    input_price: float | None = None
+    output_price: float | None = None
+
+
+@dataclass(frozen=True)
+class ProviderRuntime:
+    config: ProviderConfig
+    client: Provider
+    models: dict[str, ModelInfo]
+
+
+@dataclass(frozen=True)
+class WorkspaceView:
+    id: str
+    name: str
+    token_context_window: str | None
+    max_tokens: int | None
+    rpm_limit: int | None
+    tpm_limit: int | None
+    monthly_token_budget: int | None
+    judge_assistant: str | None
+    log_content: bool = False
+
+
+@dataclass(frozen=True)
+class KeyView:
+    id: str
+    workspace_id: str
+    name: str
+    expires_at: float | None  # unix time
+    revoked: bool
+    rpm_limit: int | None
+    tpm_limit: int | None
+    owner_id: str = ""  # the first key of its rotation chain: what owns its conversations
+
+    def usable(self, now: float) -> bool:
+        return not self.revoked and (self.expires_at is None or now < self.expires_at)
+
+
+@dataclass(frozen=True)
+class AssistantView:
+    id: str
+    workspace_id: str
+    name: str
+    description: str
+    model: tuple[str, ...]
+    fallbacks: tuple[str, ...]
+    system_prompt: str
+    chat_history: str
+    temperature: float | None
+    quality_score: int
+    max_tokens: int | None
+    created: int  # unix time, for /v1/models
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    providers: dict[str, ProviderRuntime] = field(default_factory=dict)
+    workspaces: dict[str, WorkspaceView] = field(default_factory=dict)
+    keys: dict[str, KeyView] = field(default_factory=dict)  # by key hash
+    assistants: dict[str, dict[str, AssistantView]] = field(default_factory=dict)  # by ws id
