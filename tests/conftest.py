@@ -106,6 +106,8 @@ class RouterProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        self.proc.kill()  # not left running behind the failed test
+        self.proc.wait()
         raise RuntimeError(f"router did not start:\n{self.log()}")
 
     def log(self) -> str:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import RouterProcess, free_port
 from tests.upstream import Upstream
@@ -44,6 +45,9 @@ workspaces:
         system_prompt: Be brief.
         temperature: 0.3
         chat_history: on
+      - name: thinker
+        model: local/think
+        chat_history: disable_think
       - name: big
         model: [byhand/big]
         fallbacks: [local/echo]
@@ -141,6 +145,10 @@ def test_apply_is_idempotent_and_dry_run_changes_nothing(
     helper = json.loads(junction(fresh, "assistants", "show", "team", "helper", "--json").stdout)
     assert helper["chat_history"] == "on"
     assert helper["system_prompt"] == "Be brief."
+    thinker = json.loads(junction(fresh, "assistants", "show", "team", "thinker", "--json").stdout)
+    assert (thinker["chat_history"], thinker["disable_think"]) == ("on", True), (
+        "the shorthand reads back as its two fields (and re-applying it changed nothing)"
+    )
 
     path.write_text(
         CONFIG.format(upstream=upstream.url).replace("max_tokens: 512", "max_tokens: 9")
@@ -168,6 +176,9 @@ def test_export_apply_export_round_trip(
     exported = junction(fresh, "export").stdout
     assert "sk-local" not in exported
     assert "${JUNCTION_LOCAL_API_KEY}" in exported
+    [team] = [w for w in yaml.safe_load(exported)["workspaces"] if w["name"] == "team"]
+    [thinker] = [a for a in team["assistants"] if a["name"] == "thinker"]
+    assert (thinker["chat_history"], thinker["disable_think"]) == ("on", True)
 
     empty = RouterProcess(tmp_path / "empty", {})
     empty.data_dir.mkdir()
@@ -216,6 +227,6 @@ def test_serve_with_config_applies_it(tmp_path: Path, upstream: Upstream) -> Non
     try:
         assert "New key team/laptop" in proc.log()
         names = json.loads(junction(proc, "assistants", "list", "team", "--json").stdout)
-        assert {a["name"] for a in names} == {"helper", "big"}
+        assert {a["name"] for a in names} == {"helper", "thinker", "big"}
     finally:
         proc.stop()

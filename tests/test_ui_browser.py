@@ -168,7 +168,8 @@ def test_05_assistant_create_edit_delete(page: Page, ui_router: RouterProcess) -
     page.get_by_label("Model", exact=True).select_option("lab/paced")
     page.get_by_label("Fallback 1").select_option("lab/echo")
     page.get_by_label("System prompt").fill("You are a concise assistant.")
-    page.locator("label[for=history-disable_think]").click()
+    page.locator("label[for=history-off]").click()
+    page.get_by_label("Disable Think").check()
     page.get_by_label(re.compile("^Temperature")).fill("5")
     page.get_by_label(re.compile("^Quality score")).fill("40")
     page.get_by_label("Max tokens").fill("256")
@@ -190,7 +191,8 @@ def test_05_assistant_create_edit_delete(page: Page, ui_router: RouterProcess) -
     with ui_router.admin() as admin:
         saved = admin.get("/workspaces/demo/assistants/helper").json()
     assert saved["model"] == ["lab/paced"] and saved["fallbacks"] == ["lab/echo"]
-    assert saved["temperature"] == 0.5 and saved["chat_history"] == "disable_think"
+    assert saved["temperature"] == 0.5 and saved["chat_history"] == "off"
+    assert saved["disable_think"] is True, "the toggle stands apart from the history choice"
     assert saved["quality_score"] == 40 and saved["max_tokens"] == 256
     assert saved["description"] == "Answers questions very briefly"
     shot(page, "assistants")

@@ -14,6 +14,8 @@ once the queue is empty each request gets ``ok``. Actions:
 - ``hang``          answers nothing for 5 s (longer than the tests' read timeouts)
 - ``die``           streams one content chunk then drops the connection (non-streamed: drops it)
 - ``reason``        as ok, with DeepSeek's ``reasoning_content`` and vLLM's ``reasoning`` fields
+- ``thinkfirst``    as ok, after ``<think>hmm</think>`` in the content; streamed, the role comes
+                    with ``<think>`` in the first chunk (no role-only chunk, as llama.cpp does)
 
 ``hits`` records ``(model, monotonic time, action, stream)`` for every chat request.
 """
@@ -118,6 +120,8 @@ def build_app(state: ScriptedUpstream) -> web.Application:
                 "function": {"name": name, "arguments": action[5:]},
             }
         thought = {"reasoning_content": "hmm", "reasoning": "hmm"} if action == "reason" else {}
+        if action == "thinkfirst" and not stream:
+            text = "<think>hmm</think>" + text
         if not stream:
             if action in ("paced", "slow"):
                 await asyncio.sleep(0.4 if action == "paced" else 1.0)
@@ -126,7 +130,11 @@ def build_app(state: ScriptedUpstream) -> web.Application:
             return web.json_response(answer)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
-        await response.write(_event(model, {"role": "assistant", "content": ""}))
+        if action == "thinkfirst":
+            await response.write(_event(model, {"role": "assistant", "content": "<think>"}))
+            await response.write(_event(model, {"content": "hmm</think>"}))
+        else:
+            await response.write(_event(model, {"role": "assistant", "content": ""}))
         if thought:
             await response.write(_event(model, thought))
         third = max(1, len(text) // 3)

@@ -81,6 +81,7 @@ async def update_assistant(
         "fallbacks",
         "system_prompt",
         "chat_history",
+        "disable_think",
         "quality_score",
     ):
         if field in changes and changes[field] is None:

@@ -35,6 +35,7 @@ ASSISTANT_COLUMNS = (
     "model",
     "fallbacks",
     "chat_history",
+    "disable_think",
     "temperature",
     "quality_score",
     "max_tokens",

@@ -129,6 +129,7 @@ class Catalog:
                 a.quality_score,
                 a.max_tokens,
                 int(a.created_at.timestamp()),
+                disable_think=a.disable_think or a.chat_history == "disable_think",
             )
         return Snapshot(providers, workspaces, keys, assistants)
 

@@ -67,6 +67,7 @@ class AssistantView:
     quality_score: int
     max_tokens: int | None
     created: int  # unix time, for /v1/models
+    disable_think: bool = False  # thinking switched off and stripped, whatever chat_history
 
 
 @dataclass(frozen=True)

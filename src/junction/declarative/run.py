@@ -82,6 +82,7 @@ async def export(client: AdminClient) -> Document:
                     "fallbacks",
                     "system_prompt",
                     "chat_history",
+                    "disable_think",
                     "temperature",
                     "quality_score",
                     "max_tokens",

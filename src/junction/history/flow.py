@@ -1,10 +1,12 @@
 """One chat request's part in token management and chat history.
 
-``ChatTurn.open`` runs after the assistant's settings are applied: it finds the conversation,
-drops what the client re-sent of it, prepends the stored history, fits the prompt into the
-token context window (trimming history oldest-first, whole turns at a time), and for
-``disable_think`` switches thinking off. ``answered`` / ``chunk`` / ``stream_ended`` strip
-thinking from the answer and store the turn once the answer is complete.
+``ChatTurn.open`` runs after the assistant's settings are applied: it finds the conversation
+(when chat history is on), drops what the client re-sent of it, prepends the stored history,
+fits the prompt into the token context window (trimming history oldest-first, whole turns at a
+time; a prompt that cannot fit is refused with what fills it, ``tokens.explain``), and for
+an assistant with ``disable_think`` switches thinking off, with or without history.
+``answered`` / ``chunk`` / ``stream_ended`` strip thinking from the answer, keep the stream's
+first chunk carrying ``role``, and store the turn once the answer is complete.
 """
 
 from __future__ import annotations
@@ -26,11 +28,17 @@ from junction.history.messages import (
 from junction.history.state import ConversationState, Turn
 from junction.history.store import ConversationStore
 from junction.tokens.counter import REPLY_PRIMING, TokenCounter, tools_upper_bound, upper_bound
+from junction.tokens.explain import WindowSource, count_parts, exceeded
 from junction.tokens.upstream import prompt_tokens
 from junction.tokens.window import context_lengths, effective_window, units_to_drop
 
 Json = dict[str, Any]
-STORING_MODES = frozenset({"on", "disable_think"})
+STORING_MODES = frozenset({"on", "disable_think"})  # "disable_think": rows not yet migrated
+
+
+def thinks_off(assistant: AssistantView) -> bool:
+    """Thinking switched off and stripped: the assistant's own switch (or the old mode)."""
+    return assistant.disable_think or assistant.chat_history == "disable_think"
 
 
 @dataclass
@@ -46,6 +54,7 @@ class ChatTurn:
     _strippers: dict[int, thinking.StreamStripper] = field(default_factory=dict)
     _content: list[str] = field(default_factory=list)
     _tool_calls: dict[int, Json] = field(default_factory=dict)
+    _roles_given: set[int] = field(default_factory=set)  # choices whose role was delivered
 
     @classmethod
     async def open(
@@ -56,8 +65,11 @@ class ChatTurn:
         call: Call,
         body: Json,
         conversation_header: str | None,
+        knowledge_tokens: int = 0,
     ) -> ChatTurn:
-        """A chat completion's turn: its conversation found as the assistant's mode says."""
+        """A chat completion's turn: its conversation found as the assistant's mode says.
+        ``knowledge_tokens``: retrieved knowledge already in the system prompt (named apart
+        when the prompt does not fit)."""
         assert call.assistant is not None and call.workspace is not None and call.key is not None
         assistant, workspace, key = call.assistant, call.workspace, call.key
         state: ConversationState | None = None
@@ -70,7 +82,9 @@ class ChatTurn:
             call.notes["conversation_id"] = conversation
             headers[identity.HEADER] = identity.header_value(conversation)
         stored = state.turns if state else []
-        turn = await cls.begin(store, counter, snapshot, call, body, state, stored)
+        turn = await cls.begin(
+            store, counter, snapshot, call, body, state, stored, knowledge_tokens
+        )
         turn.headers.update(headers)
         return turn
 
@@ -84,12 +98,13 @@ class ChatTurn:
         body: Json,
         state: ConversationState | None,
         stored: list[Turn],
+        knowledge_tokens: int = 0,
     ) -> ChatTurn:
         """Prepend ``stored`` history to ``body`` (less what the client re-sent), fit the
         window, switch thinking off if asked; the answer will be stored into ``state``."""
         assert call.assistant is not None and call.workspace is not None
         assistant, workspace = call.assistant, call.workspace
-        turn = cls(store, call, assistant, state, strip=assistant.chat_history == "disable_think")
+        turn = cls(store, call, assistant, state, strip=thinks_off(assistant))
         messages: list[Json] = body["messages"]
         head = messages[:1] if _is_own_system_prompt(messages, assistant) else []
         instructions, sent = split_instructions(messages[len(head) :])
@@ -100,17 +115,24 @@ class ChatTurn:
         if state is not None:
             turn.new = [_stored_form(m, turn.strip) for m in sent]
 
-        completion = body.get("max_completion_tokens") or body.get("max_tokens")
-        window = effective_window(
-            workspace.token_context_window,
-            context_lengths(snapshot, assistant),
-            completion if isinstance(completion, int) else None,
-        )
-        fixed = [*head, *instructions, *sent]
+        asked = body.get("max_completion_tokens") or body.get("max_tokens")
+        completion = asked if isinstance(asked, int) else None
+        lengths = context_lengths(snapshot, assistant)
+        window = effective_window(workspace.token_context_window, lengths, completion)
         if window is not None:
-            history = await _fit(
-                store, counter, snapshot, fixed, sent, body.get("tools"), history, window, call
+            prompt = _Prompt(
+                [*head, *instructions],
+                sent,
+                body.get("tools"),
+                knowledge_tokens,
+                WindowSource(
+                    assistant.name,
+                    workspace.token_context_window,
+                    min(lengths) if lengths else None,
+                    completion,
+                ),
             )
+            history = await _fit(store, counter, snapshot, prompt, history, window, call)
         body["messages"] = [*head, *instructions, *(m for t in history for m in t.messages), *sent]
         if turn.strip:
             thinking.switch_off(body, (*assistant.model, *assistant.fallbacks))
@@ -130,8 +152,17 @@ class ChatTurn:
         return None
 
     def chunk(self, chunk: Json) -> bool:
-        """One streamed chunk (changed in place); False when it is to be left out."""
+        """One streamed chunk (changed in place); False when it is to be left out. The first
+        chunk delivered for each choice carries ``role``, even when the upstream's first
+        chunk (which had it) carried only thinking and was left out."""
         keep = thinking.strip_chunk(chunk, self._strippers) if self.strip else True
+        if keep:
+            for choice in chunk.get("choices") or ():
+                if isinstance(choice, dict) and isinstance(choice.get("delta"), dict):
+                    index = choice.get("index", 0)
+                    if index not in self._roles_given:
+                        self._roles_given.add(index)
+                        choice["delta"].setdefault("role", "assistant")
         if self.state is not None:
             for choice in chunk.get("choices") or ():
                 if isinstance(choice, dict) and choice.get("index", 0) == 0:
@@ -196,18 +227,28 @@ def _stored_form(message: Json, strip: bool) -> Json:
     return message
 
 
+@dataclass(frozen=True)
+class _Prompt:
+    """The part of a prompt that history is fitted beside."""
+
+    system: list[Json]  # the assistant's system prompt and the client's instructions
+    sent: list[Json]  # the new messages
+    tools: object
+    knowledge: int  # tokens of retrieved knowledge inside ``system``
+    source: WindowSource
+
+
 async def _fit(
     store: ConversationStore,
     counter: TokenCounter,
     snapshot: Snapshot,
-    fixed: list[Json],
-    sent: list[Json],
-    tools: object,
+    prompt: _Prompt,
     history: list[Turn],
     window: int,
     call: Call,
 ) -> list[Turn]:
     """The newest history that fits ``window`` beside the fixed part; 400 if that alone won't."""
+    fixed, tools = [*prompt.system, *prompt.sent], prompt.tools
     bound = upper_bound(fixed) + tools_upper_bound(tools) + REPLY_PRIMING
     if bound + sum(t.bound for t in history) <= window:
         return history  # fits even counted generously: nothing to encode
@@ -216,21 +257,20 @@ async def _fit(
     assert call.assistant is not None
     needed = await prompt_tokens(counter, snapshot, call.assistant, fixed, tools)
     if needed > window:
-        raise _exceeded(needed, window, "system prompt and new messages")
+        raise _exceeded(counter, prompt, needed, window, 0)
     units: list[list[Turn]] = []
     for turn in history:
         if turn.opens_unit or not units:
             units.append([turn])
         else:
             units[-1].append(turn)
-    if units and not starts_unit(sent):
+    if units and not starts_unit(prompt.sent):
         # New tool results answer the calls of the latest unit: it goes whole or not at all.
         pinned = units.pop()
-        needed += sum(store.tokens(t) for t in pinned)
+        kept = sum(store.tokens(t) for t in pinned)
+        needed += kept
         if needed > window:
-            raise _exceeded(
-                needed, window, "system prompt, new messages and the tool calls they answer"
-            )
+            raise _exceeded(counter, prompt, needed, window, kept)
     else:
         pinned = []
     sizes = [sum(store.tokens(t) for t in unit) for unit in units]
@@ -240,9 +280,12 @@ async def _fit(
     return [t for unit in units[dropped:] for t in unit] + pinned
 
 
-def _exceeded(needed: int, window: int, what: str) -> ContextLengthExceeded:
-    return ContextLengthExceeded(
-        f"This request's prompt is {needed} tokens ({what}), more than the context window "
-        f"of {window} tokens for this assistant. Shorten the messages.",
-        param="messages",
+def _exceeded(
+    counter: TokenCounter, prompt: _Prompt, needed: int, window: int, history: int
+) -> ContextLengthExceeded:
+    """``history``: the stored turns that cannot be left out (the tool calls that the new
+    tool results answer); all other history would have been trimmed."""
+    parts = count_parts(
+        counter, prompt.system, prompt.sent, prompt.tools, history, prompt.knowledge
     )
+    return exceeded(needed, window, parts, prompt.source)

@@ -1,11 +1,16 @@
-"""Assistant bodies: what clients name in ``model``, and how the router serves it."""
+"""Assistant bodies: what clients name in ``model``, and how the router serves it.
+
+``disable_think`` is its own switch, with or without chat history. ``chat_history:
+"disable_think"`` is still accepted as the shorthand for ``chat_history: "on"`` plus
+``disable_think: true``; it is stored and read back as those two fields.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from junction.schemas.common import AssistantName, ModelRef, PositiveInt, Public, Strict
 
@@ -19,14 +24,37 @@ def _as_pool(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
 
+def _expand_shorthand(data: object) -> object:
+    """``chat_history: "disable_think"`` → ``chat_history: "on"`` + ``disable_think: true``
+    (sent with ``disable_think: false`` it is left for ``_no_conflict`` to refuse)."""
+    if not isinstance(data, dict) or data.get("chat_history") != "disable_think":
+        return data
+    if data.get("disable_think") is False:
+        return data
+    return {**data, "chat_history": "on", "disable_think": True}
+
+
+def _no_conflict(value: bool | None, info: ValidationInfo) -> bool | None:
+    if info.data.get("chat_history") == "disable_think":
+        raise ValueError(
+            'chat_history "disable_think" is "on" with disable_think true; '
+            "it cannot be sent with disable_think false"
+        )
+    return value
+
+
 class AssistantFields(Strict):
     description: Annotated[str, Field(max_length=2000)] = ""
     fallbacks: Annotated[list[ModelRef], Field(max_length=16)] = Field(default_factory=list)
     system_prompt: Annotated[str, Field(max_length=200_000)] = ""
     chat_history: ChatHistory = "off"
+    disable_think: bool = False
     temperature: Temperature | None = None
     quality_score: QualityScore = 0
     max_tokens: PositiveInt | None = None
+
+    _shorthand = model_validator(mode="before")(_expand_shorthand)
+    _conflict = field_validator("disable_think")(_no_conflict)
 
 
 class AssistantCreate(AssistantFields):
@@ -43,11 +71,14 @@ class AssistantUpdate(Strict):
     fallbacks: Annotated[list[ModelRef], Field(max_length=16)] | None = None
     system_prompt: Annotated[str, Field(max_length=200_000)] | None = None
     chat_history: ChatHistory | None = None
+    disable_think: bool | None = None
     temperature: Temperature | None = None
     quality_score: QualityScore | None = None
     max_tokens: PositiveInt | None = None
 
     _pool = field_validator("model", mode="before")(_as_pool)
+    _shorthand = model_validator(mode="before")(_expand_shorthand)
+    _conflict = field_validator("disable_think")(_no_conflict)
 
 
 class AssistantPublic(Public):
@@ -57,6 +88,7 @@ class AssistantPublic(Public):
     fallbacks: list[str]
     system_prompt: str
     chat_history: str
+    disable_think: bool
     temperature: float | None
     quality_score: int
     max_tokens: int | None

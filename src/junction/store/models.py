@@ -123,6 +123,7 @@ class Assistant(Base):
     fallbacks: Mapped[list[str]] = mapped_column(JSON, default=list)
     system_prompt: Mapped[str] = mapped_column(Text, default="")
     chat_history: Mapped[str] = mapped_column(String(16), default="off")
+    disable_think: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     temperature: Mapped[float | None] = mapped_column(Float, default=None)
     quality_score: Mapped[int] = mapped_column(Integer, default=0)
     max_tokens: Mapped[int | None] = mapped_column(Integer, default=None)

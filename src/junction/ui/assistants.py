@@ -11,9 +11,11 @@ from junction.ui.web import Form, Page, Ui, page, see_other
 
 CHAT_HISTORY = [
     ("on", "On", "Keep the conversation and send it with each request."),
-    ("disable_think", "Disable Think", "As On, and switch the model's thinking off."),
     ("off", "Off", "Every request stands alone; nothing is stored."),
 ]
+DISABLE_THINK_HELP = (
+    "Switch the model's thinking off and strip reasoning from answers, with chat history on or off."
+)
 EMPTY = {
     "name": "",
     "description": "",
@@ -21,6 +23,7 @@ EMPTY = {
     "fallbacks": [],
     "system_prompt": "",
     "chat_history": "off",
+    "disable_think": False,
     "temperature": "",
     "quality_score": 0,
     "max_tokens": "",
@@ -45,6 +48,7 @@ def body_from(form: Form, *, update: bool) -> dict[str, Any]:
         "fallbacks": form.getlist("fallbacks"),
         "system_prompt": form.get("system_prompt"),
         "chat_history": form.get("chat_history") or "off",
+        "disable_think": form.get("disable_think") == "on",
         "quality_score": form.get("quality_score") or "0",
     }
     for name in ("temperature", "max_tokens"):
@@ -77,6 +81,7 @@ def assistant_routes(ui: Ui) -> dict[str, object]:
             original=original,
             models=await model_choices(p.api, *keep),
             chat_history=CHAT_HISTORY,
+            disable_think_help=DISABLE_THINK_HELP,
             errors=errors,
         )
 
