@@ -125,3 +125,53 @@ def test_no_window_means_the_model_length_less_the_completion(
     tenant.client().chat.completions.create(
         model="bot", messages=[{"role": "user", "content": words(300)}], max_tokens=1000
     )
+
+
+def tool(name: str, size: int) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": words(size, "d"),
+            "parameters": {"type": "object", "properties": {"q": {"type": "string"}}},
+        },
+    }
+
+
+def test_window_error_says_what_fills_it_and_what_to_change(
+    router: RouterProcess, provider: str
+) -> None:
+    """A front end's many built-in tools fill the window before the user's three words."""
+    tools = [tool(f"tool_{i:02d}", 10 + 5 * i) for i in range(30)]
+    system = {"role": "system", "content": "Be brief."}
+    new = [{"role": "user", "content": "what is new"}]
+    tenant = make_tenant(router, token_context_window=1000)
+    tenant.assistant("bot", system_prompt="Be brief.")
+    with pytest.raises(openai.BadRequestError) as caught:
+        tenant.client().chat.completions.create(model="bot", messages=new, tools=tools)  # type: ignore[arg-type]
+    error = caught.value
+    assert error.code == "context_length_exceeded"
+    text = error.body["message"]  # type: ignore[index]
+    tool_tokens = {t["function"]["name"]: COUNTER.tools([t]) for t in tools}
+    total_tools = COUNTER.tools(tools)
+    assert sum(tool_tokens.values()) == total_tools
+    needed = COUNTER.prompt([system, *new], tools)
+    assert text.startswith(
+        f"This request's prompt is {needed} tokens, more than the context window of 1000 "
+        "tokens for assistant 'bot'."
+    ), text
+    parts = (
+        f"system prompt {COUNTER.messages([system])}, knowledge 0, history 0, "
+        f"tools {total_tools} (30 tool definitions: "
+    )
+    assert parts in text, text
+    largest = sorted(tool_tokens, key=lambda n: -tool_tokens[n])
+    named = ", ".join(f"{n} {tool_tokens[n]}" for n in largest[:10])
+    rest = sum(tool_tokens[n] for n in largest[10:])
+    assert f"{named}, and 20 more: {rest}), new messages {prompt_tokens(new)} tokens." in text
+    assert "The caller can: send fewer or shorter tool definitions, or none" in text
+    assert "The operator can: raise the workspace's token_context_window (now 1000" in text
+    assert "serve the assistant from a model with a longer context." in text, (
+        "a system prompt this small is not worth shortening"
+    )
+    assert error.param == "tools"  # type: ignore[attr-defined]

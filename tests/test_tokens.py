@@ -160,3 +160,29 @@ def test_resend_detection() -> None:
     assert resent_overlap(stored, [{"role": "user", "content": "c"}]) == 0
     parts = {"role": "user", "content": [{"type": "text", "text": "a"}]}
     assert resent_overlap(stored, [parts, echoed, {"role": "user", "content": "c"}]) == 2
+
+
+def test_window_error_parts_knowledge_history_and_completion() -> None:
+    """The knowledge inside the system prompt is named apart; a window sized by the model's
+    context less the completion suggests a smaller completion; a total counted by the
+    upstream's tokenizer says that the parts are the router's count."""
+    from junction.tokens.explain import WindowSource, count_parts, exceeded
+
+    counter = TokenCounter()
+    system = [{"role": "system", "content": "Rules. " + "Context: the manual says this. " * 20}]
+    new = [{"role": "user", "content": "and?"}]
+    knowledge = counter.text("Context: the manual says this. " * 20)
+    parts = count_parts(counter, system, new, None, history=40, knowledge=knowledge)
+    assert parts.knowledge == knowledge
+    assert parts.system == counter.messages(system) - knowledge
+    assert parts.total == counter.prompt([*system, *new], None) + 40
+    error = exceeded(parts.total, 100, parts, WindowSource("kb", None, 4096, 4000))
+    assert f"knowledge {knowledge}, history 40, tools 0, new messages" in error.message
+    assert "(the parts as counted by the router)" not in error.message
+    assert "ask for a smaller completion (max_tokens 4000 is set aside" in error.message
+    assert "token_context_window" not in error.message
+    assert "raise the assistant's context_score" in error.message
+    assert error.param == "messages"
+    upstream_count = exceeded(parts.total + 7, 100, parts, WindowSource("kb", "100", None, None))
+    assert "(the parts as counted by the router)" in upstream_count.message
+    assert "raise the workspace's token_context_window (now 100);" in upstream_count.message

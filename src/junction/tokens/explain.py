@@ -104,7 +104,7 @@ def _tools_detail(parts: PromptParts) -> str:
         return ""
     named = ", ".join(f"{name} {n}" for name, n in parts.tool_sizes[:TOOLS_NAMED])
     rest = parts.tool_sizes[TOOLS_NAMED:]
-    more = f", and {len(rest)} more {sum(n for _, n in rest)}" if rest else ""
+    more = f", and {len(rest)} more: {sum(n for _, n in rest)}" if rest else ""
     return f" ({len(parts.tool_sizes)} tool definitions: {named}{more})"
 
 
@@ -137,7 +137,7 @@ def _operator_options(parts: PromptParts, source: WindowSource) -> list[str]:
             f"raise the workspace's token_context_window (now {source.setting}{context})"
         )
     options.append("serve the assistant from a model with a longer context")
-    if parts.system:
+    if parts.system * 4 > parts.total:  # a quarter of the prompt or more
         options.append("shorten the assistant's system prompt")
     if parts.knowledge:
         options.append("raise the assistant's context_score so that less knowledge is added")
