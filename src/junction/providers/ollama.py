@@ -14,8 +14,8 @@ json_schema becomes ``format: <schema>``. ``keep_alive`` passes through. Images 
 (Ollama's arguments are objects; OpenAI's are JSON strings; tool results name their tool).
 
 Thinking: a request's ``think`` passes through; otherwise ``chat_template_kwargs``
-``{"enable_thinking": false}`` (what the router sends to switch thinking off, e.g. for the
-``disable_think`` chat-history mode) becomes ``think: false``, and ``true`` becomes
+``{"enable_thinking": false}`` (what the router sends to switch thinking off, for an
+assistant's ``disable_think`` switch) becomes ``think: false``, and ``true`` becomes
 ``think: true``. Ollama's ``message.thinking`` comes back as ``reasoning_content``.
 
 ``/v1/completions`` goes to ``/api/generate`` (``ollama_generate.py``).
