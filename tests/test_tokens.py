@@ -186,3 +186,21 @@ def test_window_error_parts_knowledge_history_and_completion() -> None:
     upstream_count = exceeded(parts.total + 7, 100, parts, WindowSource("kb", "100", None, None))
     assert "(the parts as counted by the router)" in upstream_count.message
     assert "raise the workspace's token_context_window (now 100);" in upstream_count.message
+
+
+def test_window_error_for_a_prompt_refused_unencoded_gives_lower_bounds() -> None:
+    from junction.tokens.counter import lower_bound
+    from junction.tokens.explain import WindowSource, count_parts, exceeded
+
+    system = [{"role": "system", "content": "S " * 50}]
+    new = [{"role": "user", "content": "many words " * 5000}]
+    tools = [{"type": "function", "function": {"name": "look", "description": "d " * 300}}]
+    parts = count_parts(None, system, new, tools)
+    assert parts.total == lower_bound([*system, *new], tools)
+    assert parts.tool_sizes == (("look", parts.tools),)
+    error = exceeded(
+        parts.total, 4096, parts, WindowSource("bot", "4096", None, None), at_least=True
+    )
+    assert error.message.startswith(f"This request's prompt is at least {parts.total} tokens")
+    assert "It is made of at least: system prompt" in error.message
+    assert "(the parts as counted by the router)" not in error.message

@@ -1,12 +1,13 @@
 """One chat request's part in token management and chat history.
 
-``ChatTurn.open`` runs after the assistant's settings are applied: it finds the conversation
-(when chat history is on), drops what the client re-sent of it, prepends the stored history,
-fits the prompt into the token context window (trimming history oldest-first, whole turns at a
-time; a prompt that cannot fit is refused with what fills it, ``tokens.explain``), and for
-an assistant with ``disable_think`` switches thinking off, with or without history.
-``answered`` / ``chunk`` / ``stream_ended`` strip thinking from the answer, keep the stream's
-first chunk carrying ``role``, and store the turn once the answer is complete.
+``ChatTurn.open`` runs in the request pipeline's context step, after the assistant's settings
+are applied: it finds the conversation (when chat history is on), drops what the client
+re-sent of it, prepends the stored history, fits the prompt into the token context window
+(trimming history oldest-first, whole turns at a time; a prompt that cannot fit is refused
+with what fills it, ``tokens.explain``), and for an assistant with ``disable_think`` switches
+thinking off, with or without history. ``answered`` / ``chunk`` / ``stream_ended`` strip
+thinking from the answer, keep the stream's first chunk carrying ``role``, and store the turn
+once the answer is complete.
 """
 
 from __future__ import annotations
@@ -27,7 +28,13 @@ from junction.history.messages import (
 )
 from junction.history.state import ConversationState, Turn
 from junction.history.store import ConversationStore
-from junction.tokens.counter import REPLY_PRIMING, TokenCounter, tools_upper_bound, upper_bound
+from junction.tokens.counter import (
+    REPLY_PRIMING,
+    TokenCounter,
+    lower_bound,
+    tools_upper_bound,
+    upper_bound,
+)
 from junction.tokens.explain import WindowSource, count_parts, exceeded
 from junction.tokens.upstream import prompt_tokens
 from junction.tokens.window import context_lengths, effective_window, units_to_drop
@@ -52,8 +59,6 @@ class ChatTurn:
     strip: bool = False
     turn_id: str | None = None  # the stored turn's id, when the caller must know it ahead
     _strippers: dict[int, thinking.StreamStripper] = field(default_factory=dict)
-    _content: list[str] = field(default_factory=list)
-    _tool_calls: dict[int, Json] = field(default_factory=dict)
     _roles_given: set[int] = field(default_factory=set)  # choices whose role was delivered
 
     @classmethod
@@ -152,53 +157,28 @@ class ChatTurn:
         return None
 
     def chunk(self, chunk: Json) -> bool:
-        """One streamed chunk (changed in place); False when it is to be left out. The first
-        chunk delivered for each choice carries ``role``, even when the upstream's first
-        chunk (which had it) carried only thinking and was left out."""
-        keep = thinking.strip_chunk(chunk, self._strippers) if self.strip else True
-        if keep:
-            for choice in chunk.get("choices") or ():
-                if isinstance(choice, dict) and isinstance(choice.get("delta"), dict):
-                    index = choice.get("index", 0)
-                    if index not in self._roles_given:
-                        self._roles_given.add(index)
-                        choice["delta"].setdefault("role", "assistant")
-        if self.state is not None:
-            for choice in chunk.get("choices") or ():
-                if isinstance(choice, dict) and choice.get("index", 0) == 0:
-                    self._collect(choice.get("delta"))
-        return keep
+        """One streamed chunk on its way to the client (changed in place); False when it is to
+        be left out. The first chunk delivered for each choice carries ``role``, even when the
+        upstream's first chunk (which had it) carried only thinking and was left out."""
+        if self.strip and not thinking.strip_chunk(chunk, self._strippers):
+            return False
+        for choice in chunk.get("choices") or ():
+            if isinstance(choice, dict) and isinstance(choice.get("delta"), dict):
+                index = choice.get("index", 0)
+                if index not in self._roles_given:
+                    self._roles_given.add(index)
+                    choice["delta"].setdefault("role", "assistant")
+        return True
 
-    def stream_ended(self, complete: bool) -> None:
-        """Store the streamed answer, unless the stream was cut off."""
+    def stream_ended(self, complete: bool, message: Json) -> None:
+        """Store the streamed answer (the stream accumulator's ``message``), unless the stream
+        was cut off."""
         if not complete or self.state is None:
             return
-        message: Json = {"content": "".join(self._content) if self._content else None}
-        if self._tool_calls:
-            message["tool_calls"] = [self._tool_calls[i] for i in sorted(self._tool_calls)]
+        if self.strip:
+            message = copy.deepcopy(message)
+            thinking.strip_message(message)
         self._store(answer_message(message))
-
-    def _collect(self, delta: object) -> None:
-        if not isinstance(delta, dict):
-            return
-        content = delta.get("content")
-        if isinstance(content, str):
-            self._content.append(content)
-        for piece in delta.get("tool_calls") or ():
-            if not isinstance(piece, dict):
-                continue
-            index = piece.get("index", 0)
-            call = self._tool_calls.setdefault(
-                index if isinstance(index, int) else 0,
-                {"id": None, "type": "function", "function": {"name": "", "arguments": ""}},
-            )
-            if piece.get("id"):
-                call["id"] = piece["id"]
-            function = piece.get("function")
-            if isinstance(function, dict):
-                for part in ("name", "arguments"):
-                    if isinstance(function.get(part), str):
-                        call["function"][part] += function[part]
 
     def _store(self, answer: Json | None) -> Turn | None:
         if self.state is None or answer is None:
@@ -255,6 +235,9 @@ async def _fit(
     if bound + sum(store.tokens(t) for t in history) <= window:
         return history  # stored turns are counted once; the new part still needs no encoding
     assert call.assistant is not None
+    least = lower_bound(fixed, tools)
+    if least > window:  # refused without encoding: a huge prompt costs no tokenizer time
+        raise _exceeded(None, prompt, least, window, 0, at_least=True)
     needed = await prompt_tokens(counter, snapshot, call.assistant, fixed, tools)
     if needed > window:
         raise _exceeded(counter, prompt, needed, window, 0)
@@ -281,11 +264,18 @@ async def _fit(
 
 
 def _exceeded(
-    counter: TokenCounter, prompt: _Prompt, needed: int, window: int, history: int
+    counter: TokenCounter | None,
+    prompt: _Prompt,
+    needed: int,
+    window: int,
+    history: int,
+    *,
+    at_least: bool = False,
 ) -> ContextLengthExceeded:
     """``history``: the stored turns that cannot be left out (the tool calls that the new
-    tool results answer); all other history would have been trimmed."""
+    tool results answer); all other history would have been trimmed. Without a ``counter``
+    (``at_least``) the parts are lower bounds: nothing is encoded."""
     parts = count_parts(
         counter, prompt.system, prompt.sent, prompt.tools, history, prompt.knowledge
     )
-    return exceeded(needed, window, parts, prompt.source)
+    return exceeded(needed, window, parts, prompt.source, at_least=at_least)

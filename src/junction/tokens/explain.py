@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from junction.errors import ContextLengthExceeded
-from junction.tokens.counter import REPLY_PRIMING, TokenCounter
+from junction.tokens.counter import REPLY_PRIMING, TokenCounter, lower_bound
 
 Json = dict[str, Any]
 TOOLS_NAMED = 10  # the largest tool definitions named in the message; the rest summed
@@ -38,24 +38,30 @@ class PromptParts:
 
 
 def count_parts(
-    counter: TokenCounter,
+    counter: TokenCounter | None,
     system: Sequence[Json],
     new: Sequence[Json],
     tools: object,
     history: int = 0,
     knowledge: int = 0,
 ) -> PromptParts:
-    """The parts counted in process (``knowledge`` tokens are taken out of ``system``'s)."""
-    sizes: list[tuple[str, int]] = []
-    for tool in tools if isinstance(tools, list) else ():
-        sizes.append((_tool_name(tool), counter.tools([tool])))
+    """The parts counted in process (``knowledge`` tokens are taken out of ``system``'s);
+    without a ``counter``, lower bounds from byte lengths (nothing is encoded)."""
+
+    def messages(found: Sequence[Json]) -> int:
+        return counter.messages(found) if counter else lower_bound(found) - REPLY_PRIMING
+
+    def tool_tokens(tool: object) -> int:
+        return counter.tools([tool]) if counter else lower_bound((), [tool]) - REPLY_PRIMING
+
+    sizes = [(_tool_name(t), tool_tokens(t)) for t in (tools if isinstance(tools, list) else ())]
     sizes.sort(key=lambda s: -s[1])
     return PromptParts(
-        system=max(0, counter.messages(system) - knowledge),
+        system=max(0, messages(system) - knowledge),
         knowledge=knowledge,
         history=history,
         tools=sum(n for _, n in sizes),
-        new=counter.messages(new) + REPLY_PRIMING,
+        new=messages(new) + REPLY_PRIMING,
         tool_sizes=tuple(sizes),
     )
 
@@ -81,12 +87,16 @@ class WindowSource:
 
 
 def exceeded(
-    needed: int, window: int, parts: PromptParts, source: WindowSource
+    needed: int, window: int, parts: PromptParts, source: WindowSource, *, at_least: bool = False
 ) -> ContextLengthExceeded:
+    """The error; ``at_least``: ``needed`` and the parts are lower bounds (a prompt so large
+    that it was refused without being encoded)."""
+    size, made = (f"at least {needed}", " at least") if at_least else (str(needed), "")
     lines = [
-        f"This request's prompt is {needed} tokens, more than the context window of "
+        f"This request's prompt is {size} tokens, more than the context window of "
         f"{window} tokens for assistant '{source.assistant}'.",
-        f"It is made of: system prompt {parts.system}, knowledge {parts.knowledge}, "
+        f"It is made of{made}: system prompt {parts.system}, "
+        f"knowledge {parts.knowledge}, "
         f"history {parts.history}, tools {parts.tools}{_tools_detail(parts)}, "
         f"new messages {parts.new} tokens"
         + ("" if parts.total == needed else " (the parts as counted by the router)")
