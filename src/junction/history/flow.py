@@ -59,7 +59,7 @@ class ChatTurn:
     strip: bool = False
     turn_id: str | None = None  # the stored turn's id, when the caller must know it ahead
     _strippers: dict[int, thinking.StreamStripper] = field(default_factory=dict)
-    _roles_given: set[int] = field(default_factory=set)  # choices whose role was delivered
+    _role_given: bool = False  # a chunk with choices (so with the role) was delivered
 
     @classmethod
     async def open(
@@ -158,15 +158,14 @@ class ChatTurn:
 
     def chunk(self, chunk: Json) -> bool:
         """One streamed chunk on its way to the client (changed in place); False when it is to
-        be left out. The first chunk delivered for each choice carries ``role``, even when the
+        be left out. The first chunk delivered with choices carries ``role``, even when the
         upstream's first chunk (which had it) carried only thinking and was left out."""
         if self.strip and not thinking.strip_chunk(chunk, self._strippers):
             return False
-        for choice in chunk.get("choices") or ():
-            if isinstance(choice, dict) and isinstance(choice.get("delta"), dict):
-                index = choice.get("index", 0)
-                if index not in self._roles_given:
-                    self._roles_given.add(index)
+        if not self._role_given and chunk.get("choices"):
+            self._role_given = True
+            for choice in chunk["choices"]:
+                if isinstance(choice, dict) and isinstance(choice.get("delta"), dict):
                     choice["delta"].setdefault("role", "assistant")
         return True
 
