@@ -175,3 +175,26 @@ def test_window_error_says_what_fills_it_and_what_to_change(
         "a system prompt this small is not worth shortening"
     )
     assert error.param == "tools"  # type: ignore[attr-defined]
+
+
+def test_a_large_prompt_over_the_window_is_explained_too(
+    router: RouterProcess, upstream: Upstream
+) -> None:
+    """Over 256 KB, the prompt (and the parts of its error) are counted off the event loop."""
+    with router.admin() as admin:
+        body = {
+            "name": "long",
+            "base_url": upstream.url,
+            "models": [{"name": "echo", "context_length": 200_000}],
+        }
+        assert admin.post("/providers", json=body).status_code in (201, 409)
+    tenant = make_tenant(router, token_context_window=30_000)
+    tenant.assistant("bot", model="long/echo")
+    new = [{"role": "user", "content": "many words " * 30_000}]  # 330 KB, ~60,000 tokens
+    needed = prompt_tokens(new)
+    assert needed > 30_000
+    with pytest.raises(openai.BadRequestError) as caught:
+        tenant.client().chat.completions.create(model="bot", messages=new)  # type: ignore[arg-type]
+    text = caught.value.body["message"]  # type: ignore[index]
+    assert text.startswith(f"This request's prompt is {needed} tokens"), text
+    assert f"tools 0, new messages {needed} tokens." in text

@@ -12,6 +12,7 @@ once the answer is complete.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ from junction.history.messages import (
 from junction.history.state import ConversationState, Turn
 from junction.history.store import ConversationStore
 from junction.tokens.counter import (
+    OFFLOAD_BYTES,
     REPLY_PRIMING,
     TokenCounter,
     lower_bound,
@@ -236,10 +238,10 @@ async def _fit(
     assert call.assistant is not None
     least = lower_bound(fixed, tools)
     if least > window:  # refused without encoding: a huge prompt costs no tokenizer time
-        raise _exceeded(None, prompt, least, window, 0, at_least=True)
+        raise await _exceeded(None, prompt, least, window, 0, at_least=True)
     needed = await prompt_tokens(counter, snapshot, call.assistant, fixed, tools)
     if needed > window:
-        raise _exceeded(counter, prompt, needed, window, 0)
+        raise await _exceeded(counter, prompt, needed, window, 0)
     units: list[list[Turn]] = []
     for turn in history:
         if turn.opens_unit or not units:
@@ -252,7 +254,7 @@ async def _fit(
         kept = sum(store.tokens(t) for t in pinned)
         needed += kept
         if needed > window:
-            raise _exceeded(counter, prompt, needed, window, kept)
+            raise await _exceeded(counter, prompt, needed, window, kept)
     else:
         pinned = []
     sizes = [sum(store.tokens(t) for t in unit) for unit in units]
@@ -262,7 +264,7 @@ async def _fit(
     return [t for unit in units[dropped:] for t in unit] + pinned
 
 
-def _exceeded(
+async def _exceeded(
     counter: TokenCounter | None,
     prompt: _Prompt,
     needed: int,
@@ -273,8 +275,12 @@ def _exceeded(
 ) -> ContextLengthExceeded:
     """``history``: the stored turns that cannot be left out (the tool calls that the new
     tool results answer); all other history would have been trimmed. Without a ``counter``
-    (``at_least``) the parts are lower bounds: nothing is encoded."""
-    parts = count_parts(
-        counter, prompt.system, prompt.sent, prompt.tools, history, prompt.knowledge
-    )
+    (``at_least``) the parts are lower bounds: nothing is encoded. A large prompt's parts are
+    counted off the event loop, as its total was."""
+    args = (counter, prompt.system, prompt.sent, prompt.tools, history, prompt.knowledge)
+    size = upper_bound([*prompt.system, *prompt.sent]) + tools_upper_bound(prompt.tools)
+    if counter is not None and size > OFFLOAD_BYTES:
+        parts = await asyncio.to_thread(count_parts, *args)
+    else:
+        parts = count_parts(*args)
     return exceeded(needed, window, parts, prompt.source, at_least=at_least)

@@ -118,6 +118,10 @@ class TokenCounter:
         """An encoding that leaves the memo alone: safe in a worker thread."""
         return len(self.encoding.encode_ordinary(text))
 
+    def plain_prompt(self, messages: Sequence[Mapping[str, Any]], tools: object = None) -> int:
+        """``prompt`` without the memo: safe in a worker thread."""
+        return self._plain_prompt(list(messages), tools)
+
     def _plain_prompt(self, messages: list[Mapping[str, Any]], tools: object) -> int:
         total = sum(_message_cost(m, self._plain) for m in messages) + REPLY_PRIMING
         if isinstance(tools, list):

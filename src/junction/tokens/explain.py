@@ -46,13 +46,18 @@ def count_parts(
     knowledge: int = 0,
 ) -> PromptParts:
     """The parts counted in process (``knowledge`` tokens are taken out of ``system``'s);
-    without a ``counter``, lower bounds from byte lengths (nothing is encoded)."""
+    without a ``counter``, lower bounds from byte lengths (nothing is encoded). Leaves the
+    counter's memo alone, so it may run in a worker thread."""
 
     def messages(found: Sequence[Json]) -> int:
-        return counter.messages(found) if counter else lower_bound(found) - REPLY_PRIMING
+        if counter is None:
+            return lower_bound(found) - REPLY_PRIMING
+        return counter.plain_prompt(found) - REPLY_PRIMING
 
     def tool_tokens(tool: object) -> int:
-        return counter.tools([tool]) if counter else lower_bound((), [tool]) - REPLY_PRIMING
+        if counter is None:
+            return lower_bound((), [tool]) - REPLY_PRIMING
+        return counter.plain_prompt((), [tool]) - REPLY_PRIMING
 
     sizes = [(_tool_name(t), tool_tokens(t)) for t in (tools if isinstance(tools, list) else ())]
     sizes.sort(key=lambda s: -s[1])
