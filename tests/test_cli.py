@@ -93,6 +93,9 @@ def test_management_commands_and_exit_codes(fresh: RouterProcess, upstream: Upst
     shown = json.loads(junction(fresh, "assistants", "show", "team", "bot", "--json").stdout)
     assert shown["temperature"] == 0.5
     assert "bot" in junction(fresh, "assistants", "list", "team").stdout
+    junction(fresh, "assistants", "update", "team", "bot", "--set", "disable_think=true")
+    shown = json.loads(junction(fresh, "assistants", "show", "team", "bot", "--json").stdout)
+    assert (shown["chat_history"], shown["disable_think"]) == ("off", True)
     answer = fresh.client(made["key"]).chat.completions.create(
         model="bot", messages=[{"role": "user", "content": "cli"}]
     )
