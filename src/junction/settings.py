@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     log_flush_interval: float = Field(default=0.25, gt=0)
     log_retention_days: float = Field(default=30.0, ge=0)
     log_purge_interval: float = Field(default=3600.0, gt=0)
+    usage_retention_days: float = Field(default=400.0, ge=0)
     log_content_max_bytes: int = Field(default=32_768, ge=0)
     log_format: str = Field(default="auto", pattern="^(auto|json|text)$")
     log_level: str = Field(default="info", pattern=r"^(?i:debug|info|warning|error|critical)$")

@@ -39,7 +39,10 @@ class Accounting:
                 settings.log_flush_interval,
             )
         self.retention = Retention(
-            rt.engine, settings.log_retention_days, settings.log_purge_interval
+            rt.engine,
+            settings.log_retention_days,
+            settings.log_purge_interval,
+            settings.usage_retention_days,
         )
         self.shared_spend = (
             RedisSpend(rt.redis, settings.redis_prefix) if rt.redis is not None else None
