@@ -139,16 +139,16 @@ def assert_usage_equals_log(router: RouterProcess, expected_count: int) -> None:
 def test_usage_equals_the_log_through_sigterm_and_restart(
     tmp_path: Path, upstream: Upstream
 ) -> None:
-    first = RouterProcess(tmp_path, HOLD_THE_QUEUE).start()
+    first = RouterProcess(tmp_path, HOLD_THE_QUEUE).start(timeout=60)
     restarted: RouterProcess | None = None
     try:
         tenant, other_key = setup_workspace(first, upstream)
         in_parallel((first, tenant.key, 40), (first, other_key, 30))
         assert first.stop() in (0, -15)  # SIGTERM: the whole queue is stored, rollups with it
-        restarted = RouterProcess(tmp_path, {}, admin_key=first.admin_key).start()
+        restarted = RouterProcess(tmp_path, {}, admin_key=first.admin_key).start(timeout=60)
         in_parallel((restarted, tenant.key, 20), (restarted, other_key, 20))
         restarted.stop()  # and once more, with the writer flushing as it goes
-        restarted = RouterProcess(tmp_path, {}, admin_key=first.admin_key).start()
+        restarted = RouterProcess(tmp_path, {}, admin_key=first.admin_key).start(timeout=60)
         assert_usage_equals_log(restarted, 110)
     finally:
         first.stop()
@@ -189,13 +189,13 @@ def test_usage_equals_the_log_with_two_replicas_on_postgresql(
     for proc in (a, b):
         proc.data_dir.mkdir()
     try:
-        a.start(timeout=40)
+        a.start(timeout=60)
         tenant, other_key = setup_workspace(a, upstream)
-        b.start(timeout=40)
+        b.start(timeout=60)
         # Both replicas write at once (b in small batches), then a stops with its queue full.
         in_parallel((a, tenant.key, 30), (b, other_key, 30), (b, tenant.key, 25))
         assert a.stop() in (0, -15)
-        a_again = RouterProcess(tmp_path / "a", env, admin_key=a.admin_key).start(timeout=40)
+        a_again = RouterProcess(tmp_path / "a", env, admin_key=a.admin_key).start(timeout=60)
         in_parallel((a_again, other_key, 20), (b, tenant.key, 20))
         b.stop()
         assert_usage_equals_log(a_again, 125)

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     log_level: str = Field(default="info", pattern=r"^(?i:debug|info|warning|error|critical)$")
     access_log: bool = True
     metrics_max_label_values: int = Field(default=200, ge=1)
+    otel_export: bool = False
+    otel_endpoint: str = "http://127.0.0.1:4318/v1/traces"
+    otel_headers: str = ""  # name=value,name=value
+    otel_service_name: str = "junction"
 
     # Rate limits, keys and hardening (issue 7)
     redis_prefix: str = "junction"

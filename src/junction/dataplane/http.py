@@ -37,6 +37,7 @@ def openai_endpoint(rt: Runtime, name: str) -> Callable[[CallHandler], Handler]:
         @wraps(handler)
         async def endpoint(request: Request) -> Response:
             call = Call(new_request_id(), name)
+            call.traceparent = request.headers.get("traceparent")
             try:
                 response = await handler(request, call)
             except JunctionError as error:
