@@ -14,13 +14,13 @@ from alembic import command
 from sqlalchemy import Connection, case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from junction.accounting import rollup
 from junction.accounting.entry import log_values
 from junction.accounting.retention import Retention, purge_before, purge_rollups_before
 from junction.accounting.row_store import insert_statement, row_store
 from junction.accounting.usage import usage
 from junction.accounting.writer import LogWriter
 from junction.store import models as m
+from junction.store import rollup
 from junction.store.db import alembic_config, create_engine, migrate, session_factory
 from junction.store.usage_rollups import usage_rollups
 from tests.test_store_request_log import call_at, priced_snapshot

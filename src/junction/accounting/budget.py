@@ -20,9 +20,9 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from junction.accounting.rollup import NONE
 from junction.core.call import Call
 from junction.errors import QuotaExceeded
+from junction.store.rollup import NONE
 from junction.store.usage_rollups import usage_rollups
 
 

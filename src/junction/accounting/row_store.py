@@ -3,7 +3,7 @@
 Both stores take a batch of rows (tuples in ``entry.COLUMNS`` order) and store it in one
 transaction or raise; a row whose ``request_id`` is already stored is skipped (a retried batch
 whose first commit did land), so a retry never duplicates nor fails. The same transaction adds
-the rows it inserts — only those — to the usage rollups (``rollup``).
+the rows it inserts — only those — to the usage rollups (``store.rollup``).
 
 - ``EngineRowStore``: one driver-level executemany through the engine. PostgreSQL uses it
   (asyncpg pipelines the batch on the event loop, with no thread to compete with).
@@ -24,8 +24,8 @@ import orjson
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from junction.accounting import rollup
 from junction.accounting.entry import COLUMNS
+from junction.store import rollup
 from junction.store.models import RequestLog
 
 Rows = list[tuple[Any, ...]]

@@ -10,7 +10,7 @@ competes for the GIL. Here the inserts run beside the router instead (``bench/lo
 Protocol, binary on stdin and stdout: the router sends frames of a 4-byte big-endian length and
 an orjson array of rows; each frame is stored in one transaction and answered with one line,
 ``ok`` or ``error <type>: <message>``. The same transaction adds the inserted rows to the
-usage rollups (``rollup``); rows already stored (a batch re-sent after its reply was lost) are
+usage rollups (``store.rollup``); rows already stored (a batch re-sent after its reply was lost) are
 neither inserted nor counted again. The child ends at the end of its input — when the router
 closes the pipe, or dies — so it never outlives the router. It runs in a session of its own
 and ignores SIGINT and SIGTERM: a Ctrl-C or a stop signal sent to every process of the router
@@ -18,7 +18,7 @@ must not end it before the router's last flush. It runs at a lower CPU priority 
 router: storing a batch is a burst of CPU that no one waits for, and on a small machine it must
 not delay requests.
 
-Only the standard library, orjson and ``rollup`` are imported: the process starts and ends
+Only the standard library, orjson and ``store.rollup`` are imported: the process starts and ends
 in about 30 ms.
 """
 
@@ -32,7 +32,7 @@ from typing import BinaryIO
 
 import orjson
 
-from junction.accounting import rollup
+from junction.store import rollup
 
 BUSY_TIMEOUT_SECONDS = 30.0
 NICENESS = 10

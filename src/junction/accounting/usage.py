@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from junction.accounting import rollup
 from junction.accounting.queries import as_utc
 from junction.errors import InvalidRequest
+from junction.store import rollup
 from junction.store.models import RequestLog
 from junction.store.usage_rollups import usage_rollups as R
 

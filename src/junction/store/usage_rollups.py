@@ -1,5 +1,5 @@
 """The ``usage_rollups`` table: the request log's counters per workspace, assistant, key,
-model, UTC hour, kept by the log writer (``accounting.rollup`` names the counters).
+model, UTC hour, kept by the log writer (``store.rollup`` names the counters).
 
 A Core table rather than a mapped class: its counter columns are generated from the one list
 the writer, the back-fill and the queries share.
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Float, Index, PrimaryKeyConstraint, String, Table
 
-from junction.accounting.rollup import COUNTERS, FLOAT_COUNTERS
 from junction.store.models import Base, UTCDateTime
+from junction.store.rollup import COUNTERS, FLOAT_COUNTERS
 
 
 def counter_columns() -> list[Column[object]]:

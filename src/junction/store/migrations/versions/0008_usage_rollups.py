@@ -5,7 +5,7 @@ Revision ID: 0008
 Revises: 0006
 
 The back-fill reads the log in batches of ``BACKFILL_BATCH`` rows (keyset on the primary key)
-and adds each batch with the writer's own aggregation (``accounting.rollup``), so the rollups
+and adds each batch with the writer's own aggregation (``store.rollup``), so the rollups
 of old and new rows are computed alike. It runs inside the migration, before any router on
 this version writes: from the first new row on, the writer keeps the rollups itself.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from junction.accounting import rollup
+from junction.store import rollup
 
 revision = "0008"
 down_revision = "0006"
