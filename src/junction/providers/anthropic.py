@@ -19,7 +19,8 @@ is among them.
 
 Answer: text blocks → ``content``; ``thinking`` blocks → ``reasoning_content``; ``tool_use`` →
 ``tool_calls`` (arguments as a JSON string). ``stop_reason``: end_turn, stop_sequence,
-pause_turn → stop; max_tokens → length; tool_use → tool_calls; refusal → content_filter.
+pause_turn → stop; max_tokens → length; tool_use → tool_calls; refusal → content_filter. The
+stop sequence that ended an answer is the choice's ``stop_reason`` (the field vLLM uses).
 Usage: prompt tokens = input + cache creation + cache read tokens; completion = output tokens.
 Streams: ``message_start`` / ``content_block_*`` / ``message_delta`` / ``message_stop`` events
 become ``chat.completion.chunk`` events as they arrive; an ``error`` event ends the stream
@@ -282,18 +283,19 @@ def from_message(data: Json, model: str) -> Json:
     if calls:
         message["tool_calls"] = calls
     prompt, output = message_usage(data.get("usage"))
+    choice: Json = {
+        "index": 0,
+        "message": message,
+        "logprobs": None,
+        "finish_reason": STOP_REASONS.get(str(data.get("stop_reason")), "stop"),
+    }
+    if data.get("stop_reason") == "stop_sequence" and isinstance(data.get("stop_sequence"), str):
+        choice["stop_reason"] = data["stop_sequence"]  # the matched stop, as vLLM reports it
     return {
         "id": "chatcmpl-" + str(data.get("id") or new_id("")),
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "logprobs": None,
-                "finish_reason": STOP_REASONS.get(str(data.get("stop_reason")), "stop"),
-            }
-        ],
+        "choices": [choice],
         "usage": usage(prompt, output),
     }

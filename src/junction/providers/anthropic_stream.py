@@ -67,9 +67,13 @@ class StreamTranslator:
         if kind == "message_delta":
             _, output = message_usage(event.get("usage"))
             self.output = output or self.output
-            reason = (event.get("delta") or {}).get("stop_reason")
+            delta = event.get("delta") or {}
+            reason = delta.get("stop_reason")
             if reason:
-                return [self._chunk({}, STOP_REASONS.get(str(reason), "stop"))]
+                out = self._chunk({}, STOP_REASONS.get(str(reason), "stop"))
+                if reason == "stop_sequence" and isinstance(delta.get("stop_sequence"), str):
+                    out["choices"][0]["stop_reason"] = delta["stop_sequence"]
+                return [out]
             return []
         if kind == "message_stop":
             self.done = True
