@@ -6,7 +6,9 @@ State lives in the chat-history store. A chain of responses is one stored conver
 that is not the newest of its chain branches: the turns up to it are copied to a new chain
 (written even if the new request then fails upstream). New chains are made without a database
 read; continuing one that this process has not seen reads it once.
-``store: false`` stores nothing (the answer's id cannot be continued from). Assistants whose
+``store: false`` stores nothing (the answer's id cannot be continued from). The Response
+object returned is kept on its turn for ``GET /v1/responses/{id}`` (``frontdoors.responses_api``,
+which also holds the refusals of ``background`` and ``conversation``). Assistants whose
 ``chat_history`` is ``off`` store nothing and refuse ``previous_response_id``.
 
 With ``stream: true`` the answer comes as Responses stream events (``responses_stream.py``).
@@ -15,7 +17,6 @@ With ``stream: true`` the answer comes as Responses stream events (``responses_s
 from __future__ import annotations
 
 import os
-import re
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,16 +29,21 @@ from junction.dataplane.http import Handler, authenticate, openai_endpoint, read
 from junction.dataplane.responses_stream import stream_response
 from junction.dataplane.responses_wire import Json, chat_body, response_object
 from junction.dataplane.wire import completion_id, normalize_completion
-from junction.errors import InvalidRequest, NotFound
+from junction.errors import InvalidRequest
+from junction.frontdoors.responses_api import (
+    CHAIN_PREFIX,
+    find,
+    input_items,
+    keep,
+    previous_not_found,
+    refuse_unsupported,
+)
 from junction.history.flow import ChatTurn
 from junction.history.state import ConversationState, Turn
 from junction.routing.prepare import check_chat_body, prepare_chat
 from junction.routing.resolve import Deployment, resolve_assistant
 from junction.runtime import Runtime
 from junction.security.secrets import new_id
-
-_RESPONSE_ID = re.compile(r"^resp_([0-9a-f]{16})([0-9a-f]{16})$")
-CHAIN_PREFIX = "responses:"
 
 
 def create_response(rt: Runtime) -> Handler:
@@ -48,6 +54,7 @@ def create_response(rt: Runtime) -> Handler:
         wanted = await read_json(request, rt.settings.max_body_bytes)
         if not isinstance(wanted, dict):
             raise InvalidRequest("The request body must be a JSON object.")
+        refuse_unsupported(wanted)
         body = check_chat_body(chat_body(wanted))
         call.assistant = assistant = resolve_assistant(snapshot, call.workspace.id, body["model"])
         keeps_history = assistant.chat_history != "off"
@@ -63,8 +70,10 @@ def create_response(rt: Runtime) -> Handler:
         stored: list[Turn] = []
         parent: ConversationState | None = None
         if previous is not None:
-            parent = await _find(rt, call.workspace.id, owner, previous)
-            index = _turn_index(parent, previous)
+            found = await find(rt, call.workspace.id, owner, previous)
+            if found is None:
+                raise previous_not_found(previous)
+            parent, index = found
             stored = parent.turns[: index + 1]
             if store and index != len(parent.turns) - 1:
                 parent = _branch(rt, call.workspace.id, owner, assistant.name, stored)
@@ -85,8 +94,9 @@ def create_response(rt: Runtime) -> Handler:
             call.notes["conversation_id"] = chain.external_id
         else:
             response_id = "resp_" + os.urandom(16).hex()
+        items = input_items(wanted) if store else []
         if wanted.get("stream"):
-            return await stream_response(rt, call, body, turn, wanted, response_id, store)
+            return await stream_response(rt, call, body, turn, wanted, response_id, store, items)
 
         async def attempt(target: Deployment) -> Json:
             return await target.provider.client.chat({**body, "model": target.model})
@@ -94,33 +104,12 @@ def create_response(rt: Runtime) -> Handler:
         data, outcome = await rt.router.call(snapshot, assistant, attempt)
         answer = normalize_completion(data, assistant.name, completion_id(call.request_id))
         call.record_usage(answer.get("usage"))
-        turn.answered(answer)
-        result = response_object(answer, response_id, wanted, store)
+        stored_turn = turn.answered(answer)
+        result = response_object(answer, response_id, wanted, store, int(call.created_at))
+        keep(stored_turn, result, items)
         return json_response(result, headers=routing_headers(call, outcome))
 
     return handler
-
-
-async def _find(
-    rt: Runtime, workspace_id: str, owner: str, response_id: object
-) -> ConversationState:
-    match = _RESPONSE_ID.match(response_id) if isinstance(response_id, str) else None
-    state = None
-    if match is not None:
-        state = await rt.history.get(workspace_id, owner, CHAIN_PREFIX + match.group(1))
-    if state is None or match is None:
-        raise NotFound(
-            f"Previous response '{response_id}' not found.", param="previous_response_id"
-        )
-    return state
-
-
-def _turn_index(state: ConversationState, response_id: str) -> int:
-    turn_id = "turn_" + response_id[-16:]
-    for i, turn in enumerate(state.turns):
-        if turn.id == turn_id:
-            return i
-    raise NotFound(f"Previous response '{response_id}' not found.", param="previous_response_id")
 
 
 def _branch(

@@ -23,6 +23,7 @@ from junction.dataplane.responses_wire import response_object
 from junction.dataplane.streaming import EventStreamResponse
 from junction.dataplane.wire import completion_id, normalize_chunk
 from junction.errors import JunctionError
+from junction.frontdoors.responses_api import keep
 from junction.history.flow import ChatTurn
 from junction.routing.resolve import Deployment
 from junction.runtime import Runtime
@@ -50,6 +51,7 @@ async def stream_response(
     wanted: Json,
     response_id: str,
     store: bool,
+    items: list[Json],
 ) -> Response:
     assert call.assistant is not None
     assistant = call.assistant
@@ -64,10 +66,11 @@ async def stream_response(
     headers = {**routing_headers(call, outcome), "x-request-id": call.request_id}
     call.stream = True
     rt.router.enter(outcome.deployment.ref)
-    created = int(time.time())
+    created = int(call.created_at)
     skeleton = response_object(
-        {"choices": [], "model": assistant.name, "created": created}, response_id, wanted, store
+        {"choices": [], "model": assistant.name}, response_id, wanted, store, created
     )
+    finished: list[Json] = []  # the final Response, once sent
     skeleton.update(status="in_progress", completed_at=None)
     del skeleton["usage"]
 
@@ -162,8 +165,9 @@ async def stream_response(
                 "created": created,
                 "usage": usage,
             }
-            final = response_object(answer, response_id, wanted, store)
+            final = response_object(answer, response_id, wanted, store, created)
             final["output"] = output
+            finished.append(final)
             kind = "response.incomplete" if finish == "length" else "response.completed"
             yield event(kind, response=final)
         except JunctionError as error:
@@ -177,7 +181,9 @@ async def stream_response(
         rt.router.leave(outcome.deployment.ref)
         await chunks.aclose()  # type: ignore[attr-defined]
         call.cut_off = not completed or call.error is not None
-        turn.stream_ended(not call.cut_off)
+        stored = turn.stream_ended(not call.cut_off)
+        if finished:
+            keep(stored, finished[0], items)
         rt.finish(call)
 
     return EventStreamResponse(events(), headers, done)

@@ -10,6 +10,11 @@ from junction.dataplane.conversations import delete_conversation, get_conversati
 from junction.dataplane.embeddings import embeddings
 from junction.dataplane.models import get_model, list_models
 from junction.dataplane.responses import create_response
+from junction.frontdoors.responses_api import (
+    delete_response,
+    list_input_items,
+    retrieve_response,
+)
 from junction.runtime import Runtime
 
 
@@ -21,6 +26,9 @@ def data_plane_routes(rt: Runtime) -> list[BaseRoute]:
         Route("/v1/models", list_models(rt), methods=["GET"]),
         Route("/v1/models/{name:path}", get_model(rt), methods=["GET"]),
         Route("/v1/responses", create_response(rt), methods=["POST"]),
+        Route("/v1/responses/{response_id}", retrieve_response(rt), methods=["GET"]),
+        Route("/v1/responses/{response_id}", delete_response(rt), methods=["DELETE"]),
+        Route("/v1/responses/{response_id}/input_items", list_input_items(rt), methods=["GET"]),
         Route("/v1/conversations/{conversation_id:path}", get_conversation(rt), methods=["GET"]),
         Route(
             "/v1/conversations/{conversation_id:path}", delete_conversation(rt), methods=["DELETE"]

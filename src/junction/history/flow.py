@@ -138,14 +138,14 @@ class ChatTurn:
                     self._collect(choice.get("delta"))
         return keep
 
-    def stream_ended(self, complete: bool) -> None:
-        """Store the streamed answer, unless the stream was cut off."""
+    def stream_ended(self, complete: bool) -> Turn | None:
+        """Store the streamed answer, unless the stream was cut off; the stored turn."""
         if not complete or self.state is None:
-            return
+            return None
         message: Json = {"content": "".join(self._content) if self._content else None}
         if self._tool_calls:
             message["tool_calls"] = [self._tool_calls[i] for i in sorted(self._tool_calls)]
-        self._store(answer_message(message))
+        return self._store(answer_message(message))
 
     def _collect(self, delta: object) -> None:
         if not isinstance(delta, dict):
