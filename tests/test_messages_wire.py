@@ -8,6 +8,14 @@ from typing import Any
 import orjson
 import pytest
 
+from junction.dataplane.messages_stream import MessageStream
+from junction.dataplane.messages_wire import (
+    chat_body,
+    error_body,
+    error_response,
+    message_object,
+    thinking_off,
+)
 from junction.errors import (
     AuthenticationFailed,
     InvalidRequest,
@@ -19,14 +27,6 @@ from junction.errors import (
     UpstreamError,
     UpstreamTimeout,
     UpstreamUnavailable,
-)
-from junction.frontdoors.messages_stream import MessageStream
-from junction.frontdoors.messages_wire import (
-    chat_body,
-    error_body,
-    error_response,
-    message_object,
-    thinking_off,
 )
 
 Json = dict[str, Any]

@@ -20,8 +20,8 @@ from typing import Any
 
 import orjson
 
+from junction.dataplane.messages_wire import error_body, obj, stop_reason
 from junction.errors import JunctionError
-from junction.frontdoors.messages_wire import error_body, obj, stop_reason
 
 Json = dict[str, Any]
 

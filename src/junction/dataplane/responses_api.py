@@ -34,9 +34,10 @@ from starlette.responses import Response
 
 from junction.core.call import Call
 from junction.core.responses import json_response
-from junction.dataplane.http import Handler, authenticate, openai_endpoint
+from junction.dataplane.http import Handler, openai_endpoint
 from junction.errors import InvalidRequest, NotFound
 from junction.history.state import ConversationState, Turn
+from junction.pipeline.request import authenticate
 from junction.runtime import Runtime
 from junction.store.conversations import ConversationTurn
 
