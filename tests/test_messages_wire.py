@@ -49,7 +49,6 @@ def test_plain_fields_map_to_chat() -> None:
             stop_sequences=["END", "STOP"],
             metadata={"user_id": "u-1"},
             stream=True,
-            service_tier="auto",
         )
     )
     assert body == {
@@ -258,6 +257,23 @@ def test_thinking_switch() -> None:
     assert on["thinking"] == wanted and not thinking_off(on)
 
 
+def test_structured_output_and_fields_without_effect() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    body = chat_body(
+        base(
+            output_config={"effort": "low", "format": {"type": "json_schema", "schema": schema}},
+            cache_control={"type": "ephemeral"},
+            speed="fast",
+            container="c",
+        )
+    )
+    assert body["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "output", "schema": schema},
+    }
+    assert set(body) == {"model", "max_tokens", "messages", "response_format"}
+
+
 def test_count_tokens_body_needs_no_max_tokens() -> None:
     request = base()
     del request["max_tokens"]
@@ -296,7 +312,7 @@ def test_count_tokens_body_needs_no_max_tokens() -> None:
         (base(tools=[{"name": "f"}]), "tools.0"),
         (base(tool_choice={"type": "sometimes"}), "tool_choice"),
         (base(thinking={"type": "maybe"}), "thinking.type"),
-        (base(frequency_penalty=1), "frequency_penalty"),
+        (base(output_config={"format": {"type": "text"}}), "output_config.format"),
         (base(metadata="u"), "metadata"),
     ],
 )

@@ -22,9 +22,11 @@ Request → chat body:
   ``enable_thinking: true``, and the ``thinking`` object itself stays on the body, which the
   ``anthropic`` provider passes on (servers of kind ``openai`` receive it too; vLLM and
   llama.cpp ignore fields they do not know).
-- Accepted without effect: ``service_tier``, ``container``, ``context_management``,
-  ``cache_control`` on blocks (prompt caching is the upstream's business). Any other top-level
-  field is refused (400 naming it), as Anthropic's API does.
+- ``output_config.format`` (``json_schema``) → ``response_format`` ``json_schema``.
+- Any other field is accepted without effect: ``cache_control`` (on the request or on blocks;
+  prompt caching is the upstream's business), ``output_config.effort``, ``service_tier``,
+  ``container``, ``context_management``, ``speed``… Anthropic's clients add fields from one
+  version to the next, and a gateway that refused them would break those clients.
 
 An upstream of kind ``anthropic`` is reached through the same internal form (Messages → chat →
 Messages): the router's steps (system prompt, knowledge, history, window, limits, quality gate)
@@ -58,26 +60,6 @@ from junction.errors import InvalidRequest, JunctionError
 
 Json = dict[str, Any]
 
-_ACCEPTED = frozenset(
-    {
-        "model",
-        "messages",
-        "max_tokens",
-        "system",
-        "stream",
-        "temperature",
-        "top_p",
-        "top_k",
-        "stop_sequences",
-        "tools",
-        "tool_choice",
-        "metadata",
-        "thinking",
-        "service_tier",
-        "container",
-        "context_management",
-    }
-)
 _SAME = ("model", "temperature", "top_p", "top_k", "stream")
 STOP_REASONS = {
     "stop": "end_turn",
@@ -100,9 +82,6 @@ def chat_body(request: object, *, counting: bool = False) -> Json:
     ``/v1/messages/count_tokens``, where ``max_tokens`` is not required)."""
     if not isinstance(request, dict):
         raise InvalidRequest("The request body must be a JSON object.")
-    for name in request:
-        if name not in _ACCEPTED:
-            raise InvalidRequest(f"{name}: Extra inputs are not permitted.", param=name)
     if not isinstance(request.get("model"), str) or not request["model"]:
         raise InvalidRequest("model: Field required (a string).", param="model")
     body: Json = {name: request[name] for name in _SAME if request.get(name) is not None}
@@ -148,6 +127,9 @@ def chat_body(request: object, *, counting: bool = False) -> Json:
         body.update(_tool_choice(request["tool_choice"]))
     if request.get("thinking") is not None:
         _thinking(body, request["thinking"])
+    output = request.get("output_config")
+    if isinstance(output, dict) and output.get("format") is not None:
+        body["response_format"] = _response_format(output["format"])
     return body
 
 
@@ -347,6 +329,20 @@ def _thinking(body: Json, thinking: object) -> None:
         raise InvalidRequest(
             "thinking.type must be 'enabled' or 'disabled'.", param="thinking.type"
         )
+
+
+def _response_format(fmt: object) -> Json:
+    schema = fmt.get("schema") if isinstance(fmt, dict) else None
+    if (
+        not isinstance(fmt, dict)
+        or fmt.get("type") != "json_schema"
+        or not isinstance(schema, dict)
+    ):
+        raise InvalidRequest(
+            "output_config.format must be {'type': 'json_schema', 'schema': {...}}.",
+            param="output_config.format",
+        )
+    return {"type": "json_schema", "json_schema": {"name": "output", "schema": schema}}
 
 
 def thinking_off(body: Json) -> bool:
