@@ -88,6 +88,20 @@ def test_system_blocks_and_text_blocks_join() -> None:
     ]
 
 
+def test_a_system_message_among_the_turns_stays_in_place() -> None:
+    turns = [
+        {"role": "user", "content": "a"},
+        {"role": "system", "content": [{"type": "text", "text": "remember"}]},
+        {"role": "user", "content": "b"},
+    ]
+    assert [m["role"] for m in chat_body(base(messages=turns))["messages"]] == [
+        "user",
+        "system",
+        "user",
+    ]
+    assert chat_body(base(messages=turns))["messages"][1]["content"] == "remember"
+
+
 def test_images_become_image_url_parts() -> None:
     body = chat_body(
         base(
@@ -291,7 +305,8 @@ def test_count_tokens_body_needs_no_max_tokens() -> None:
         (base(max_tokens=0), "max_tokens"),
         (base(max_tokens=True), "max_tokens"),
         (base(messages=[]), "messages"),
-        (base(messages=[{"role": "system", "content": "x"}]), "messages.0"),
+        (base(messages=[{"role": "tool", "content": "x"}]), "messages.0.role"),
+        (base(messages=[{"role": "system", "content": [{"type": "image"}]}]), "system.0"),
         (base(messages=[{"role": "user", "content": 5}]), "messages.0"),
         (
             base(messages=[{"role": "user", "content": [{"type": "document"}]}]),

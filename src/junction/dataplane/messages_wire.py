@@ -4,7 +4,8 @@ Message, and a ``JunctionError`` as an Anthropic-shaped error.
 
 Request → chat body:
 - ``system`` (a string, or text blocks) → one leading ``system`` message.
-- ``messages``: ``user``/``assistant`` turns; content a string or blocks. ``text`` → text parts;
+- ``messages``: ``user``/``assistant`` turns, content a string or blocks (a ``system`` message
+  among them, as newer clients send, stays a system message at its place). ``text`` → text parts;
   ``image`` (``base64`` or ``url`` source) → ``image_url`` parts (base64 as a ``data:`` URL);
   an assistant's ``tool_use`` → ``tool_calls`` (``input`` as a JSON string) and its ``thinking``
   → ``reasoning_content``; a user's ``tool_result`` → a ``tool`` message (its text; images in a
@@ -158,8 +159,14 @@ def _add_message(messages: list[Json], message: object, param: str) -> None:
     if not isinstance(message, dict):
         raise InvalidRequest(f"{param}: must be an object.", param=param)
     role = message.get("role")
+    if role == "system":  # instructions in the middle of a conversation (newer clients)
+        messages.append({"role": "system", "content": _system_text(message.get("content"))})
+        return
     if role not in ("user", "assistant"):
-        raise InvalidRequest(f"{param}.role: Input should be 'user' or 'assistant'.", param=param)
+        raise InvalidRequest(
+            f"{param}.role: Input should be 'user', 'assistant' or 'system'; got {role!r}.",
+            param=f"{param}.role",
+        )
     content = message.get("content")
     if isinstance(content, str):
         messages.append({"role": role, "content": content})
