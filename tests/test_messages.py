@@ -332,3 +332,47 @@ def test_errors_are_anthropic_shaped(router: RouterProcess, kinds: Kinds) -> Non
         claude(failing).messages.create(model="bot", max_tokens=10, messages=user)
     assert down.value.status_code == 502
     assert down.value.body["error"]["type"] == "api_error"  # type: ignore[index]
+
+
+def test_chat_history_as_for_chat(router: RouterProcess, kinds: Kinds) -> None:
+    tenant = tenant_with(router, kinds.models["openai"], chat_history="on")
+    client = claude(tenant)
+    first: Any = [{"role": "user", "content": "one"}]
+    answer = client.messages.create(
+        model="bot", max_tokens=50, metadata={"user_id": "session-1"}, messages=first
+    )
+    # A Messages client re-sends the whole conversation: the stored turn is not doubled.
+    again: Any = [
+        *first,
+        {"role": "assistant", "content": answer.content},
+        {"role": "user", "content": "two"},
+    ]
+    raw = client.messages.with_raw_response.create(
+        model="bot", max_tokens=50, metadata={"user_id": "session-1"}, messages=again
+    )
+    assert raw.headers["x-conversation-id"] == "session-1"
+    sent = [m["content"] for m in kinds.openai.last()["messages"]]
+    assert sent == ["one", "echo: one", "two"]
+    stored = httpx.get(
+        f"{router.url}/v1/conversations/session-1",
+        headers={"Authorization": f"Bearer {tenant.key}"},
+        timeout=10,
+    ).json()
+    assert [m["content"] for m in stored["messages"]] == ["one", "echo: one", "two", "echo: two"]
+
+
+def test_a_stream_that_breaks_ends_with_an_error_event(router: RouterProcess, kinds: Kinds) -> None:
+    provider = kinds.models["openai"].split("/", 1)[0]
+    tenant = tenant_with(router, f"{provider}/broken-stream", chat_history="on")
+    seen: list[str] = []
+    with (
+        pytest.raises(anthropic.APIStatusError) as broken,
+        claude(tenant).messages.stream(
+            model="bot", max_tokens=50, messages=[{"role": "user", "content": "break it"}]
+        ) as stream,
+    ):
+        seen.extend(event.type for event in stream)
+    assert seen[0] == "message_start"
+    assert broken.value.body["error"]["type"] == "api_error"  # type: ignore[index]
+    entries = wait_for_logs(router, tenant.name, 1)
+    assert entries[0]["endpoint"] == "messages" and entries[0]["error"]
