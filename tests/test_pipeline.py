@@ -260,3 +260,55 @@ def test_max_messages_counts_what_the_client_sent(tmp_path: Path, upstream: Upst
         assert refused.value.param == "messages"
     finally:
         proc.stop()
+
+
+def test_a_bug_in_the_router_is_a_logged_counted_500(tmp_path: Path, upstream: Upstream) -> None:
+    """A failing component (here an admission check that raises) gives an OpenAI-shaped 500
+    with the request id, and the call still reaches the log, the metrics and the access log."""
+    from starlette.testclient import TestClient
+
+    from junction.app import create_app
+    from junction.core.call import Call
+    from junction.settings import Settings
+
+    admin = {"Authorization": "Bearer ja-pipeline-test"}
+    app = create_app(Settings(data_dir=tmp_path, admin_key="ja-pipeline-test"))
+    rt = app.state.runtime
+
+    def broken_check(call: Call) -> None:
+        raise RuntimeError("a bug in an admission check")
+
+    rt.call_checks.append(broken_check)
+    observed: list[Call] = []
+    rt.call_observers.append(observed.append)
+    with TestClient(app) as client:
+        made = client.post(
+            "/admin/v1/providers", json={"name": "up", "base_url": upstream.url}, headers=admin
+        )
+        assert made.status_code == 201, made.text
+        assert client.post("/admin/v1/workspaces", json={"name": "w"}, headers=admin).is_success
+        key = client.post("/admin/v1/workspaces/w/keys", json={"name": "k"}, headers=admin)
+        auth = {"Authorization": f"Bearer {key.json()['key']}"}
+        body = {"name": "bot", "model": "up/echo"}
+        assert client.post("/admin/v1/workspaces/w/assistants", json=body, headers=admin).is_success
+        request = {"model": "bot", "messages": [{"role": "user", "content": "hi"}]}
+        answer = client.post("/v1/chat/completions", json=request, headers=auth)
+        assert answer.status_code == 500
+        error = answer.json()["error"]
+        assert (
+            error["code"] == "internal_error" and answer.headers["x-request-id"] in error["message"]
+        )
+        [call] = observed
+        assert (call.status, call.error_code) == (500, "internal_error")
+        scraped = client.get("/metrics", headers=admin).text
+        assert (
+            'code="500",endpoint="chat.completions",provider="none",workspace="w"} 1.0' in scraped
+        )
+        assert 'error="internal_error",provider="none",workspace="w"} 1.0' in scraped
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            entries = client.get("/admin/v1/workspaces/w/logs", headers=admin).json()["data"]
+            if entries:
+                break
+            time.sleep(0.05)
+        assert [(e["status"], e["error_code"]) for e in entries] == [(500, "internal_error")]
