@@ -309,6 +309,12 @@ def test_errors_are_anthropic_shaped(router: RouterProcess, kinds: Kinds) -> Non
         "error": {"type": "authentication_error", "message": "Incorrect API key provided."},
         "request_id": auth.value.response.headers["request-id"],
     }
+    keyless = httpx.post(
+        tenant.router.url + "/v1/messages",
+        json={"model": "bot", "max_tokens": 5, "messages": user},
+        timeout=10,
+    )
+    assert keyless.status_code == 401 and "x-api-key" in keyless.json()["error"]["message"]
     client = claude(tenant)
     with pytest.raises(anthropic.NotFoundError) as missing:
         client.messages.create(model="nobody", max_tokens=10, messages=user)

@@ -38,7 +38,7 @@ from junction.dataplane.messages_wire import (
     thinking_off,
 )
 from junction.dataplane.wire import completion_id, normalize_chunk, normalize_completion
-from junction.errors import InternalError, JunctionError
+from junction.errors import AuthenticationFailed, InternalError, JunctionError
 from junction.history import thinking
 from junction.history.flow import ChatTurn
 from junction.pipeline.accumulator import StreamAccumulator
@@ -54,17 +54,23 @@ from junction.tokens.upstream import prompt_tokens
 log = logging.getLogger(__name__)
 
 
-def api_key(request: Request) -> str | None:
-    """``x-api-key``, else ``Authorization: Bearer``."""
+def api_key(request: Request) -> str:
+    """``x-api-key``, else ``Authorization: Bearer``; 401 naming both when neither is there."""
     key = request.headers.get("x-api-key")
-    return key.strip() if key and key.strip() else bearer_token(request)
+    token = key.strip() if key and key.strip() else bearer_token(request)
+    if token is None:
+        raise AuthenticationFailed(
+            "You didn't provide an API key. Send the workspace key as 'x-api-key: <key>' "
+            "or 'Authorization: Bearer <key>'."
+        )
+    return token
 
 
 class MessagesDoor(FrontDoor):
     endpoint = "messages"
     operation = "chat"
 
-    def credential(self, request: Request) -> str | None:
+    def credential(self, request: Request) -> str:
         return api_key(request)
 
     def parse(self, ex: Exchange, raw: Json) -> None:
