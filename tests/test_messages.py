@@ -253,6 +253,23 @@ def test_thinking_is_passed_on_and_switched_off(router: RouterProcess, kinds: Ki
     assert kinds.anthropic.last()["thinking"] == {"type": "enabled", "budget_tokens": 1024}
     assert thought.content[0].type == "thinking"
     assert thought.content[0].thinking == "Hmm, a greeting."  # type: ignore[union-attr]
+    assert thought.content[0].signature == "sig"  # type: ignore[union-attr]
+    # Signed thinking goes back to Anthropic unchanged, first in its turn.
+    client.messages.create(
+        model="bot",
+        max_tokens=2000,
+        thinking={"type": "enabled", "budget_tokens": 1024},
+        messages=[
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": thought.content},  # type: ignore[typeddict-item]
+            {"role": "user", "content": "and again"},
+        ],
+    )
+    assert kinds.anthropic.last()["messages"][1]["content"][0] == {
+        "type": "thinking",
+        "thinking": "Hmm, a greeting.",
+        "signature": "sig",
+    }
     with client.messages.stream(
         model="bot",
         max_tokens=2000,
@@ -261,6 +278,7 @@ def test_thinking_is_passed_on_and_switched_off(router: RouterProcess, kinds: Ki
     ) as stream:
         final = stream.get_final_message()
     assert [b.type for b in final.content] == ["thinking", "text"]
+    assert final.content[0].signature == "sig"  # type: ignore[union-attr]
 
     qwen = kinds.models["ollama"].split("/", 1)[0] + "/qwen3:14b"
     tenant = tenant_with(router, qwen)

@@ -186,10 +186,41 @@ def test_tool_round_trip_in_history() -> None:
                 }
             ],
             "reasoning_content": "need a tool",
+            "thinking_blocks": [{"type": "thinking", "thinking": "need a tool", "signature": "s"}],
         },
         {"role": "tool", "tool_call_id": "toolu_1", "content": "sunny"},
         {"role": "user", "content": "and tomorrow?"},
     ]
+
+
+def test_signed_thinking_is_carried_for_an_anthropic_upstream() -> None:
+    body = chat_body(
+        base(
+            messages=[
+                {"role": "user", "content": "q"},
+                {
+                    "role": "assistant",
+                    "content": [
+                        {"type": "thinking", "thinking": "a", "signature": "s1"},
+                        {"type": "redacted_thinking", "data": "enc"},
+                        {"type": "thinking", "thinking": "unsigned", "signature": ""},
+                        {"type": "text", "text": "t"},
+                    ],
+                },
+            ]
+        )
+    )
+    assistant = body["messages"][1]
+    assert assistant["reasoning_content"] == "aunsigned"
+    assert assistant["thinking_blocks"] == [
+        {"type": "thinking", "thinking": "a", "signature": "s1"},
+        {"type": "redacted_thinking", "data": "enc"},
+    ]
+    signed = [{"type": "thinking", "thinking": "a", "signature": "s1"}]
+    out = message_object(
+        answer({"content": "t", "reasoning_content": "a", "thinking_blocks": signed}), "bot", "m"
+    )
+    assert out["content"] == [*signed, {"type": "text", "text": "t"}]
 
 
 def test_tool_results_with_blocks_errors_and_images() -> None:
@@ -497,6 +528,25 @@ def test_stream_events_for_thinking_text_and_tool_calls() -> None:
         "delta": {"stop_reason": "tool_use", "stop_sequence": None},
         "usage": {"input_tokens": 12, "output_tokens": 9},
     }
+
+
+def test_stream_carries_a_thinking_signature() -> None:
+    stream = MessageStream("msg_1", "bot")
+    raw = b"".join(
+        stream.feed(chunk(delta))
+        for delta in (
+            {"reasoning_content": "hm"},
+            {"thinking_signature": "sig"},
+            {"content": "ok"},
+        )
+    )
+    events = parse(raw + stream.finish())
+    deltas = [(e["index"], e["delta"]) for k, e in events if k == "content_block_delta"]
+    assert deltas == [
+        (0, {"type": "thinking_delta", "thinking": "hm"}),
+        (0, {"type": "signature_delta", "signature": "sig"}),
+        (1, {"type": "text_delta", "text": "ok"}),
+    ]
 
 
 def test_stream_stop_sequence_and_empty_stream() -> None:

@@ -3,7 +3,8 @@
 ``MessageStream`` is fed each (normalized) chunk as it arrives and answers the SSE bytes to
 send: ``message_start`` and one ``ping`` before anything else; then content blocks, each
 ``content_block_start`` / ``content_block_delta``… / ``content_block_stop`` — ``thinking``
-(``thinking_delta``, from ``reasoning_content``), ``text`` (``text_delta``) and one
+(``thinking_delta``, from ``reasoning_content``; ``signature_delta`` from an anthropic
+upstream's ``thinking_signature``), ``text`` (``text_delta``) and one
 ``tool_use`` block per tool call (``input_json_delta`` with the argument pieces as they come);
 ``finish()`` closes the open block and sends ``message_delta`` (``stop_reason``,
 ``stop_sequence``, usage) and ``message_stop``. ``error()`` is the ``error`` event for a failure
@@ -95,6 +96,12 @@ class MessageStream:
                 self._open("thinking", {"type": "thinking", "thinking": "", "signature": ""})
             )
             out.append(self._block_delta({"type": "thinking_delta", "thinking": reasoning}))
+        signature = delta.get("thinking_signature")
+        if isinstance(signature, str) and signature:  # an anthropic upstream's, for the block
+            out.append(
+                self._open("thinking", {"type": "thinking", "thinking": "", "signature": ""})
+            )
+            out.append(self._block_delta({"type": "signature_delta", "signature": signature}))
         text = delta.get("content")
         if isinstance(text, str) and text:
             out.append(self._open("text", {"type": "text", "text": ""}))

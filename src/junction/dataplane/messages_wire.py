@@ -32,8 +32,12 @@ Request → chat body:
 An upstream of kind ``anthropic`` is reached through the same internal form (Messages → chat →
 Messages): the router's steps (system prompt, knowledge, history, window, limits, quality gate)
 all work on that form, so a passthrough would have to re-implement each of them for a second
-format. What the round trip could lose is carried: ``thinking`` passes through, and the stop
-sequence that ended the answer comes back as the choice's ``stop_reason`` (as vLLM reports it).
+format. What the round trip could lose is carried: ``thinking`` passes through; signed thinking
+(``thinking`` blocks' ``signature``, ``redacted_thinking``), which Anthropic needs back
+unchanged before tool results when thinking is on, travels as the assistant message's
+``thinking_blocks`` (and a stream's ``thinking_signature`` delta field); the stop sequence that
+ended the answer comes back as the choice's ``stop_reason`` (as vLLM reports it). Signatures
+made by no model here are left out (``signature: ""`` in answers).
 
 Answer: a Message with ``thinking`` (from ``reasoning_content``), ``text`` and ``tool_use``
 (arguments parsed as JSON) blocks; ``stop_reason`` stop → ``end_turn`` (``stop_sequence`` with
@@ -177,6 +181,7 @@ def _add_message(messages: list[Json], message: object, param: str) -> None:
     calls: list[Json] = []
     results: list[Json] = []
     reasoning: list[str] = []
+    signed: list[Json] = []
     for j, block in enumerate(content):
         where = f"{param}.content.{j}"
         kind = block.get("type") if isinstance(block, dict) else None
@@ -192,8 +197,12 @@ def _add_message(messages: list[Json], message: object, param: str) -> None:
             results.extend(_tool_result(block, where))
         elif kind == "thinking" and role == "assistant":
             reasoning.append(str(block.get("thinking") or ""))
+            if block.get("signature"):
+                signed.append({k: block.get(k) for k in ("type", "thinking", "signature")})
         elif kind == "redacted_thinking" and role == "assistant":
-            continue  # encrypted for Anthropic's own servers: nothing a model here can read
+            # Encrypted for Anthropic's own servers: only an ``anthropic`` provider reads it.
+            if block.get("data"):
+                signed.append({"type": "redacted_thinking", "data": block["data"]})
         else:
             raise InvalidRequest(
                 f"{where}: content blocks of type '{kind}' are not supported in {role} turns.",
@@ -206,6 +215,8 @@ def _add_message(messages: list[Json], message: object, param: str) -> None:
             out["tool_calls"] = calls
         if reasoning:
             out["reasoning_content"] = "".join(reasoning)
+        if signed:
+            out["thinking_blocks"] = signed
         if parts or calls:
             messages.append(out)
     elif parts or not results:
@@ -395,7 +406,10 @@ def message_object(answer: Json, model: str, message_id: str, stops: object = No
     message = obj(choice.get("message"))
     content: list[Json] = []
     reasoning = message.get("reasoning_content") or message.get("reasoning")
-    if isinstance(reasoning, str) and reasoning:
+    signed = message.get("thinking_blocks")
+    if isinstance(signed, list) and signed:  # an anthropic upstream's, signatures and all
+        content.extend(b for b in signed if isinstance(b, dict))
+    elif isinstance(reasoning, str) and reasoning:
         content.append({"type": "thinking", "thinking": reasoning, "signature": ""})
     text = message.get("content")
     if isinstance(text, str) and text:

@@ -88,6 +88,8 @@ class StreamTranslator:
             return [self._chunk({"content": str(delta.get("text", ""))})]
         if kind == "thinking_delta":
             return [self._chunk({"reasoning_content": str(delta.get("thinking", ""))})]
+        if kind == "signature_delta" and delta.get("signature"):
+            return [self._chunk({"thinking_signature": str(delta["signature"])})]
         if kind == "input_json_delta" and index in self.tools:
             piece = {
                 "index": self.tools[index],
