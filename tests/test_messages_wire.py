@@ -8,14 +8,9 @@ from typing import Any
 import orjson
 import pytest
 
+from junction.dataplane.messages_answer import error_body, error_response, message_object
 from junction.dataplane.messages_stream import MessageStream
-from junction.dataplane.messages_wire import (
-    chat_body,
-    error_body,
-    error_response,
-    message_object,
-    thinking_off,
-)
+from junction.dataplane.messages_wire import chat_body, thinking_off
 from junction.errors import (
     AuthenticationFailed,
     InvalidRequest,

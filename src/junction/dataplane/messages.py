@@ -29,14 +29,9 @@ from junction.core.call import Call
 from junction.core.responses import json_response
 from junction.core.types import Json
 from junction.dataplane.http import Handler
+from junction.dataplane.messages_answer import error_response, message_object, new_message_id
 from junction.dataplane.messages_stream import MessageStream
-from junction.dataplane.messages_wire import (
-    chat_body,
-    error_response,
-    message_object,
-    new_message_id,
-    thinking_off,
-)
+from junction.dataplane.messages_wire import chat_body, thinking_off
 from junction.dataplane.wire import completion_id, normalize_chunk, normalize_completion
 from junction.errors import AuthenticationFailed, InternalError, JunctionError
 from junction.history import thinking

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from junction.dataplane.messages_wire import error_body, obj, stop_reason
+from junction.dataplane.messages_answer import error_body, obj, stop_reason
 from junction.errors import JunctionError
 
 Json = dict[str, Any]
