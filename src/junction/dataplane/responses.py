@@ -32,6 +32,7 @@ from junction.dataplane.wire import completion_id, normalize_chunk, normalize_co
 from junction.errors import InvalidRequest
 from junction.history.flow import ChatTurn
 from junction.history.state import ConversationState, Turn
+from junction.pipeline.accumulator import StreamAccumulator
 from junction.pipeline.door import FrontDoor, StreamEncoder
 from junction.pipeline.exchange import Exchange
 from junction.pipeline.shape import check_chat
@@ -109,14 +110,23 @@ class ResponsesDoor(FrontDoor):
         return result
 
     def encoder(self, ex: Exchange) -> StreamEncoder:
-        keep = ex.turn if ex.state["store"] else None
+        turn = ex.turn if ex.state["store"] else None
+
+        def keep(final: Json, acc: StreamAccumulator) -> None:
+            # Stored before the final event goes out, so that a client may retrieve or
+            # continue from the response as soon as it has it (the stream's finish, after
+            # the last byte, finds the turn stored and does not store it again).
+            assert turn is not None
+            turn.keep_response(final, ex.state["items"])
+            turn.stream_ended(True, acc.message())
+
         return ResponsesEncoder(
             ex.assistant.name,
             ex.state["response_id"],
             ex.wire,
             ex.state["store"],
             int(ex.call.created_at),
-            (lambda final: keep.keep_response(final, ex.state["items"])) if keep else None,
+            keep if turn is not None else None,
         )
 
 

@@ -32,10 +32,10 @@ class ResponsesEncoder(StreamEncoder):
         wanted: Json,
         store: bool,
         created: int,
-        keep: Callable[[Json], None] | None = None,
+        keep: Callable[[Json, StreamAccumulator], None] | None = None,
     ) -> None:
         super().__init__(wants_usage=False)
-        self.keep = keep  # given the final Response, to store with the turn
+        self.keep = keep  # given the final Response and the stream, to store the turn
         self.sequence = 0
         self.model = model
         self.response_id = response_id
@@ -147,7 +147,7 @@ class ResponsesEncoder(StreamEncoder):
         final = response_object(answer, self.response_id, self.wanted, self.store, self.created)
         final["output"] = output
         if self.keep is not None:
-            self.keep(final)
+            self.keep(final, acc)
         kind = "response.incomplete" if self.finish == "length" else "response.completed"
         events.append(self._event(kind, response=final))
         return events

@@ -161,6 +161,8 @@ class ChatTurn:
             self.stored.response, self.stored.input_items = response, input_items
 
     def _store(self, answer: Json | None) -> Turn | None:
+        if self.stored is not None:  # once only (a door may store a streamed turn early)
+            return self.stored
         if self.state is None or answer is None:
             return None
         self.stored = self.store.append(
