@@ -3,16 +3,18 @@ in the old ``disable_think`` history mode become ``on`` with the switch set, and
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import asyncpg
 import pytest
 from alembic import command
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from junction.store import models as m
 from junction.store.db import alembic_config, create_engine
+from tests.conftest import PG_SERVER
 
 ROWS = {"a-think": "disable_think", "a-on": "on", "a-off": "off"}
 
@@ -27,17 +29,25 @@ def _to(revision: str, downgrade: bool = False) -> Callable[[Connection], None]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def engine(
-    request: pytest.FixtureRequest, tmp_path: Path, pg_url: str
-) -> AsyncIterator[AsyncEngine]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}" if request.param == "sqlite" else pg_url
-    engine = create_engine(url)
-    yield engine
-    if request.param == "postgresql":
-        async with engine.begin() as conn:
-            await conn.run_sync(m.Base.metadata.drop_all)
-            await conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    await engine.dispose()
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """An empty database of its own: the migration starts from nothing, whatever other tests
+    left in the session's shared PostgreSQL database."""
+    if request.param == "sqlite":
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+        yield engine
+        await engine.dispose()
+        return
+    name = "junction_mig_" + secrets.token_hex(4)
+    server = await asyncpg.connect(PG_SERVER, timeout=10)
+    try:
+        await server.execute(f'CREATE DATABASE "{name}"')
+        base = PG_SERVER.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+        engine = create_engine(f"{base}/{name}")
+        yield engine
+        await engine.dispose()
+        await server.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await server.close()
 
 
 async def test_old_mode_becomes_on_with_the_switch_and_back(engine: AsyncEngine) -> None:
