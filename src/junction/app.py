@@ -29,6 +29,7 @@ from junction.errors import InvalidRequest, JunctionError, NotFound, ValidationF
 from junction.gc_tuning import serving_collector
 from junction.hardening.crash import install_crash_handler
 from junction.history.install import install as install_history
+from junction.knowledge.service import install as install_knowledge
 from junction.operations import operation_routes
 from junction.routing.router import Router
 from junction.runtime import Runtime
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     rt.router = Router.from_settings(settings)
     background = services.install(rt)
     install_history(rt)
+    background.append(install_knowledge(rt))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -85,6 +85,8 @@ async def export(client: AdminClient) -> Document:
                     "temperature",
                     "quality_score",
                     "max_tokens",
+                    "embedding_model",
+                    "context_score",
                 )
             }
             for a in state.assistants.get(name, {}).values()
