@@ -12,6 +12,8 @@ What it does is chosen by the model name it is asked for, so that one server pla
 - ``think``   answers ``<think>pondering deeply</think>`` before the echo, with a
   ``reasoning_content`` field too; streams it 3 characters a chunk, so tags are split.
 - ``tool-call`` answers a ``lookup`` tool call to a user message, and echoes otherwise.
+- ``bow``     (embeddings) a deterministic hashed bag of words: texts that share words are
+  close, a text and itself have cosine 1. ``fail`` answers embeddings with 500.
 
 Every request body is recorded in ``Upstream.requests`` (newest last).
 
@@ -25,6 +27,8 @@ late. Their bodies are recorded in ``Upstream.tokenize_requests``.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +47,7 @@ MODELS = {
     "broken-stream": 4096,
     "costly": 4096,
     "embed": 512,
+    "bow": 512,
     "think": 8192,
     "tool-call": 8192,
 }
@@ -112,6 +117,18 @@ def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> byte
     return b"data: " + orjson.dumps(data) + b"\n\n"
 
 
+BOW_DIMENSIONS = 256
+
+
+def bag_of_words(text: str) -> list[float]:
+    """Each lower-cased word of 3+ letters counted in a bucket chosen by a stable hash."""
+    vector = [0.0] * BOW_DIMENSIONS
+    for word in re.findall(r"[a-z0-9]{3,}", text.lower()):
+        bucket = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big")
+        vector[bucket % BOW_DIMENSIONS] += 1.0
+    return vector
+
+
 def build_app(state: Upstream) -> web.Application:
     async def models(_request: web.Request) -> web.Response:
         data = [
@@ -164,6 +181,17 @@ def build_app(state: Upstream) -> web.Application:
         body = await request.json(loads=orjson.loads)
         state.requests.append(body)
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        if body.get("model") == "fail":
+            return web.json_response({"error": {"message": "embedder down"}}, status=500)
+        if body.get("model") == "bow":
+            data = [
+                {"object": "embedding", "index": i, "embedding": bag_of_words(str(x))}
+                for i, x in enumerate(inputs)
+            ]
+            usage = {"prompt_tokens": len(inputs), "total_tokens": len(inputs)}
+            return web.json_response(
+                {"object": "list", "data": data, "model": body["model"], "usage": usage}
+            )
         data = [
             {"object": "embedding", "index": i, "embedding": [0.1, 0.2, float(len(str(x)))]}
             for i, x in enumerate(inputs)

@@ -70,9 +70,11 @@ def _pdf(data: bytes) -> Parsed:
     except Unreadable:
         raise
     except PdfReadError as exc:
-        raise Unreadable(f"not a readable PDF ({exc})") from None
+        raise Unreadable(f"not a readable PDF: damaged, cut short or not a PDF ({exc})") from None
     except Exception as exc:  # pypdf raises many kinds on damaged files
-        raise Unreadable(f"not a readable PDF ({type(exc).__name__}: {exc})") from None
+        raise Unreadable(
+            f"not a readable PDF: damaged, cut short or not a PDF ({type(exc).__name__}: {exc})"
+        ) from None
     text = "\n\n".join(p.strip() for p in pages if p.strip())
     if not text:
         raise Unreadable(
