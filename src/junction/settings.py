@@ -92,6 +92,7 @@ class Settings(BaseSettings):
     knowledge_retry_seconds: float = Field(default=30.0, ge=0)
     knowledge_max_attempts: int = Field(default=3, ge=1)
     knowledge_top_k: int = Field(default=8, ge=1)
+    knowledge_context_tokens: int = Field(default=3000, ge=0)
 
     def resolved_database_url(self) -> str:
         """The configured database, or the embedded SQLite file in the data directory."""
