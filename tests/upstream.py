@@ -13,7 +13,8 @@ What it does is chosen by the model name it is asked for, so that one server pla
   ``reasoning_content`` field too; streams it 3 characters a chunk, so tags are split.
 - ``tool-call`` answers a ``lookup`` tool call to a user message, and echoes otherwise.
 - ``bow``     (embeddings) a deterministic hashed bag of words: texts that share words are
-  close, a text and itself have cosine 1. ``fail`` answers embeddings with 500.
+  close, a text and itself have cosine 1. ``slow-bow`` the same, 3 s late. ``fail`` answers
+  embeddings with 500.
 
 Every request body is recorded in ``Upstream.requests`` (newest last).
 
@@ -48,6 +49,7 @@ MODELS = {
     "costly": 4096,
     "embed": 512,
     "bow": 512,
+    "slow-bow": 512,
     "think": 8192,
     "tool-call": 8192,
 }
@@ -183,7 +185,9 @@ def build_app(state: Upstream) -> web.Application:
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
         if body.get("model") == "fail":
             return web.json_response({"error": {"message": "embedder down"}}, status=500)
-        if body.get("model") == "bow":
+        if body.get("model") == "slow-bow":
+            await asyncio.sleep(3)
+        if body.get("model") in ("bow", "slow-bow"):
             data = [
                 {"object": "embedding", "index": i, "embedding": bag_of_words(str(x))}
                 for i, x in enumerate(inputs)
