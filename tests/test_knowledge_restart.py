@@ -20,7 +20,7 @@ FAST = {
 
 
 def test_killed_mid_file_finishes_on_next_start(tmp_path: Path, upstream: Upstream) -> None:
-    router = RouterProcess(tmp_path, FAST).start()
+    router = RouterProcess(tmp_path, FAST).start(timeout=60)
     try:
         with router.admin() as admin:
             response = admin.post(
@@ -37,7 +37,7 @@ def test_killed_mid_file_finishes_on_next_start(tmp_path: Path, upstream: Upstre
         assert router.proc is not None
         router.proc.kill()
         router.proc.wait(10)
-        router.start()
+        router.start(timeout=60)
         done = wait_done(router, tenant.name, "slow", file_id, timeout=30)
         assert done["status"] == "ready", done
         assert done["chunks"] == 1

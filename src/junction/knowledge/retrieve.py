@@ -4,6 +4,7 @@ token budget, and written as a context block that names each chunk's file."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ HEADER = (
     "when it is relevant; each passage names the file it comes from."
 )
 FRAMING_TOKENS = 16  # the "[n] file: ... (relevance ...)" line and spacing of one passage
+OFF_LOOP_CHUNKS = 20_000  # larger matrices are scanned in a worker thread
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,10 @@ async def retrieve(rt: Runtime, call: Call, question: str, budget_tokens: int) -
     except EmbeddingFailed as exc:
         log.warning("knowledge of assistant %s not used: %s", assistant.name, exc)
         return Retrieved(error=str(exc))
-    return select(loaded, vector[0], assistant.context_score, budget_tokens, s.knowledge_top_k)
+    args = (loaded, vector[0], assistant.context_score, budget_tokens, s.knowledge_top_k)
+    if loaded.size >= OFF_LOOP_CHUNKS:  # a long scan must not hold up the other requests
+        return await asyncio.to_thread(select, *args)
+    return select(*args)
 
 
 def select(
@@ -83,7 +88,9 @@ def select(
     if loaded.size == 0 or query.shape[0] != loaded.matrix.shape[1]:
         error = None if loaded.size == 0 else "the question's vector size differs from the files'"
         return Retrieved(error=error)
-    scores = loaded.matrix @ query
+    # einsum: numpy's own SIMD loop, one thread, GIL released. ``matrix @ query`` goes to BLAS,
+    # whose threads fight the event loop for the cores (measured 2-40x slower on a busy host).
+    scores = np.einsum("ij,j->i", loaded.matrix, query)
     scores *= 100.0
     candidates = np.flatnonzero(scores >= context_score - TOLERANCE)
     if candidates.size == 0:

@@ -17,4 +17,5 @@ class KnowledgeFilePublic(Public):
     status: FileStatus
     chunks: int
     error: str | None
+    sha256: str  # of the uploaded bytes: what `junction apply` compares
     created_at: datetime
