@@ -12,6 +12,7 @@ What it does is chosen by the model name it is asked for, so that one server pla
 - ``think``   answers ``<think>pondering deeply</think>`` before the echo, with a
   ``reasoning_content`` field too; streams it 3 characters a chunk, so tags are split.
 - ``tool-call`` answers a ``lookup`` tool call to a user message, and echoes otherwise.
+- ``recite``  answers ``recite: <the system messages>`` (what the router put in the prompt).
 - ``bow``     (embeddings) a deterministic hashed bag of words: texts that share words are
   close, a text and itself have cosine 1. ``slow-bow`` the same, 3 s late. ``fail`` answers
   embeddings with 500.
@@ -50,6 +51,7 @@ MODELS = {
     "embed": 512,
     "bow": 512,
     "slow-bow": 512,
+    "recite": 8192,
     "think": 8192,
     "tool-call": 8192,
 }
@@ -79,6 +81,9 @@ class Upstream:
 
 
 def _answer_text(body: dict[str, Any]) -> str:
+    if body.get("model") == "recite":
+        system = [str(m.get("content")) for m in body.get("messages", []) if m["role"] == "system"]
+        return "recite: " + " ".join(" ".join(system).split())
     user = [m for m in body.get("messages", []) if m.get("role") == "user"]
     content = user[-1].get("content") if user else ""
     return f"echo: {content if isinstance(content, str) else '[parts]'}"
