@@ -45,8 +45,8 @@ class Runtime:
             check(call)
 
     rate_limits: RateLimits = field(default_factory=RateLimits)
-    tokens: TokenCounter = field(init=False)  # set by history.install
-    history: ConversationStore = field(init=False)  # set by history.install
+    tokens: TokenCounter = field(init=False)  # set by create_app
+    history: ConversationStore = field(init=False)  # set by create_app
     knowledge: Knowledge = field(init=False)  # set by knowledge.service.install
 
     def finish(self, call: Call) -> None:
