@@ -149,3 +149,26 @@ def test_two_replicas_on_postgresql_share_the_knowledge(
     finally:
         a.stop()
         b.stop()
+
+
+def test_responses_get_the_context_and_the_log_names_files_and_scores(
+    router: RouterProcess, tenant: Tenant, upstream: Upstream
+) -> None:
+    tenant.assistant("desk", embedding_model="local/bow", context_score=20)
+    add_file(router, tenant.name, "desk", "penguins.md", PENGUINS.encode())
+    raw = tenant.client().responses.with_raw_response.create(model="desk", input=PENGUIN_QUESTION)
+    assert raw.http_response.headers["x-junction-context"] == "1"
+    assert "krill" in _system_prompt(upstream)
+    request_id = raw.http_response.headers["x-request-id"]
+    deadline = time.monotonic() + 10
+    with router.admin() as admin:
+        while True:
+            entries = admin.get(f"/workspaces/{tenant.name}/logs").json()["data"]
+            entry = next((e for e in entries if e["request_id"] == request_id), None)
+            if entry is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    assert entry is not None, "the request was never logged"
+    (used,) = entry["details"]["knowledge"]["chunks"]
+    assert used["file"] == "penguins.md"
+    assert 20 <= used["score"] <= 100
