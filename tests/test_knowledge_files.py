@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from tests.conftest import RouterProcess, Tenant, make_tenant
 from tests.knowledge_docs import docx_bytes, pdf_bytes
 from tests.knowledge_support import add_file, upload, wait_done
@@ -95,9 +97,18 @@ def test_file_limits(router: RouterProcess, provider: str) -> None:
     assert response.json()["error"]["param"] == "file"
 
 
+def _stored(router: RouterProcess, file_id: str) -> tuple[int, int]:
+    """Rows of the file and of its chunks in the router's SQLite database."""
+    with sqlite3.connect(router.data_dir / "junction.db") as db:
+        files = db.execute("SELECT count(*) FROM knowledge_files WHERE id = ?", (file_id,))
+        chunks = db.execute("SELECT count(*) FROM knowledge_chunks WHERE file_id = ?", (file_id,))
+        return files.fetchone()[0], chunks.fetchone()[0]
+
+
 def test_files_belong_to_their_workspace(router: RouterProcess, tenant: Tenant) -> None:
     tenant.assistant("kb", embedding_model="local/bow")
     done = add_file(router, tenant.name, "kb", "notes.txt", b"private notes of one team")
+    assert _stored(router, done["id"]) == (1, 1)
     other = make_tenant(router)
     other.assistant("kb", embedding_model="local/bow")
     with router.admin() as admin:
@@ -106,11 +117,15 @@ def test_files_belong_to_their_workspace(router: RouterProcess, tenant: Tenant) 
         assert admin.get(f"/workspaces/{other.name}/assistants/kb/files").json()["data"] == []
         response = admin.delete(f"/workspaces/{other.name}/assistants/kb/files/{done['id']}")
         assert response.status_code == 404
-        # Deleting the assistant deletes its files; a new one of the same name has none.
+        assert _stored(router, done["id"]) == (1, 1)
+        # Deleting the assistant deletes its files and vectors.
         assert admin.delete(f"/workspaces/{tenant.name}/assistants/kb").status_code == 204
-    tenant.assistant("kb", embedding_model="local/bow")
-    with router.admin() as admin:
-        assert admin.get(f"/workspaces/{tenant.name}/assistants/kb/files").json()["data"] == []
+        assert _stored(router, done["id"]) == (0, 0)
+        # And deleting a workspace deletes its assistants' files and vectors.
+        theirs = add_file(router, other.name, "kb", "theirs.md", b"# Theirs\n\nother words")
+        assert _stored(router, theirs["id"]) == (1, 1)
+        assert admin.delete(f"/workspaces/{other.name}").status_code == 204
+        assert _stored(router, theirs["id"]) == (0, 0)
 
 
 def test_changing_the_embedding_model_re_embeds(router: RouterProcess, tenant: Tenant) -> None:
