@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import tiktoken
-from semchunk import chunk as semchunk_split  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -20,6 +19,8 @@ class Chunk:
 
 
 def split(text: str, encoding: tiktoken.Encoding, size: int, overlap: int) -> list[Chunk]:
+    from semchunk import chunk as semchunk_split  # type: ignore[attr-defined]
+
     def count(piece: str) -> int:
         return len(encoding.encode_ordinary(piece))
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from junction.config.snapshot import Snapshot
 from junction.errors import JunctionError
 
-Vectors = np.ndarray[Any, np.dtype[np.float32]]
+if TYPE_CHECKING:  # numpy loads on first use: a router without knowledge never pays for it
+    import numpy as np
+
+    Vectors = np.ndarray[Any, np.dtype[np.float32]]
 
 
 class EmbeddingFailed(Exception):
@@ -23,6 +24,8 @@ async def embed(
     snapshot: Snapshot, ref: str, texts: Sequence[str], batch: int, seconds: float
 ) -> Vectors:
     """One row per text, normalised so that a dot product is the cosine."""
+    import numpy as np
+
     provider_name, _, model = ref.partition("/")
     runtime = snapshot.providers.get(provider_name)
     if runtime is None:
@@ -50,6 +53,8 @@ async def embed(
 
 
 def _vectors(answer: object, count: int, ref: str) -> Vectors:
+    import numpy as np
+
     data = answer.get("data") if isinstance(answer, dict) else None
     if not isinstance(data, list) or len(data) != count:
         raise EmbeddingFailed(
@@ -67,6 +72,8 @@ def _vectors(answer: object, count: int, ref: str) -> Vectors:
 
 
 def normalize(matrix: Vectors) -> Vectors:
+    import numpy as np
+
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     out: Vectors = (matrix / norms).astype(np.float32, copy=False)

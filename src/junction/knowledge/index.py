@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction.config.snapshot import AssistantView
-from junction.knowledge.embed import Vectors
 from junction.store.knowledge import KnowledgeChunk, KnowledgeFile
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from junction.knowledge.embed import Vectors
 
 
 @dataclass(frozen=True)
@@ -33,9 +36,6 @@ class Loaded:
     @property
     def size(self) -> int:
         return len(self.texts)
-
-
-EMPTY_MATRIX: Vectors = np.zeros((0, 0), dtype=np.float32)
 
 
 class KnowledgeIndex:
@@ -84,13 +84,16 @@ class KnowledgeIndex:
 
 def build(version: str, rows: list[tuple[str, int, bytes, str]]) -> Loaded:
     """The in-memory form of an assistant's chunks: (text, tokens, vector bytes, filename)."""
+    import numpy as np
+
     names: dict[str, int] = {}
     widths = {len(r[2]) for r in rows}
     if len(widths) > 1:  # vectors of two models: keep the newest width only (a re-embed runs)
         newest = len(rows[-1][2])
         rows = [r for r in rows if len(r[2]) == newest]
     if not rows:
-        return Loaded(version, EMPTY_MATRIX, [], np.zeros(0, np.int32), np.zeros(0, np.int32), [])
+        empty = np.zeros(0, np.int32)
+        return Loaded(version, np.zeros((0, 0), np.float32), [], empty, empty, [])
     dim = len(rows[0][2]) // 4
     matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), dim)
     file_of = np.fromiter((names.setdefault(r[3], len(names)) for r in rows), np.int32, len(rows))

@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import tiktoken
 from sqlalchemy import delete, or_, select, update
@@ -23,13 +24,16 @@ from sqlalchemy.orm import undefer
 
 from junction.config.catalog import Catalog
 from junction.knowledge.chunk import Chunk, split
-from junction.knowledge.embed import EmbeddingFailed, Vectors, embed
+from junction.knowledge.embed import EmbeddingFailed, embed
 from junction.knowledge.files import bump
 from junction.knowledge.parse import Unreadable, parse
 from junction.settings import Settings
 from junction.store import models as m
 from junction.store.knowledge import KnowledgeChunk, KnowledgeFile
 from junction.store.models import utcnow
+
+if TYPE_CHECKING:
+    from junction.knowledge.embed import Vectors
 
 log = logging.getLogger(__name__)
 

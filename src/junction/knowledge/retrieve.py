@@ -9,13 +9,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from junction.knowledge.embed import EmbeddingFailed, Vectors, embed
+from junction.knowledge.embed import EmbeddingFailed, embed
 from junction.knowledge.index import Loaded
 
 if TYPE_CHECKING:
     from junction.core.call import Call
+    from junction.knowledge.embed import Vectors
     from junction.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -85,6 +84,8 @@ def select(
     loaded: Loaded, query: Vectors, context_score: float, budget_tokens: int, top_k: int
 ) -> Retrieved:
     """The scoring step alone (no I/O): what the benchmark times."""
+    import numpy as np
+
     if loaded.size == 0 or query.shape[0] != loaded.matrix.shape[1]:
         error = None if loaded.size == 0 else "the question's vector size differs from the files'"
         return Retrieved(error=error)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import importlib
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -14,19 +18,44 @@ from junction.knowledge.ingest import Ingestor
 if TYPE_CHECKING:
     from junction.runtime import Runtime
 
+log = logging.getLogger(__name__)
+
 
 class Knowledge:
     def __init__(self, rt: Runtime) -> None:
         self._rt = rt
         self.index = KnowledgeIndex(rt.sessions)
+        self._warming: asyncio.Task[None] | None = None
         self.ingestor = Ingestor(
             rt.settings, rt.sessions, rt.catalog, rt.tokens.encoding, self.announce, self._prune
         )
 
     async def start(self) -> None:
         await self.ingestor.start()
+        self._warming = asyncio.create_task(self._warm(), name="knowledge-warm")
+
+    async def _warm(self) -> None:
+        """Load the assistants' vectors (and numpy) before their first question asks for them."""
+        assistants = [
+            a
+            for per in self._rt.catalog.snapshot.assistants.values()
+            for a in per.values()
+            if a.knowledge_version
+        ]
+        if not assistants:
+            return  # numpy stays unloaded until a file is uploaded
+        await asyncio.to_thread(importlib.import_module, "numpy")
+        for assistant in assistants:
+            try:
+                await self.index.get(assistant)
+            except Exception as exc:  # a database hiccup: the first question loads it then
+                log.warning("could not preload the knowledge of %s: %s", assistant.name, exc)
 
     async def stop(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._warming
         await self.ingestor.stop()
 
     def kick(self) -> None:
