@@ -172,3 +172,5 @@ def test_responses_get_the_context_and_the_log_names_files_and_scores(
     (used,) = entry["details"]["knowledge"]["chunks"]
     assert used["file"] == "penguins.md"
     assert 20 <= used["score"] <= 100
+    note = entry["details"]["knowledge"]
+    assert note["scanned"] == 1 and note["scan_ms"] >= 0 and note["embed_ms"] > 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,9 @@ class Retrieved:
     block: str = ""
     used: list[Used] = field(default_factory=list)
     error: str | None = None  # why knowledge could not be used (the embedding model failed)
+    embed_ms: float | None = None  # the question's embedding call
+    scan_ms: float | None = None  # scoring the assistant's chunks
+    scanned: int = 0  # chunks scored
 
     def note(self) -> dict[str, object]:
         """What the request log keeps: the files and scores, not the text."""
@@ -50,6 +54,11 @@ class Retrieved:
         }
         if self.error:
             note["error"] = self.error
+        if self.embed_ms is not None:
+            note["embed_ms"] = round(self.embed_ms, 2)
+        if self.scan_ms is not None:
+            note["scan_ms"] = round(self.scan_ms, 3)
+            note["scanned"] = self.scanned
         return note
 
 
@@ -63,6 +72,7 @@ async def retrieve(rt: Runtime, call: Call, question: str, budget_tokens: int) -
     if loaded is None or loaded.size == 0:
         return Retrieved()
     s = rt.settings
+    started = time.perf_counter()
     try:
         vector = await embed(
             rt.catalog.snapshot,
@@ -73,11 +83,17 @@ async def retrieve(rt: Runtime, call: Call, question: str, budget_tokens: int) -
         )
     except EmbeddingFailed as exc:
         log.warning("knowledge of assistant %s not used: %s", assistant.name, exc)
-        return Retrieved(error=str(exc))
+        return Retrieved(error=str(exc), embed_ms=(time.perf_counter() - started) * 1000)
+    embedded = time.perf_counter()
     args = (loaded, vector[0], assistant.context_score, budget_tokens, s.knowledge_top_k)
     if loaded.size >= OFF_LOOP_CHUNKS:  # a long scan must not hold up the other requests
-        return await asyncio.to_thread(select, *args)
-    return select(*args)
+        found = await asyncio.to_thread(select, *args)
+    else:
+        found = select(*args)
+    found.embed_ms = (embedded - started) * 1000
+    found.scan_ms = (time.perf_counter() - embedded) * 1000
+    found.scanned = loaded.size
+    return found
 
 
 def select(
