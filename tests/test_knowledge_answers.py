@@ -174,3 +174,34 @@ def test_responses_get_the_context_and_the_log_names_files_and_scores(
     assert 20 <= used["score"] <= 100
     note = entry["details"]["knowledge"]
     assert note["scanned"] == 1 and note["scan_ms"] >= 0 and note["embed_ms"] > 0
+
+
+def test_with_history_each_turn_gets_its_own_context_and_none_is_stored(
+    router: RouterProcess, tenant: Tenant, upstream: Upstream
+) -> None:
+    tenant.assistant(
+        "talk",
+        embedding_model="local/bow",
+        context_score=20,
+        chat_history="on",
+        system_prompt="Be brief.",
+    )
+    add_file(router, tenant.name, "talk", "penguins.md", PENGUINS.encode())
+    add_file(router, tenant.name, "talk", "volcanoes.md", VOLCANOES.encode())
+    client = tenant.client()
+    headers = {"X-Conversation-Id": "kb-history"}
+    client.chat.completions.create(
+        model="talk",
+        messages=[{"role": "user", "content": PENGUIN_QUESTION}],
+        extra_headers=headers,
+    )
+    client.chat.completions.create(
+        model="talk",
+        messages=[{"role": "user", "content": "Which eruptions throw basalt and pumice?"}],
+        extra_headers=headers,
+    )
+    sent = upstream.last()["messages"]
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
+    assert sent[0]["content"].startswith("Be brief.")
+    assert "basalt" in sent[0]["content"] and "krill" not in sent[0]["content"]
+    assert sent[1]["content"] == PENGUIN_QUESTION  # history holds the turn, not its context
