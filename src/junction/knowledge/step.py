@@ -28,6 +28,8 @@ async def add_knowledge(rt: Runtime, call: Call, body: Json) -> dict[str, str]:
     assistant, workspace = call.assistant, call.workspace
     if assistant is None or workspace is None or not assistant.embedding_model:
         return {}
+    if not assistant.knowledge_version:  # no file has been ready yet: nothing to look up
+        return {HEADER: "0"}
     messages = body.get("messages")
     if not isinstance(messages, list):
         return {}
