@@ -4,6 +4,7 @@ file whose embedding model keeps failing ends ``failed`` with the reason, never 
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 
@@ -17,6 +18,12 @@ FAST = {
     "JUNCTION_KNOWLEDGE_RETRY_SECONDS": "0.2",
     "JUNCTION_KNOWLEDGE_MAX_ATTEMPTS": "2",
 }
+
+
+def _attempts(router: RouterProcess, file_id: str) -> int:
+    with sqlite3.connect(router.data_dir / "junction.db") as db:
+        row = db.execute("SELECT attempts FROM knowledge_files WHERE id = ?", (file_id,)).fetchone()
+        return int(row[0]) if row else 0
 
 
 def test_killed_mid_file_finishes_on_next_start(tmp_path: Path, upstream: Upstream) -> None:
@@ -33,7 +40,10 @@ def test_killed_mid_file_finishes_on_next_start(tmp_path: Path, upstream: Upstre
         response = upload(router, tenant.name, "slow", "notes.md", b"# Notes\n\nslow words")
         assert response.status_code == 201, response.text
         file_id = response.json()["id"]
-        time.sleep(1.0)  # the worker has claimed it and waits on the 3 s embedding call
+        deadline = time.monotonic() + 20
+        while _attempts(router, file_id) < 1:  # claimed: the worker waits on the 3 s embedding
+            assert time.monotonic() < deadline, "the worker never claimed the file"
+            time.sleep(0.05)
         assert router.proc is not None
         router.proc.kill()
         router.proc.wait(10)
@@ -41,6 +51,7 @@ def test_killed_mid_file_finishes_on_next_start(tmp_path: Path, upstream: Upstre
         done = wait_done(router, tenant.name, "slow", file_id, timeout=30)
         assert done["status"] == "ready", done
         assert done["chunks"] == 1
+        assert _attempts(router, file_id) == 2  # claimed again after the restart
 
         response = upload(router, tenant.name, "broken", "a.txt", b"words to embed")
         assert response.status_code == 201, response.text
