@@ -59,6 +59,11 @@ class KnowledgeIndex:
                 self._loaded[assistant.id] = found
         return found
 
+    def current(self, assistant: AssistantView) -> bool:
+        """Its vectors are loaded at its present version."""
+        found = self._loaded.get(assistant.id)
+        return found is not None and found.version == assistant.knowledge_version
+
     def prune(self, live: set[str]) -> None:
         """Forget assistants that no longer exist (deleted, or their workspace was)."""
         for gone in set(self._loaded) - live:
@@ -79,7 +84,8 @@ class KnowledgeIndex:
         )
         async with self._sessions() as s:
             rows = (await s.execute(query)).all()
-        return build(version, [(r[0], r[1], r[2], r[3]) for r in rows])
+        # Building the matrix of a large assistant takes milliseconds: off the event loop.
+        return await asyncio.to_thread(build, version, [(r[0], r[1], r[2], r[3]) for r in rows])
 
 
 def build(version: str, rows: list[tuple[str, int, bytes, str]]) -> Loaded:

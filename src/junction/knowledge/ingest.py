@@ -52,7 +52,7 @@ class Ingestor:
         catalog: Catalog,
         encoding: tiktoken.Encoding,
         announce: Announce,
-        on_sweep: Callable[[], None] | None = None,
+        on_sweep: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._s = settings
         self._sessions = sessions
@@ -85,7 +85,7 @@ class Ingestor:
                 while await self.step():
                     pass
                 if self._on_sweep is not None:
-                    self._on_sweep()
+                    await self._on_sweep()
             except asyncio.CancelledError:
                 raise
             except Exception:  # the database away for a moment: the next poll tries again

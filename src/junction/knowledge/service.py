@@ -27,7 +27,7 @@ class Knowledge:
         self.index = KnowledgeIndex(rt.sessions)
         self._warming: asyncio.Task[None] | None = None
         self.ingestor = Ingestor(
-            rt.settings, rt.sessions, rt.catalog, rt.tokens.encoding, self.announce, self._prune
+            rt.settings, rt.sessions, rt.catalog, rt.tokens.encoding, self.announce, self._refresh
         )
 
     async def start(self) -> None:
@@ -75,9 +75,19 @@ class Knowledge:
 
         return after_commit
 
-    def _prune(self) -> None:
-        live = {a.id for per in self._rt.catalog.snapshot.assistants.values() for a in per.values()}
-        self.index.prune(live)
+    async def _refresh(self) -> None:
+        """After each ingestion sweep (at least every poll): forget deleted assistants, and load
+        the vectors of those whose knowledge changed (here or on another replica), so that the
+        first question after a change rarely waits for the load."""
+        assistants = [
+            a for per in self._rt.catalog.snapshot.assistants.values() for a in per.values()
+        ]
+        self.index.prune({a.id for a in assistants})
+        stale = [a for a in assistants if a.knowledge_version and not self.index.current(a)]
+        if stale:
+            await asyncio.to_thread(importlib.import_module, "numpy")  # once, off the loop
+        for assistant in stale:
+            await self.index.get(assistant)
 
 
 def install(rt: Runtime) -> Knowledge:
