@@ -176,3 +176,4 @@ class RequestLog(Base):
 # Base.metadata complete for every user of the models.
 from junction.store import conversations as _conversations  # noqa: E402, F401
 from junction.store import knowledge as _knowledge  # noqa: E402, F401
+from junction.store import usage_rollups as _usage_rollups  # noqa: E402, F401
