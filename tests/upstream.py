@@ -11,7 +11,8 @@ What it does is chosen by the model name it is asked for, so that one server pla
 - ``costly``  as echo, but reports a usage of 400 completion tokens (for token limits).
 - ``think``   answers ``<think>pondering deeply</think>`` before the echo, with a
   ``reasoning_content`` field too; streams it 3 characters a chunk, so tags are split.
-- ``tool-call`` answers a ``lookup`` tool call to a user message, and echoes otherwise.
+- ``tool-call`` answers a ``lookup`` tool call to a user message (streamed: the call's id and
+  name, then its arguments in two pieces), and echoes otherwise.
 - ``recite``  answers ``recite: <the system messages>`` (what the router put in the prompt).
 - ``bow``     (embeddings) a deterministic hashed bag of words: texts that share words are
   close, a text and itself have cosine 1. ``slow-bow`` the same, 3 s late. ``fail`` answers
@@ -162,6 +163,8 @@ def build_app(state: Upstream) -> web.Application:
         if model == "think":
             text = THOUGHT + text
         if model == "tool-call" and body["messages"][-1].get("role") == "user":
+            if body.get("stream"):
+                return await _stream_tool_call(request, body)
             answer = _completion(body, "")
             answer["choices"][0]["message"] = {
                 "role": "assistant",
@@ -309,6 +312,27 @@ async def _stream(
     except (ConnectionResetError, asyncio.CancelledError):
         state.cancelled_streams += 1
         raise
+    return response
+
+
+async def _stream_tool_call(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    function = TOOL_CALL["function"]
+    assert isinstance(function, dict)
+    arguments = function["arguments"]
+    head = {**TOOL_CALL, "index": 0, "function": {"name": function["name"], "arguments": ""}}
+    await response.write(_chunk("tool-call", {"role": "assistant", "content": None}))
+    await response.write(_chunk("tool-call", {"tool_calls": [head]}))
+    for piece in (arguments[: len(arguments) // 2], arguments[len(arguments) // 2 :]):
+        delta = {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}
+        await response.write(_chunk("tool-call", delta))
+    await response.write(_chunk("tool-call", {}, "tool_calls"))
+    if (body.get("stream_options") or {}).get("include_usage"):
+        usage = {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10}
+        data = {"id": "chatcmpl-upstream", "object": "chat.completion.chunk", "choices": []}
+        await response.write(b"data: " + orjson.dumps({**data, "usage": usage}) + b"\n\n")
+    await response.write(b"data: [DONE]\n\n")
     return response
 
 
