@@ -18,6 +18,7 @@ ChatHistory = Literal["on", "disable_think", "off"]
 Temperature = Annotated[float, Field(ge=0, le=2)]
 QualityScore = Annotated[int, Field(ge=0, le=100)]
 Pool = Annotated[list[ModelRef], Field(min_length=1, max_length=16)]
+ContextScore = Annotated[int, Field(ge=0, le=100)]
 
 
 def _as_pool(value: object) -> object:
@@ -52,6 +53,8 @@ class AssistantFields(Strict):
     temperature: Temperature | None = None
     quality_score: QualityScore = 0
     max_tokens: PositiveInt | None = None
+    embedding_model: ModelRef | None = None
+    context_score: ContextScore = 65
 
     _shorthand = model_validator(mode="before")(_expand_shorthand)
     _conflict = field_validator("disable_think")(_no_conflict)
@@ -75,6 +78,8 @@ class AssistantUpdate(Strict):
     temperature: Temperature | None = None
     quality_score: QualityScore | None = None
     max_tokens: PositiveInt | None = None
+    embedding_model: ModelRef | None = None
+    context_score: ContextScore | None = None
 
     _pool = field_validator("model", mode="before")(_as_pool)
     _shorthand = model_validator(mode="before")(_expand_shorthand)
@@ -92,5 +97,7 @@ class AssistantPublic(Public):
     temperature: float | None
     quality_score: int
     max_tokens: int | None
+    embedding_model: str | None
+    context_score: int
     created_at: datetime
     updated_at: datetime
