@@ -39,17 +39,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-_OPEN_CLIENTS: list[openai.OpenAI] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    """Close every openai client a test made, so no socket is left for the GC to warn about."""
-    yield
-    while _OPEN_CLIENTS:
-        _OPEN_CLIENTS.pop().close()
-
-
 @pytest.fixture(scope="session")
 def upstream() -> Iterator[Upstream]:
     thread = UpstreamThread()
@@ -219,21 +208,3 @@ def pg_url() -> Iterator[str]:
     base = PG_SERVER.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     yield f"{base}/{name}"
     asyncio.run(run(f'DROP DATABASE "{name}" WITH (FORCE)'))
-
-
-@pytest.fixture(autouse=True)
-def close_clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every ``openai`` client a test made through ``RouterProcess.client`` is closed after it,
-    so no socket is left for the garbage collector to warn about in a later test."""
-    made: list[openai.OpenAI] = []
-    original = RouterProcess.client
-
-    def tracked(self: RouterProcess, key: str, **kwargs: Any) -> openai.OpenAI:
-        client = original(self, key, **kwargs)
-        made.append(client)
-        return client
-
-    monkeypatch.setattr(RouterProcess, "client", tracked)
-    yield
-    for client in made:
-        client.close()
