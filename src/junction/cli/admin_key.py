@@ -13,7 +13,14 @@ import typer
 
 from junction.settings import Settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    help="Replace the admin key stored in the database (running routers pick it up within "
+    "JUNCTION_ADMIN_KEY_REFRESH_SECONDS; run it with their JUNCTION_DATA_DIR or "
+    "JUNCTION_DATABASE_URL and JUNCTION_SECRET_KEY).",
+)
 
 
 async def _rotate(settings: Settings) -> str:

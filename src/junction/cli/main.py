@@ -18,7 +18,8 @@ from junction.declarative.run import Applied, apply
 from junction.settings import Settings
 from junction.telemetry.process_log import configure_logging
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+# Plain click help: typer's rich panels show every flag as "<bool>" with this click.
+app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None, help=__doc__)
 app.add_typer(manage.providers, name="providers")
 app.add_typer(manage.workspaces, name="workspaces")
 app.add_typer(manage.keys, name="keys")
