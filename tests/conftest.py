@@ -63,7 +63,8 @@ class RouterProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0, with_admin_key: bool = True) -> RouterProcess:
+    def start(self, timeout: float = 60.0, with_admin_key: bool = True) -> RouterProcess:
+        """Start and wait until ``/healthz`` answers (generous: the machine may be loaded)."""
         env = {**os.environ, **self.env, "JUNCTION_DATA_DIR": str(self.data_dir)}
         if with_admin_key:
             env["JUNCTION_ADMIN_KEY"] = self.admin_key
@@ -95,7 +96,8 @@ class RouterProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"router did not start:\n{self.log()}")
+        self.stop()
+        raise RuntimeError(f"router did not start within {timeout} s:\n{self.log()}")
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
