@@ -35,6 +35,7 @@ from junction.runtime import Runtime
 from junction.security.secrets import SecretBox, load_root_secret
 from junction.settings import Settings
 from junction.store.db import create_engine, migrate, session_factory
+from junction.ui.front import front_routes
 from junction.ui.routes import ui_mount
 
 log = logging.getLogger("junction")
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="OpenAI-compatible router for self-hosted language models",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served offline by ui/front.py
         redoc_url=None,
         # Junction has its own metrics; FastAPI's OpenTelemetry hook would otherwise look up
         # the providers (environment reads) on every request.
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.routes.extend(operation_routes(rt))
     app.include_router(admin_router)
     app.router.routes.append(ui_mount(rt))  # the admin web UI at /ui
+    app.router.routes.extend(front_routes())  # /, /favicon.ico, /docs
     _install_error_handlers(app)
     install_crash_handler(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
