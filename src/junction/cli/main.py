@@ -12,6 +12,7 @@ import typer
 
 from junction.cli import admin_key, manage
 from junction.cli.config import apply_command, export_command, read_document, report
+from junction.cli.demo import demo
 from junction.client import AdminClient
 from junction.declarative.document import Document
 from junction.declarative.run import Applied, apply
@@ -28,6 +29,7 @@ app.command("models")(manage.models)
 app.command("apply")(apply_command)
 app.command("export")(export_command)
 app.add_typer(admin_key.app, name="admin-key")
+app.command("demo")(demo)
 
 
 @app.callback()
