@@ -37,6 +37,7 @@ from junction.settings import Settings
 from junction.store.db import create_engine, migrate, session_factory
 from junction.ui.front import front_routes
 from junction.ui.routes import ui_mount
+from junction.validation_words import error_in_words
 
 log = logging.getLogger("junction")
 
@@ -141,14 +142,15 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def _validation_error(errors: Any) -> ValidationFailed:
-    """FastAPI's error list as one OpenAI-shaped 422 whose ``param`` is the first bad field."""
+    """FastAPI's error list as one OpenAI-shaped 422 whose ``param`` is the first bad field,
+    each error said in words (what the field allows, never a regular expression)."""
     parts = []
     first: str | None = None
     for error in errors:
         loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
         field = ".".join(loc) or "body"
         first = first or field
-        parts.append(f"{field}: {error.get('msg', 'invalid')}")
+        parts.append(f"{field}: {error_in_words(error)}")
     return ValidationFailed("; ".join(parts) or "Invalid request.", param=first)
 
 
