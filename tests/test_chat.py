@@ -131,7 +131,7 @@ def test_client_disconnect_cancels_upstream(tenant: Tenant, upstream: Upstream) 
     stream = tenant.client().chat.completions.create(model="slow", messages=USER, stream=True)
     next(iter(stream))
     stream.close()
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 20
     while upstream.cancelled_streams == cancelled and time.monotonic() < deadline:
         time.sleep(0.05)
     assert upstream.cancelled_streams == cancelled + 1

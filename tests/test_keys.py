@@ -45,7 +45,7 @@ def test_last_used_at_is_written_in_batches(tmp_path: Path, upstream: Upstream) 
         before = datetime.now(UTC) - timedelta(seconds=1)
         for _ in range(20):
             assert chat(router, tenant.key) == 200
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 20
         used = None
         while time.monotonic() < deadline and used is None:
             time.sleep(0.2)
@@ -107,7 +107,7 @@ def test_admin_key_rotated_by_cli_while_running(tmp_path: Path) -> None:
         )
         new = done.stdout.split("keep it safe):")[1].split()[0]
         assert new.startswith("ja-") and new != printed
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 20
         while time.monotonic() < deadline and _admin_status(router, printed) != 401:
             time.sleep(0.1)
         assert _admin_status(router, printed) == 401
