@@ -93,3 +93,21 @@ def test_ui_forms_mark_required_fields_and_show_examples(router: RouterProcess) 
         assert "should match pattern" not in answer.text
     finally:
         ui.close()
+
+
+@pytest.mark.parametrize("command", [[], ["keys", "create"], ["admin-key"], ["demo"]])
+def test_cli_help_reads_plainly(command: list[str]) -> None:
+    import subprocess
+    import sys
+
+    shown = subprocess.run(
+        [sys.executable, "-m", "junction", *command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert "--help" in shown and "Show this message and exit." in shown
+    assert "<bool>" not in shown and "``" not in shown, shown
+    cut_short = [line for line in shown.splitlines() if re.search(r"\w\.\.\.$", line)]
+    assert not cut_short, "no summary is cut short"

@@ -37,7 +37,7 @@ async def _rotate(settings: Settings) -> str:
         await engine.dispose()
 
 
-@app.command()
+@app.command(short_help="Make a new admin key and retire the current one.")
 def rotate() -> None:
     """Generate a new admin key, print it once, and retire the current one."""
     settings = Settings()
