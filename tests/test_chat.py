@@ -103,11 +103,11 @@ def test_streaming_arrives_incrementally(tenant: Tenant) -> None:
             arrivals.append(time.monotonic())
             text += chunk.choices[0].delta.content
     assert text == "echo: hello world"
-    # The upstream paces 5 pieces 0.3 s apart: each is passed on as it comes, so the client sees
-    # them apart too (a router that buffered would hand them over together). Pauses only grow
-    # on a loaded machine, so this holds there as well.
+    # The upstream paces its chunks 0.3 s apart (3 carry text): each is passed on as it comes,
+    # so the client sees them apart too (a router that buffered would hand them over together).
+    # Pauses only grow on a loaded machine, so this holds there as well.
     gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
-    assert len(arrivals) == 5 and sum(gap > 0.2 for gap in gaps) >= 3, gaps
+    assert len(arrivals) >= 3 and sum(gap > 0.2 for gap in gaps) >= 2, (arrivals, gaps)
 
 
 def test_stream_usage_only_when_asked(tenant: Tenant, upstream: Upstream) -> None:

@@ -93,7 +93,10 @@ def test_slow_loris_clients_are_cut_off(strict: RouterProcess) -> None:
         )
         for _ in range(3):  # a header line now and then keeps no deadline at bay
             time.sleep(0.3)
-            dripping.sendall(b"x-drip: 1\r\n")
+            try:
+                dripping.sendall(b"x-drip: 1\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                break  # a loaded machine: the deadline came first; the read below still sees it
             # Meanwhile everybody else is served.
             assert httpx.get(strict.url + "/healthz", timeout=2).status_code == 200
         for sock in (silent, dripping, slow_body):
