@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from junction.admin import assistants, conversations, keys, logs, providers, workspaces
+from junction.admin import (
+    assistants,
+    conversations,
+    keys,
+    knowledge,
+    logs,
+    providers,
+    workspaces,
+)
 
 router = APIRouter(prefix="/admin/v1")
-for module in (providers, workspaces, keys, assistants, logs, conversations):
+for module in (providers, workspaces, keys, assistants, knowledge, logs, conversations):
     router.include_router(module.router)

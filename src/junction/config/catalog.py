@@ -129,6 +129,9 @@ class Catalog:
                 a.quality_score,
                 a.max_tokens,
                 int(a.created_at.timestamp()),
+                embedding_model=a.embedding_model,
+                context_score=a.context_score,
+                knowledge_version=a.knowledge_version or "",
             )
         return Snapshot(providers, workspaces, keys, assistants)
 

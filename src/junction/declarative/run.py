@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from junction.client import AdminClient
 from junction.declarative.document import Document
+from junction.declarative.files import FileChange, plan_files, read_files
 from junction.declarative.plan import Change, State, active_keys, manual_models, plan, read_state
 
 
@@ -17,11 +19,19 @@ class Applied:
 
 
 async def apply(
-    client: AdminClient, doc: Document, prune: bool = False, dry_run: bool = False
+    client: AdminClient,
+    doc: Document,
+    prune: bool = False,
+    dry_run: bool = False,
+    base_dir: Path | None = None,
 ) -> Applied:
-    """Bring the router to ``doc``. Everything was validated before the first change."""
-    changes = plan(doc, await read_state(client), prune)
-    result = Applied(changes)
+    """Bring the router to ``doc``. Everything was validated before the first change; knowledge
+    files (paths relative to ``base_dir``, the YAML file's folder) come after the assistants."""
+    wanted_files = read_files(doc, base_dir or Path.cwd())
+    state = await read_state(client)
+    changes = plan(doc, state, prune)
+    file_changes = await plan_files(client, doc, state, wanted_files, prune)
+    result = Applied(changes + file_changes)
     if dry_run:
         return result
     # Deletions last, so that assistants move off a provider before it goes.
@@ -32,6 +42,11 @@ async def apply(
         answer = await client.request(change.method, change.path, change.body)
         if change.what.startswith("key ") and change.action == "create":
             result.new_keys[change.what.removeprefix("key ")] = answer["key"]
+    for change in file_changes:
+        if isinstance(change, FileChange):
+            await client.upload(change.path, change.filename, change.data)
+        else:
+            await client.request(change.method, change.path)
     return result
 
 
@@ -85,6 +100,8 @@ async def export(client: AdminClient) -> Document:
                     "temperature",
                     "quality_score",
                     "max_tokens",
+                    "embedding_model",
+                    "context_score",
                 )
             }
             for a in state.assistants.get(name, {}).values()
