@@ -19,27 +19,21 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.responses import Response
 from starlette.routing import Match
 
+from junction.admin import assistants, keys, providers, workspaces
 from junction.admin.deps import BATCH, Admin, Session, save
 from junction.errors import JunctionError, NotFound, ValidationFailed
 from junction.schemas.bulk import BatchCreate, BatchResult
 
 router = APIRouter(tags=["batch"])
 
-BATCHABLE = {"providers", "workspaces", "keys", "assistants"}
-
 
 def _routes() -> list[APIRoute]:
-    from junction.admin.router import router as admin  # the routes, once they are all defined
-
-    return [
-        r
-        for r in admin.routes
-        if isinstance(r, APIRoute) and BATCHABLE.intersection(map(str, r.tags))
-    ]
+    modules = (providers, workspaces, keys, assistants)
+    return [r for module in modules for r in module.router.routes if isinstance(r, APIRoute)]
 
 
 def _match(method: str, path: str) -> tuple[Callable[..., Any], dict[str, str]] | None:
-    scope = {"type": "http", "method": method, "path": "/admin/v1" + path}
+    scope = {"type": "http", "method": method, "path": path, "root_path": ""}
     for route in _routes():
         found, child = route.matches(scope)
         if found is Match.FULL:

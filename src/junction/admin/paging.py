@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query
-from sqlalchemy import ColumnElement, tuple_
+from sqlalchemy import ColumnElement, DateTime, literal, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.errors import InvalidRequest
@@ -37,7 +37,9 @@ def decode(cursor: str, columns: Sequence[Any]) -> list[Any]:
         raise invalid
     try:
         return [
-            datetime.fromisoformat(v) if c.type.python_type is datetime else v
+            datetime.fromisoformat(v)
+            if isinstance(getattr(c.type, "impl", c.type), DateTime)
+            else v
             for v, c in zip(values, columns, strict=True)
         ]
     except (TypeError, ValueError):
@@ -56,7 +58,8 @@ async def page(
     """The rows of ``query`` after ``cursor`` in ``order`` (ascending, unique together), at most
     ``limit``; ``key`` gives a row's values of the ``order`` columns, for the next cursor."""
     if cursor:
-        query = query.where(tuple_(*order) > tuple_(*decode(cursor, order)))
+        after = [literal(v, c.type) for v, c in zip(decode(cursor, order), order, strict=True)]
+        query = query.where(tuple_(*order) > tuple_(*after))
     result = await s.execute(query.order_by(*order).limit(limit + 1))
     rows = list(result.scalars().all() if scalars else result.all())
     more = len(rows) > limit
