@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from junction.config import feed
-from junction.config.catalog import Catalog
+from junction.config.catalog import Catalog, Prepared
 from junction.config.snapshot import Snapshot
 from junction.security.secrets import SecretBox
 from junction.settings import Settings
@@ -56,9 +56,9 @@ class Writer:
                 await s.merge(row)
             for row in delete:
                 await s.delete(await s.merge(row))
-            seq = await feed.record(s, self.keep)
+            entries = await feed.record(s, self.keep)
             await s.commit()
-            return seq
+            return entries[-1].seq if entries else None
 
 
 def _key(kid: str, ws: str, parent: str | None = None) -> m.ApiKey:
@@ -174,5 +174,39 @@ async def test_a_write_without_configuration_rows_is_not_an_entry(
             assert await feed.current(s) == 0
         await catalog.catch_up()
         assert catalog.applied == 0 and catalog.full_reloads == 1
+    finally:
+        await catalog.close()
+
+
+async def test_the_writer_applies_what_it_read_in_its_own_transaction(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    writer, catalog = await _catalogs(engine, tmp_path)
+    try:
+
+        async def write(row: object) -> tuple[int, Prepared]:
+            async with writer.sessions() as s:
+                feed.track(s)
+                await s.merge(row)
+                entries = await feed.record(s, writer.keep)
+                prepared = await catalog.prepare(s, entries)
+                await s.commit()
+            assert prepared is not None
+            return entries[-1].seq, prepared
+
+        seq, prepared = await write(m.Workspace(id="ws_w", name="w"))
+        await catalog.catch_up(seq, prepared)
+        assert catalog.snapshot is prepared.snapshot
+        assert "ws_w" in catalog.snapshot.workspaces and catalog.applied == seq
+
+        # Built on a snapshot that was replaced meanwhile: not used; the feed is read instead.
+        seq, prepared = await write(_key("kw", "ws_w"))
+        await catalog.reload()
+        await writer.write(m.Workspace(id="ws_w", name="w", max_tokens=7))
+        await catalog.catch_up(seq + 1, prepared)
+        assert catalog.snapshot is not prepared.snapshot
+        assert catalog.snapshot.workspaces["ws_w"].max_tokens == 7
+        assert "h-kw" in catalog.snapshot.keys
+        _consistent(catalog.snapshot)
     finally:
         await catalog.close()

@@ -58,17 +58,18 @@ async def save(rt: Runtime, s: AsyncSession) -> None:
         if s.info.get(BATCH):
             await s.flush()
             return
-        seq = await feed.record(s, rt.settings.config_feed_keep)
+        entries = await feed.record(s, rt.settings.config_feed_keep)
+        prepared = await rt.catalog.prepare(s, entries)
         await s.commit()
     except IntegrityError as exc:
         await s.rollback()
         raise Conflict("That name is already taken.") from exc
-    if seq is None:
+    if not entries:
         return
     if rt.config_sync is not None:
-        await rt.config_sync.changed(seq)
+        await rt.config_sync.changed(entries[-1].seq, prepared)
     else:
-        await rt.catalog.catch_up(seq)
+        await rt.catalog.catch_up(entries[-1].seq, prepared)
 
 
 async def workspace_by_name(s: AsyncSession, name: str) -> m.Workspace:

@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction.config import feed
-from junction.config.catalog import Catalog
+from junction.config.catalog import Catalog, Prepared
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +55,9 @@ class ConfigSync:
                 await task
         self._tasks.clear()
 
-    async def changed(self, seq: int) -> None:
+    async def changed(self, seq: int, prepared: Prepared | None = None) -> None:
         """After the commit of feed entries up to ``seq``: apply them here, tell the others."""
-        await self._catalog.catch_up(seq)
+        await self._catalog.catch_up(seq, prepared)
         if self._redis is not None:
             try:
                 await self._redis.publish(CHANNEL, str(seq))

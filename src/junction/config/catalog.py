@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -29,6 +30,14 @@ log = logging.getLogger(__name__)
 
 RETIRED_PROVIDER_GRACE_SECONDS = 900.0
 FEED_PAGE = 5000  # change-feed entries read per query
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A snapshot built from ``base`` inside an admin write's transaction."""
+
+    base: Snapshot
+    snapshot: Snapshot
 
 
 class Catalog:
@@ -59,12 +68,28 @@ class Catalog:
         self._swap(snapshot, applied)
         self.full_reloads += 1
 
-    async def catch_up(self, seen: int | None = None) -> None:
+    async def prepare(self, session: AsyncSession, entries: list[feed.Entry]) -> Prepared | None:
+        """Within the admin write's transaction, once ``entries`` are recorded: the snapshot as
+        it will be after the commit (the rows read in the transaction that wrote them), so the
+        writer needs no read after its commit. None when this process is behind the feed (or a
+        provider changed: its new session is only made once the change is committed)."""
+        if not entries or entries[0].seq != self.applied + 1:
+            return None
+        if any(e.kind == "provider" for e in entries):
+            return None
+        base = self.snapshot
+        return Prepared(base, await apply_changes(session, base, entries, self._runtime))
+
+    async def catch_up(self, seen: int | None = None, prepared: Prepared | None = None) -> None:
         """Apply the change feed's entries after the last applied one (up to ``seen`` at least):
         only the rows they name are read. Reloads everything when entries it needs were pruned.
-        Readers see the old snapshot until the new one is complete."""
+        Readers see the old snapshot until the new one is complete. ``prepared``: the writer's
+        own change, used as it is when nothing else was applied meanwhile."""
         async with self._lock:
             if seen is not None and seen <= self.applied:
+                return
+            if prepared is not None and seen is not None and prepared.base is self.snapshot:
+                self._swap(prepared.snapshot, seen)
                 return
             async with self._sessions() as session:
                 entries: list[feed.Entry] = []

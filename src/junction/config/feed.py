@@ -63,13 +63,13 @@ def _note(session: Session, _context: Any, _instances: Any) -> None:
             touched[found] = None
 
 
-async def record(session: AsyncSession, keep: int) -> int | None:
+async def record(session: AsyncSession, keep: int) -> list[Entry]:
     """Within the admin write's transaction, before its commit: number and store what it
-    touched. Returns the last number, or None when nothing in the configuration changed."""
+    touched. Returns the entries (none when nothing in the configuration changed)."""
     await session.flush()
     touched = session.sync_session.info.get(_TOUCHED)
     if not touched:
-        return None
+        return []
     entries = list(touched)
     touched.clear()
     result = await session.execute(
@@ -91,7 +91,7 @@ async def record(session: AsyncSession, keep: int) -> int | None:
     )
     if last // PRUNE_EVERY != (first - 1) // PRUNE_EVERY:
         await session.execute(delete(m.ConfigChange).where(m.ConfigChange.seq <= last - keep))
-    return last
+    return [Entry(first + i, k, r, w) for i, (k, r, w) in enumerate(entries)]
 
 
 async def current(session: AsyncSession) -> int:
