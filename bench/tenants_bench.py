@@ -14,11 +14,12 @@ workspaces of 2 keys and 3 assistants each -- and at each size measures:
 - the data plane: sequential chat completions through B with keys picked across the catalog;
   p50 and p99;
 - cold start: a third `junction serve` started on the same database, from the process start
-  to its first answered chat completion, and its RSS once idle.
+  to its first answered chat completion, and its RSS once idle;
+- in the benchmark's own process: the time to load the catalog (``load_all``: the part of
+  start-up that grows with it) and the snapshot's bytes per key and per assistant.
 
 Last, with ``--keys N``, keys are added (in batches) until the catalog holds N and the same
-figures are taken again. Memory per key and per assistant is measured in process on the final
-catalog (the snapshot's objects, shared strings counted once). Writes
+figures are taken again. Writes
 bench/results/tenants.json. Loopback only; the machine's load is recorded with the figures.
 """
 
@@ -33,6 +34,7 @@ import os
 import random
 import secrets
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -69,13 +71,16 @@ class Http:
         headers = {"Content-Type": "application/json"}
         if key or self.key:
             headers["Authorization"] = f"Bearer {key or self.key}"
-        try:
-            self.conn.request(method, path, data, headers)
-            response = self.conn.getresponse()
-        except (OSError, http.client.HTTPException):
-            self.conn.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
-            raise
+        for attempt in (1, 2):  # an idle keep-alive connection may have been closed: reopen
+            try:
+                self.conn.request(method, path, data, headers)
+                response = self.conn.getresponse()
+                break
+            except (OSError, http.client.HTTPException):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+                if attempt == 2:
+                    raise
         raw = response.read()
         if response.status >= 400:
             raise RuntimeError(f"{method} {path}: {response.status} {raw[:300]!r}")
@@ -98,6 +103,13 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_s(pid: int) -> float:
+    """The process's CPU time so far (user + system): unlike wall time, not stretched by
+    other work on the machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -217,12 +229,13 @@ class Bench:
         self.key_count = total
         return time.monotonic() - start
 
-    def writes(self, admin: Http, n: int) -> dict[str, Any]:
+    def writes(self, admin: Http, n: int, pid: int) -> dict[str, Any]:
         times: dict[str, list[float]] = {
             "create_key": [],
             "patch_assistant": [],
             "patch_workspace": [],
         }
+        cpu0 = cpu_s(pid)
         for i in range(n):
             ws = f"ws{random.randrange(self.workspaces):06d}"
             kind = list(times)[i % 3]
@@ -238,10 +251,14 @@ class Bench:
                 admin.call("PATCH", f"/admin/v1/workspaces/{ws}", {"max_tokens": 1000 + i})
             times[kind].append(time.perf_counter() - t)
         every = [x for v in times.values() for x in v]
-        return {"all": ms(every), **{k: ms(v) for k, v in times.items()}}
+        cpu = (cpu_s(pid) - cpu0) / n
+        return {"all": ms(every), "cpu_ms_per_write": round(cpu * 1000, 2)} | {
+            k: ms(v) for k, v in times.items()
+        }
 
-    def propagation(self, admin: Http, replica: Http, n: int) -> dict[str, Any]:
+    def propagation(self, admin: Http, replica: Http, n: int, pid: int) -> dict[str, Any]:
         times = []
+        cpu0 = cpu_s(pid)
         for i in range(n):
             ws = f"ws{random.randrange(self.workspaces):06d}"
             t = time.perf_counter()
@@ -252,7 +269,8 @@ class Bench:
                     raise RuntimeError("a change did not reach replica B within 30 s")
                 time.sleep(0.002)
             times.append(time.perf_counter() - t)
-        return ms(times)
+        # B's CPU per change: applying it, and answering the polls for the new key.
+        return ms(times) | {"replica_cpu_ms_per_change": round((cpu_s(pid) - cpu0) / n * 1000, 2)}
 
     def data_plane(self, replica: Http, n: int) -> dict[str, Any]:
         times = []
@@ -306,9 +324,10 @@ def loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-async def memory_per_view(url: str, secret: str) -> dict[str, Any]:
-    """The snapshot's size per key and per assistant: every object reachable from the keys
-    (or assistants) dictionary, each counted once; workspace ids are shared with the
+async def memory_per_view(url: str) -> dict[str, Any]:
+    """The catalog's load time (``load_all``, the part of start-up that grows with the
+    catalog) and the snapshot's size per key and per assistant: every object reachable from
+    the keys (or assistants) dictionary, each counted once; workspace ids are shared with the
     workspaces and not counted."""
     sys.path.insert(0, str(ROOT / "src"))
     from junction.config.load import load_all
@@ -321,7 +340,10 @@ async def memory_per_view(url: str, secret: str) -> dict[str, Any]:
             def no_providers(row: Any) -> Any:
                 return None
 
+            await load_all(session, no_providers)  # warm: connection, statement caches
+            started = time.perf_counter()
             snapshot = await load_all(session, no_providers)
+            load_s = time.perf_counter() - started
     finally:
         await engine.dispose()
     shared = {id(w) for w in snapshot.workspaces}
@@ -349,11 +371,24 @@ async def memory_per_view(url: str, secret: str) -> dict[str, Any]:
     n_assistants = sum(len(v) for v in snapshot.assistants.values())
     gc.collect()
     return {
+        "catalog_load_s": round(load_s, 3),
         "keys": len(snapshot.keys),
         "bytes_per_key": round(keys / max(1, len(snapshot.keys))),
         "assistants": n_assistants,
         "bytes_per_assistant": round(assistants / max(1, n_assistants)),
     }
+
+
+def write(path: str, results: list[dict[str, Any]]) -> None:
+    out = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cores": os.cpu_count(), "loadavg_end": loadavg()},
+        "database": "PostgreSQL (two replicas, Redis)",
+        "shape": "each workspace: 2 keys, 3 assistants; bulk through POST /admin/v1/batch",
+        "sizes": results,
+    }
+    Path(path).parent.mkdir(exist_ok=True)
+    Path(path).write_text(json.dumps(out, indent=2) + "\n")
 
 
 def main() -> None:
@@ -366,6 +401,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(BENCH / "results" / "tenants.json"))
     args = parser.parse_args()
     random.seed(7)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop: still clean up below
     work = Path(tempfile.mkdtemp(prefix="junction-tenants-"))
     database = "junction_tenants_" + secrets.token_hex(4)
     psql(f'CREATE DATABASE "{database}"')
@@ -411,27 +447,17 @@ def main() -> None:
                 "load_before": loadavg(),
             }
             row["commit_floor_p50_ms"] = commit_floor(f"{PG}/{database}")
-            row["admin_write"] = bench.writes(admin, args.writes)
-            row["propagation"] = bench.propagation(admin, replica, args.propagations)
+            row["admin_write"] = bench.writes(admin, args.writes, a.pid)
+            row["propagation"] = bench.propagation(admin, replica, args.propagations, b.pid)
             row["data_plane"] = bench.data_plane(replica, args.requests)
             row["cold_start"] = bench.cold_start(f"c{size}")
+            row["catalog"] = asyncio.run(memory_per_view(bench.env["JUNCTION_DATABASE_URL"]))
             row["rss_a_mb"] = round(rss_mb(a.pid), 1)
             row["rss_b_mb"] = round(rss_mb(b.pid), 1)
             row["load_after"] = loadavg()
             results.append(row)
             print(json.dumps(row), flush=True)
-        memory = asyncio.run(memory_per_view(bench.env["JUNCTION_DATABASE_URL"], ""))
-        out = {
-            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "machine": {"cores": os.cpu_count(), "loadavg_end": loadavg()},
-            "database": "PostgreSQL (two replicas, Redis)",
-            "shape": "each workspace: 2 keys, 3 assistants; bulk through POST /admin/v1/batch",
-            "sizes": results,
-            "memory": memory,
-        }
-        Path(args.out).parent.mkdir(exist_ok=True)
-        Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
-        print(json.dumps(memory))
+            write(args.out, results)  # what is measured so far survives an interruption
     finally:
         for proc in reversed(bench.procs):
             proc.terminate()
