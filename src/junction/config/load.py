@@ -197,7 +197,12 @@ async def apply_changes(
         if gone:  # their keys went with them (a workspace's deletion is the only such scan)
             keys = {h: k for h, k in keys.items() if k.workspace_id not in gone}
 
-    ids = {w: w for w in workspaces} if refs.get("key") or refs.get("assistant") else {}
+    # The workspace's own id string, shared by its keys and assistants (as at start-up).
+    ids = {
+        e.workspace_id: workspaces[e.workspace_id].id
+        for e in entries
+        if e.workspace_id in workspaces
+    }
     if key_refs := refs.get("key"):
         keys = dict(keys) if keys is old.keys else keys
         for chunk in _chunks(key_refs):
