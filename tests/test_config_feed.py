@@ -4,7 +4,9 @@ that holds half of a change."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -79,16 +81,28 @@ async def test_changes_apply_by_the_rows_they_touched(engine: AsyncEngine, tmp_p
     try:
         seq = await writer.write(m.Workspace(id="ws_a", name="a"))
         assert seq == 1
+        expires = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+        expiring = _key("k1", "ws_a")
+        expiring.expires_at = expires
         await writer.write(
-            _key("k1", "ws_a"),
-            m.Assistant(id="as_1", workspace_id="ws_a", name="bot", model=["p/m"]),
+            expiring,
+            m.Assistant(
+                id="as_1", workspace_id="ws_a", name="bot", model=["p/m"], fallbacks=["p/f"]
+            ),
         )
         await catalog.catch_up()
         first = catalog.snapshot
         assert catalog.applied == 3 and catalog.full_reloads == 1
         assert first.keys["h-k1"].workspace_id == "ws_a"
-        assert first.assistants["ws_a"]["bot"].model == ("p/m",)
+        assert first.keys["h-k1"].expires_at == expires.timestamp()
+        bot = first.assistants["ws_a"]["bot"]
+        assert bot.model == ("p/m",) and bot.fallbacks == ("p/f",)
+        assert abs(bot.created - time.time()) < 300
         _consistent(first)
+        fresh = Catalog(catalog._settings, catalog._sessions, SecretBox(b"s" * 32))
+        await fresh.reload()
+        assert fresh.snapshot.keys == first.keys and fresh.snapshot.assistants == first.assistants
+        await fresh.close()
 
         # A rename touches one assistant: the other dictionaries are shared, not rebuilt.
         await writer.write(

@@ -62,7 +62,7 @@ def pair(tmp_path: Path, pg_url: str) -> Iterator[tuple[RouterProcess, RouterPro
 
     def start(proc: RouterProcess) -> None:
         try:
-            proc.start(timeout=40)
+            proc.start(timeout=90)  # two cold starts at once on a busy 2-core machine
         except BaseException as exc:
             errors.append(exc)
 

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Collection, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+import orjson
+from sqlalchemy import select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import NullType
 
 from junction.config.feed import Entry
 from junction.config.snapshot import (
@@ -25,6 +28,9 @@ from junction.store import models as m
 RuntimeFor = Callable[[m.Provider], ProviderRuntime]
 
 _W, _K, _A = m.Workspace, m.ApiKey, m.Assistant
+# Columns read as the driver gives them (a JSON column's text; a timestamp as a datetime on
+# PostgreSQL, as text on SQLite): converted below in one step, not by a processor per value.
+_RAW = NullType()
 # Column order = the view's field order.
 _WORKSPACE = (
     _W.id,
@@ -42,8 +48,8 @@ _KEY = (
     _K.id,
     _K.workspace_id,
     _K.name,
-    _K.expires_at,
-    _K.revoked_at,
+    type_coerce(_K.expires_at, _RAW),
+    type_coerce(_K.revoked_at, _RAW),
     _K.rpm_limit,
     _K.tpm_limit,
     _K.rotated_from,
@@ -53,14 +59,14 @@ _ASSISTANT = (
     _A.workspace_id,
     _A.name,
     _A.description,
-    _A.model,
-    _A.fallbacks,
+    type_coerce(_A.model, _RAW),
+    type_coerce(_A.fallbacks, _RAW),
     _A.system_prompt,
     _A.chat_history,
     _A.temperature,
     _A.quality_score,
     _A.max_tokens,
-    _A.created_at,
+    type_coerce(_A.created_at, _RAW),
 )
 _CHUNK = 5000  # values in one IN (...), well under both databases' parameter limits
 
@@ -91,7 +97,7 @@ def _keys(
             kid,
             workspace_ids.get(ws, ws),
             name,
-            expires.timestamp() if expires is not None else None,
+            _timestamp(expires) if expires is not None else None,
             revoked is not None,
             rpm,
             tpm,
@@ -102,6 +108,18 @@ def _keys(
     return keys, rotated
 
 
+def _timestamp(value: datetime | str) -> float:
+    """Unix time of a stored UTC timestamp (naive ones, as SQLite keeps them, are UTC)."""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+def _refs(value: Any) -> tuple[str, ...]:
+    if value is None or value == "[]":
+        return ()
+    return tuple((orjson.loads(value) if isinstance(value, str | bytes) else value) or ())
+
+
 def _assistant(row: Any, workspace_ids: dict[str, str]) -> AssistantView:
     aid, ws, name, desc, model, fallbacks, prompt, history, temp, score, max_tokens, created = row
     return AssistantView(
@@ -109,29 +127,34 @@ def _assistant(row: Any, workspace_ids: dict[str, str]) -> AssistantView:
         workspace_ids.get(ws, ws),
         name,
         desc,
-        tuple(model),
-        tuple(fallbacks or ()),
+        _refs(model),
+        _refs(fallbacks),
         prompt,
         history,
         temp,
         score,
         max_tokens,
-        int(created.timestamp()),
+        int(_timestamp(created)),
     )
+
+
+async def _rows(session: AsyncSession, query: Any) -> Any:
+    """Plain rows through the session's connection: no ORM loading step per row."""
+    return await (await session.connection()).execute(query)
 
 
 async def load_all(session: AsyncSession, runtime_for: RuntimeFor) -> Snapshot:
     providers = {row.name: runtime_for(row) for row in await session.scalars(select(m.Provider))}
-    workspaces = {row[0]: WorkspaceView(*row) for row in await session.execute(select(*_WORKSPACE))}
+    workspaces = {row[0]: WorkspaceView(*row) for row in await _rows(session, select(*_WORKSPACE))}
     # One string per workspace id, shared by its keys and assistants.
     ids = {w: w for w in workspaces}
-    keys, rotated = _keys(await session.execute(select(*_KEY)), ids)
+    keys, rotated = _keys(await _rows(session, select(*_KEY)), ids)
     if rotated:
         parents = dict(rotated.values())
         for key_hash, (kid, _) in rotated.items():
             keys[key_hash] = dataclasses.replace(keys[key_hash], owner_id=_root(kid, parents))
     assistants: dict[str, dict[str, AssistantView]] = {w: {} for w in workspaces}
-    for row in await session.execute(select(*_ASSISTANT)):
+    for row in await _rows(session, select(*_ASSISTANT)):
         view = _assistant(row, ids)
         assistants.setdefault(view.workspace_id, {})[view.name] = view
     return Snapshot(providers, workspaces, keys, assistants)
@@ -185,7 +208,7 @@ async def apply_changes(
         workspaces, assistants = dict(workspaces), dict(assistants)
         for chunk in _chunks(ws_refs):
             query = select(*_WORKSPACE).where(_W.id.in_(chunk))
-            found_w = {row[0]: WorkspaceView(*row) for row in await session.execute(query)}
+            found_w = {row[0]: WorkspaceView(*row) for row in await _rows(session, query)}
             for wid in chunk:
                 if wid in found_w:
                     workspaces[wid] = found_w[wid]
@@ -207,7 +230,7 @@ async def apply_changes(
         keys = dict(keys) if keys is old.keys else keys
         for chunk in _chunks(key_refs):
             found, rotated = _keys(
-                await session.execute(select(*_KEY).where(_K.key_hash.in_(chunk))), ids
+                await _rows(session, select(*_KEY).where(_K.key_hash.in_(chunk))), ids
             )
             owners = await _owners(session, list(rotated.values())) if rotated else {}
             for key_hash in chunk:
@@ -224,7 +247,7 @@ async def apply_changes(
         copied: set[str] = set()
         for chunk in _chunks(asst_refs):
             query_a = select(*_ASSISTANT).where(_A.id.in_(chunk))
-            found_a = {row[0]: _assistant(row, ids) for row in await session.execute(query_a)}
+            found_a = {row[0]: _assistant(row, ids) for row in await _rows(session, query_a)}
             for aid in chunk:
                 owner = asst_refs[aid]
                 if owner is None or owner not in workspaces:
