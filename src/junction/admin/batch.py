@@ -8,6 +8,7 @@ is stored. One commit and one change-feed notification for the whole batch.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import typing
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from junction.schemas.bulk import BatchCreate, BatchResult
 router = APIRouter(tags=["batch"])
 
 
+@functools.cache
 def _routes() -> list[APIRoute]:
     modules = (providers, workspaces, keys, assistants)
     return [r for module in modules for r in module.router.routes if isinstance(r, APIRoute)]
@@ -39,6 +41,14 @@ def _match(method: str, path: str) -> tuple[Callable[..., Any], dict[str, str]] 
         if found is Match.FULL:
             return route.endpoint, dict(child.get("path_params", {}))
     return None
+
+
+@functools.cache
+def _signature(endpoint: Callable[..., Any]) -> tuple[list[str], TypeAdapter[Any] | None]:
+    """A handler's parameter names and its body's validator (built once: building is slow)."""
+    hints = typing.get_type_hints(endpoint)
+    names = list(inspect.signature(endpoint).parameters)
+    return names, TypeAdapter(hints["body"]) if "body" in names else None
 
 
 def _answer(value: object) -> Any:
@@ -70,16 +80,17 @@ async def batch(body: BatchCreate, rt: Admin, s: Session) -> BatchResult:
                     param=f"operations[{i}].path",
                 )
             endpoint, params = found
-            hints = typing.get_type_hints(endpoint)
+            names, body_type = _signature(endpoint)
             kwargs: dict[str, Any] = {}
-            for name in inspect.signature(endpoint).parameters:
+            for name in names:
                 if name == "rt":
                     kwargs[name] = rt
                 elif name == "s":
                     kwargs[name] = s
                 elif name == "body":
                     try:
-                        kwargs[name] = TypeAdapter(hints[name]).validate_python(op.body)
+                        assert body_type is not None
+                        kwargs[name] = body_type.validate_python(op.body)
                     except ValidationError as exc:
                         first = exc.errors()[0]
                         field = ".".join(str(p) for p in first["loc"])
