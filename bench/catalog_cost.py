@@ -1,14 +1,16 @@
 """The configuration catalog's cost in process, on SQLite, as it grows.
 
-    .venv/bin/python bench/catalog_cost.py [--sizes 100,1000,10000] [--main ../main/src]
+    .venv/bin/python bench/catalog_cost.py [--sizes 100,1000,10000,50000] [--main ../main/src]
 
 Builds catalogs of N workspaces (2 keys and 3 assistants each) with direct inserts, then
 measures in this process, in CPU time (not stretched by other work on a shared machine) and
 wall time:
 
-- ``load_all``: the whole catalog loaded (start-up; a process that missed pruned entries);
-- one admin-style change (a workspace's ``max_tokens``) recorded in the change feed, its
-  snapshot prepared in the transaction, committed and swapped in: what a write costs here;
+- ``load_all``: the whole catalog loaded (start-up; a process that missed pruned entries),
+  and the snapshot's bytes per key and per assistant;
+- one admin-style change (a workspace's ``max_tokens``; a key's creation) recorded in the
+  change feed, its snapshot prepared in the transaction, committed and swapped in: what a
+  write costs here;
 - the same change applied by another catalog from the feed (``catch_up``): what it costs
   every other process;
 - with ``--main SRC``: the full ``Catalog.reload`` of the code at SRC (a checkout of the
@@ -132,7 +134,34 @@ async def fill(sessions: Any, start: int, stop: int) -> None:
             await s.commit()
 
 
-async def measure(url: str, data_dir: Path, size: int, main_src: str | None) -> dict[str, Any]:
+def view_bytes(snapshot: Any) -> dict[str, int]:
+    """Bytes per key and per assistant: everything reachable from the keys (assistants)
+    dictionary, each object once; workspace ids are the workspaces' and not counted."""
+    shared = {id(w) for w in snapshot.workspaces}
+
+    def deep(obj: Any, seen: set[int]) -> int:
+        if obj is None or isinstance(obj, bool) or id(obj) in seen or id(obj) in shared:
+            return 0
+        seen.add(id(obj))
+        size = sys.getsizeof(obj)
+        if isinstance(obj, dict):
+            size += sum(deep(k, seen) + deep(v, seen) for k, v in obj.items())
+        elif isinstance(obj, tuple | list):
+            size += sum(deep(v, seen) for v in obj)
+        elif hasattr(obj, "__slots__"):
+            size += sum(deep(getattr(obj, f), seen) for f in obj.__slots__)
+        return size
+
+    assistants = sum(len(v) for v in snapshot.assistants.values())
+    return {
+        "bytes_per_key": deep(snapshot.keys, set()) // max(1, len(snapshot.keys)),
+        "bytes_per_assistant": deep(snapshot.assistants, set()) // max(1, assistants),
+    }
+
+
+async def measure(
+    url: str, data_dir: Path, size: int, main_src: str | None, main_up_to: int
+) -> dict[str, Any]:
     engine = create_engine(url)
     sessions = session_factory(engine)
     settings = Settings(data_dir=data_dir)
@@ -147,6 +176,8 @@ async def measure(url: str, data_dir: Path, size: int, main_src: str | None) -> 
             await load_all(s, writer._runtime)
 
     row["load_all"] = await timed(full, 3)
+    async with sessions() as s:
+        row["snapshot"] = view_bytes(await load_all(s, writer._runtime))
     counter = iter(range(1_000_000))
 
     async def write() -> None:
@@ -161,6 +192,27 @@ async def measure(url: str, data_dir: Path, size: int, main_src: str | None) -> 
         await writer.catch_up(entries[-1].seq, prepared)
 
     row["admin_write_in_process"] = await timed(write, 21)
+
+    async def create_key() -> None:
+        n = next(counter)
+        async with sessions() as s:
+            feed.track(s)
+            s.add(
+                m.ApiKey(
+                    id=f"key_new_{n}",
+                    workspace_id=f"ws_{size // 2}",
+                    name=f"new{n}",
+                    key_hash=f"new{n:061d}",
+                    key_prefix="jk-",
+                )
+            )
+            entries = await feed.record(s, 10_000)
+            prepared = await writer.prepare(s, entries)
+            await s.commit()
+        await writer.catch_up(entries[-1].seq, prepared)
+
+    # a key's creation also copies the keys dictionary (copy-on-write)
+    row["key_create_in_process"] = await timed(create_key, 21)
 
     async def write_only() -> None:
         async with sessions() as s:
@@ -187,7 +239,7 @@ async def measure(url: str, data_dir: Path, size: int, main_src: str | None) -> 
     await writer.close()
     await other.close()
     await engine.dispose()
-    if main_src:
+    if main_src and size <= main_up_to:
         out = await asyncio.to_thread(
             subprocess.run,
             [sys.executable, "-c", MAIN_RELOAD, url, str(data_dir)],
@@ -202,7 +254,7 @@ async def measure(url: str, data_dir: Path, size: int, main_src: str | None) -> 
     return row
 
 
-async def run(sizes: list[int], main_src: str | None) -> list[dict[str, Any]]:
+async def run(sizes: list[int], main_src: str | None, main_up_to: int) -> list[dict[str, Any]]:
     work = Path(tempfile.mkdtemp(prefix="junction-catalog-cost-"))
     url = f"sqlite+aiosqlite:///{work / 'catalog.db'}"
     engine = create_engine(url)
@@ -213,7 +265,7 @@ async def run(sizes: list[int], main_src: str | None) -> list[dict[str, Any]]:
     for size in sizes:
         await fill(sessions, built, size)
         built = size
-        row = await measure(url, work, size, main_src)
+        row = await measure(url, work, size, main_src, main_up_to)
         row["loadavg"] = [round(x, 2) for x in os.getloadavg()]
         print(json.dumps(row), flush=True)
         rows.append(row)
@@ -223,11 +275,13 @@ async def run(sizes: list[int], main_src: str | None) -> list[dict[str, Any]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--sizes", default="100,1000,10000,50000")  # 50,000: 100,000 keys
     parser.add_argument("--main", default=None, help="src/ of the version to compare with")
+    parser.add_argument("--main-up-to", type=int, default=10_000, help="largest size for --main")
     parser.add_argument("--out", default=str(BENCH / "results" / "catalog_cost.json"))
     args = parser.parse_args()
-    rows = asyncio.run(run([int(s) for s in args.sizes.split(",")], args.main))
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rows = asyncio.run(run(sizes, args.main, args.main_up_to))
     result = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "database": "SQLite (one file), in process",
