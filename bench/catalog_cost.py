@@ -199,10 +199,10 @@ async def measure(
             feed.track(s)
             s.add(
                 m.ApiKey(
-                    id=f"key_new_{n}",
+                    id=f"key_new_{size}_{n}",
                     workspace_id=f"ws_{size // 2}",
                     name=f"new{n}",
-                    key_hash=f"new{n:061d}",
+                    key_hash=f"new{size:09d}{n:052d}",
                     key_prefix="jk-",
                 )
             )
