@@ -11,18 +11,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
+import sqlalchemy
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from junction.accounting.row_store import SqliteSinkStore
-from junction.accounting.sqlite_sink import serve
+from junction.accounting.entry import COLUMNS
+from junction.accounting.row_store import SqliteSinkStore, insert_statement
+from junction.accounting.sqlite_sink import Statements, serve
 from junction.accounting.writer import LogWriter
 from junction.store.db import create_engine, migrate
+from junction.store.models import Base
 from tests.accounting_support import USER, start_router
 from tests.conftest import make_tenant
 from tests.test_store_request_log import call_at, priced_snapshot
 from tests.upstream import Upstream
 
 SINK_MODULE = b"junction.accounting.sqlite_sink"
-INSERT = "INSERT INTO t (id, v) VALUES (?, ?) ON CONFLICT (id) DO NOTHING"
 
 
 def frame(rows: object) -> bytes:
@@ -30,25 +33,56 @@ def frame(rows: object) -> bytes:
     return len(payload).to_bytes(4, "big") + payload
 
 
+def sink_database(path: Path) -> str:
+    engine = sqlalchemy.create_engine(f"sqlite:///{path}")
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    return str(path)
+
+
+def row(request_id: str, status: int | None = 200, tokens: int = 10) -> list[object]:
+    """A log row as the writer sends it (``created_at`` in SQLite's stored text form)."""
+    values = dict.fromkeys(COLUMNS)
+    values.update(
+        request_id=request_id,
+        created_at="2026-01-02 03:04:05.000000",
+        day="2026-01-02",
+        workspace_id="ws_1",
+        endpoint="chat.completions",
+        stream=False,
+        status=status,
+        latency_ms=12.5,
+        prompt_tokens=tokens,
+        completion_tokens=tokens,
+        cost=0.0,
+        attempts=1,
+        cut_off=False,
+        counted_by_router=False,
+    )
+    return [values[c] for c in COLUMNS]
+
+
 def test_each_frame_is_one_transaction_answered_by_one_line(tmp_path: Path) -> None:
-    db = tmp_path / "sink.db"
-    with sqlite3.connect(db) as conn:
-        conn.execute("CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER NOT NULL)")
+    db = sink_database(tmp_path / "sink.db")
     frames = io.BytesIO(
-        frame([["a", 1], ["b", 2]])
-        + frame([["b", 20], ["c", 3]])  # "b" is stored already: skipped, "c" kept
-        + frame([["d", 4], ["e", None]])  # NOT NULL fails: the whole frame is rolled back
-        + frame([["d", 4]])
+        frame([row("a", tokens=1), row("b", tokens=2)])
+        + frame([row("b", tokens=20), row("c", tokens=3)])  # "b" is stored: skipped, "c" kept
+        + frame([row("d", tokens=4), row("e", None)])  # NOT NULL fails: the frame is rolled back
+        + frame([row("d", tokens=4)])
         + b"\x00\x00\x01"  # a cut-off header at the end of input: the sink just ends
     )
     replies = io.BytesIO()
-    serve(str(db), INSERT, frames, replies)
+    insert = insert_statement(sqlite_dialect.dialect(paramstyle="qmark"))
+    serve(db, Statements(insert, list(COLUMNS)), frames, replies)
     lines = replies.getvalue().decode().splitlines()
     assert lines[:2] == ["ok", "ok"] and lines[3] == "ok" and len(lines) == 4
     assert lines[2].startswith("error IntegrityError: NOT NULL constraint failed")
     with sqlite3.connect(db) as conn:
-        stored = conn.execute("SELECT id, v FROM t ORDER BY id").fetchall()
-    assert stored == [("a", 1), ("b", 2), ("c", 3), ("d", 4)]
+        stored = conn.execute("SELECT request_id, prompt_tokens FROM request_logs ORDER BY 1")
+        assert stored.fetchall() == [("a", 1), ("b", 2), ("c", 3), ("d", 4)]
+        # The rollup counts what was stored, once: the skipped and the rolled-back rows not.
+        rolled = conn.execute("SELECT requests, prompt_tokens FROM usage_rollups").fetchall()
+    assert rolled == [(4, 1 + 2 + 3 + 4)]
 
 
 def sink_of(writer: LogWriter) -> SqliteSinkStore:

@@ -6,6 +6,7 @@ import io
 import logging
 import time
 from datetime import datetime
+from pathlib import Path
 
 import openai
 import orjson
@@ -15,8 +16,16 @@ from junction.core.call import Call
 from junction.telemetry.access_log import AccessLog
 from junction.telemetry.metrics import LabelGuard
 from junction.telemetry.process_log import HumanReadable, JsonLines, configure_logging
-from tests.accounting_support import UPSTREAM_SECRET, USER, acct, metric_sum, metrics
+from tests.accounting_support import (
+    UPSTREAM_SECRET,
+    USER,
+    acct,
+    add_provider,
+    metric_sum,
+    metrics,
+)
 from tests.conftest import RouterProcess, make_tenant
+from tests.upstream import Upstream
 
 __all__ = ["acct"]
 
@@ -54,6 +63,36 @@ def test_metrics_move_with_traffic(acct: RouterProcess) -> None:
     assert metric_sum(after, "junction_request_log_written_total") > metric_sum(
         before, "junction_request_log_written_total"
     )
+
+
+def test_upstream_health_is_published(tmp_path: Path, upstream: Upstream) -> None:
+    router = RouterProcess(tmp_path, {"JUNCTION_ROUTING_RETRIES": "0"}).start(timeout=60)
+    try:
+        add_provider(router, upstream)
+        tenant = make_tenant(router)
+        tenant.assistant("bot")
+        tenant.assistant("failing", model="local/fail")
+        with tenant.client() as client:
+            client.chat.completions.create(model="bot", messages=USER)
+            with pytest.raises(openai.InternalServerError):
+                client.chat.completions.create(model="failing", messages=USER)
+        samples = metrics(router)
+        fail = {"provider": "local", "deployment": "local/fail"}
+        echo = {"provider": "local", "deployment": "local/echo"}
+        assert metric_sum(samples, "junction_upstream_consecutive_failures", **fail) == 1
+        assert metric_sum(samples, "junction_upstream_cooldown", **fail) == 0
+        assert metric_sum(samples, "junction_upstream_in_flight", **echo) == 0
+        with tenant.client() as client:
+            for _ in range(2):  # the third failure in a row: cooldown
+                with pytest.raises(openai.InternalServerError):
+                    client.chat.completions.create(model="failing", messages=USER)
+        samples = metrics(router)
+        assert metric_sum(samples, "junction_upstream_cooldown", **fail) == 1
+        assert metric_sum(samples, "junction_upstream_cooldown_remaining_seconds", **fail) > 0
+        assert metric_sum(samples, "junction_upstream_consecutive_failures", **fail) == 3
+        assert metric_sum(samples, "junction_upstream_cooldown", **echo) == 0
+    finally:
+        router.stop()
 
 
 def test_label_values_are_bounded() -> None:

@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from junction.accounting.budget import BudgetLedger, LocalSpend
 from junction.accounting.entry import cost_of
-from junction.accounting.queries import LogFilter, log_page, usage
+from junction.accounting.queries import LogFilter, log_page
 from junction.accounting.retention import Retention, purge_before
+from junction.accounting.usage import usage
 from junction.accounting.writer import LogWriter
 from junction.config.snapshot import ModelInfo, ProviderRuntime, Snapshot, WorkspaceView
 from junction.core.call import Call
@@ -89,7 +90,7 @@ async def test_writer_batches_pages_and_usage(engine: AsyncEngine) -> None:
             if cursor is None:
                 break
         assert len(seen) == 30 == len(set(seen))
-        by_day = await usage(s, LogFilter("ws_1"), "day")
+        by_day, _ = await usage(s, "ws_1", "day")
         assert [r["requests"] for r in by_day] == [10, 10, 10]
         assert by_day[-1]["day"] == now.strftime("%Y-%m-%d")
         assert sum(r["cost"] for r in by_day) == pytest.approx(30 * (10 * 1.0 + 20 * 4.0) / 1e6)

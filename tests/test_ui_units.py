@@ -1,4 +1,4 @@
-"""The UI's pure helpers: dashboard figures from log entries, the window control, health."""
+"""The UI's pure helpers: dashboard figures from usage rows, the window control, health."""
 
 from __future__ import annotations
 
@@ -7,32 +7,24 @@ from datetime import UTC, datetime, timedelta
 from starlette.requests import Request
 
 from junction.ui.api import ApiResult
-from junction.ui.insights import over_time, percentile
+from junction.ui.insights import over_time
 from junction.ui.openai_settings import window_parts, window_value
 from junction.ui.providers import TOKENIZER_LABELS, health_view, kinds
 from junction.ui.web import make_templates
 
 
-def test_percentile_picks_the_nearest_rank() -> None:
-    assert percentile([], 0.5) is None
-    values = [float(v) for v in range(1, 101)]
-    assert percentile(values, 0.5) == 51.0
-    assert percentile(values, 0.95) == 95.0
-    assert percentile([7.0], 0.95) == 7.0
-
-
-def test_over_time_buckets_requests_errors_tokens_and_latency() -> None:
+def test_over_time_charts_the_usage_series_and_total() -> None:
     until = datetime(2026, 1, 2, 12, 30, tzinfo=UTC)
-    since = until - timedelta(hours=24)
-    at = (until - timedelta(hours=1)).isoformat()
-    entries = [
-        {"created_at": at, "status": 200, "latency_ms": 100, "prompt_tokens": 3},
-        {"created_at": at, "status": 200, "latency_ms": 300, "completion_tokens": 4},
-        {"created_at": at, "status": 502, "latency_ms": 900},
-        {"created_at": (since - timedelta(hours=3)).isoformat(), "status": 200},  # too old
-        {"created_at": "not a time", "status": 200},
+    since = (until - timedelta(hours=24)).replace(minute=0)
+    hour = (until - timedelta(hours=1)).replace(minute=0).isoformat()
+    series = [
+        {"hour": hour, "requests": 3, "errors": 1, "prompt_tokens": 3, "completion_tokens": 4}
+        | {"latency_p50_ms": 300.0, "latency_p95_ms": 900.0},
+        {"hour": (since - timedelta(hours=3)).isoformat(), "requests": 5},  # outside the range
+        {"hour": "not a time", "requests": 7},
     ]
-    stats = over_time(entries, since, until, "hour")
+    total = {"requests": 3, "errors": 1, "prompt_tokens": 3, "completion_tokens": 4}
+    stats = over_time(series, total | {"latency_p95_ms": 900.0}, since, until, "hour")
     assert stats["total_requests"] == 3
     assert stats["total_errors"] == 1
     assert stats["total_tokens"] == 7
@@ -40,6 +32,8 @@ def test_over_time_buckets_requests_errors_tokens_and_latency() -> None:
     svg = str(stats["latency"])
     assert svg.startswith("<svg") and "p50 300" in svg and "p95 900" in svg
     assert "errors 1" in str(stats["requests"])
+    by_day = over_time([{"day": "2026-01-02", "requests": 2}], {}, since, until, "day")
+    assert "requests 2" in str(by_day["requests"]) and by_day["p95"] is None
 
 
 def test_window_control_round_trips() -> None:

@@ -41,11 +41,16 @@ class Settings(BaseSettings):
     log_flush_interval: float = Field(default=0.25, gt=0)
     log_retention_days: float = Field(default=30.0, ge=0)
     log_purge_interval: float = Field(default=3600.0, gt=0)
+    usage_retention_days: float = Field(default=400.0, ge=0)
     log_content_max_bytes: int = Field(default=32_768, ge=0)
     log_format: str = Field(default="auto", pattern="^(auto|json|text)$")
     log_level: str = Field(default="info", pattern=r"^(?i:debug|info|warning|error|critical)$")
     access_log: bool = True
     metrics_max_label_values: int = Field(default=200, ge=1)
+    otel_export: bool = False
+    otel_endpoint: str = "http://127.0.0.1:4318/v1/traces"
+    otel_headers: str = ""  # name=value,name=value
+    otel_service_name: str = "junction"
 
     # Rate limits, keys and hardening (issue 7)
     redis_prefix: str = "junction"

@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from junction.core.call import Call
 from junction.errors import QuotaExceeded
-from junction.store.models import RequestLog
+from junction.store.rollup import NONE
+from junction.store.usage_rollups import usage_rollups
 
 
 def month_of(unix_time: float) -> str:
@@ -79,14 +80,16 @@ class BudgetLedger:
         self._clock = clock
 
     async def seed(self, engine: AsyncEngine) -> None:
-        """Load this month's spend per workspace from the request log."""
+        """Load this month's spend per workspace from the request log's hourly rollups (a
+        month starts on a whole hour: they hold exactly the log's sums, at any log size)."""
         month = month_of(self._clock())
-        tokens = func.sum(RequestLog.prompt_tokens + RequestLog.completion_tokens)
+        r = usage_rollups.c
+        tokens = func.sum(r.prompt_tokens + r.completion_tokens)
         query = (
-            select(RequestLog.workspace_id, tokens)
-            .where(RequestLog.created_at >= month_start(month))
-            .where(RequestLog.workspace_id.is_not(None))
-            .group_by(RequestLog.workspace_id)
+            select(r.workspace_id, tokens)
+            .where(r.hour >= month_start(month))
+            .where(r.workspace_id != NONE)
+            .group_by(r.workspace_id)
         )
         async with engine.connect() as conn:
             for workspace_id, spent in (await conn.execute(query)).all():

@@ -1,6 +1,6 @@
-"""Reading the request log: filtered pages (newest first, keyset cursor) and usage totals.
+"""Reading the request log: filtered pages, newest first, with a keyset cursor.
 
-Usage is computed from the same rows the log pages show, so the two always agree.
+Usage totals are read from the rollups the log writer keeps beside these rows (``usage``).
 """
 
 from __future__ import annotations
@@ -9,21 +9,12 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.errors import InvalidRequest
 from junction.store.models import RequestLog
-
-GROUPS: dict[str, Any] = {
-    "assistant": RequestLog.assistant,
-    "key": RequestLog.key_id,
-    "model": RequestLog.model,
-    "day": RequestLog.day,
-}
-GROUP_FIELD = {"assistant": "assistant", "key": "key_id", "model": "model", "day": "day"}
 
 
 @dataclass(frozen=True)
@@ -106,32 +97,3 @@ async def log_page(
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1]) if more and rows else None
-
-
-async def usage(s: AsyncSession, where: LogFilter, group_by: str) -> list[dict[str, Any]]:
-    if group_by not in GROUPS:
-        raise InvalidRequest(f"group_by must be one of: {', '.join(GROUPS)}.", param="group_by")
-    group = GROUPS[group_by]
-    query = (
-        select(
-            group,
-            func.count(),
-            func.coalesce(func.sum(RequestLog.prompt_tokens), 0),
-            func.coalesce(func.sum(RequestLog.completion_tokens), 0),
-            func.coalesce(func.sum(RequestLog.cost), 0.0),
-        )
-        .where(*where.conditions())
-        .group_by(group)
-        .order_by(group)
-    )
-    field = GROUP_FIELD[group_by]
-    return [
-        {
-            field: value,
-            "requests": int(requests),
-            "prompt_tokens": int(prompt),
-            "completion_tokens": int(completion),
-            "cost": float(cost),
-        }
-        for value, requests, prompt, completion, cost in (await s.execute(query)).all()
-    ]

@@ -2,7 +2,8 @@
 
 Both stores take a batch of rows (tuples in ``entry.COLUMNS`` order) and store it in one
 transaction or raise; a row whose ``request_id`` is already stored is skipped (a retried batch
-whose first commit did land), so a retry never duplicates nor fails.
+whose first commit did land), so a retry never duplicates nor fails. The same transaction adds
+the rows it inserts — only those — to the usage rollups (``store.rollup``).
 
 - ``EngineRowStore``: one driver-level executemany through the engine. PostgreSQL uses it
   (asyncpg pipelines the batch on the event loop, with no thread to compete with).
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import sys
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -23,6 +25,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from junction.accounting.entry import COLUMNS
+from junction.store import rollup
 from junction.store.models import RequestLog
 
 Rows = list[tuple[Any, ...]]
@@ -75,12 +78,31 @@ class EngineRowStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._insert = insert_statement(engine.dialect)
+        self._paramstyle = engine.dialect.paramstyle
+        self._upsert = rollup.upsert_statement(self._paramstyle)
+        self._reader = rollup.Reader(COLUMNS)
+        self._postgres = engine.dialect.name == "postgresql"
+        # This writer's transactions take this lock: a retry waits for an earlier attempt
+        # whose connection was lost mid-commit, so it sees that attempt's rows as stored.
+        self._lock_key = secrets.randbits(63)
         self.created_at = created_at_conversion(engine)
 
     async def store(self, rows: Rows) -> None:
-        if rows:
-            async with self._engine.begin() as conn:
-                await conn.exec_driver_sql(self._insert, rows)
+        if not rows:
+            return
+        async with self._engine.begin() as conn:
+            if self._postgres:
+                await conn.exec_driver_sql("SELECT pg_advisory_xact_lock($1)", (self._lock_key,))
+            stored: set[str] = set()
+            for ids in rollup.id_chunks(rows):
+                query = rollup.select_existing(self._paramstyle, len(ids))
+                stored.update(r[0] for r in await conn.exec_driver_sql(query, tuple(ids)))
+            fresh = rollup.fresh_rows(rows, stored)
+            if not fresh:
+                return
+            await conn.exec_driver_sql(self._insert, fresh)
+            totals = self._reader.add({}, fresh)
+            await conn.exec_driver_sql(self._upsert, rollup.upsert_values(totals))
 
     async def close(self) -> None:
         return None
@@ -137,6 +159,7 @@ class SqliteSinkStore:
                 "junction.accounting.sqlite_sink",
                 self._database,
                 self._insert,
+                ",".join(COLUMNS),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 start_new_session=True,  # a Ctrl-C to the router's process group skips it

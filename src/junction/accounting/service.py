@@ -22,6 +22,7 @@ from junction.accounting.writer import LogWriter
 from junction.runtime import Runtime
 from junction.telemetry.access_log import AccessLog
 from junction.telemetry.metrics import LogQueueStats, Metrics
+from junction.telemetry.otel import SpanExport, parse_headers
 from junction.telemetry.process_log import uses_json
 
 
@@ -39,7 +40,10 @@ class Accounting:
                 settings.log_flush_interval,
             )
         self.retention = Retention(
-            rt.engine, settings.log_retention_days, settings.log_purge_interval
+            rt.engine,
+            settings.log_retention_days,
+            settings.log_purge_interval,
+            settings.usage_retention_days,
         )
         self.shared_spend = (
             RedisSpend(rt.redis, settings.redis_prefix) if rt.redis is not None else None
@@ -49,8 +53,19 @@ class Accounting:
         if settings.access_log and logging.getLevelName(settings.log_level.upper()) <= logging.INFO:
             self.access = AccessLog(sys.stdout, uses_json(settings.log_format, sys.stdout))
         self.metrics = Metrics(
-            rt.router.in_flight, self._queue_stats(), settings.metrics_max_label_values
+            rt.router.in_flight,
+            self._queue_stats(),
+            settings.metrics_max_label_values,
+            rt.router.health,
         )
+        self.spans: SpanExport | None = None
+        if settings.otel_export:
+            self.spans = SpanExport(
+                lambda: rt.catalog.snapshot,
+                settings.otel_endpoint,
+                parse_headers(settings.otel_headers),
+                settings.otel_service_name,
+            )
 
     def _queue_stats(self) -> LogQueueStats | None:
         writer = self.writer
@@ -72,6 +87,8 @@ class Accounting:
         if self.access is not None:
             self.access.start()
         self.retention.start()
+        if self.spans is not None:
+            self.spans.start()
 
     async def stop(self) -> None:
         if self.shared_spend is not None:
@@ -81,6 +98,8 @@ class Accounting:
             await self.writer.stop()
         if self.access is not None:
             self.access.stop()
+        if self.spans is not None:
+            await self.spans.stop()
 
 
 def install(app: Starlette, rt: Runtime) -> Accounting:
@@ -90,6 +109,8 @@ def install(app: Starlette, rt: Runtime) -> Accounting:
         rt.call_observers.append(accounting.writer.submit)
     if accounting.access is not None:
         rt.call_observers.append(accounting.access.observe)
+    if accounting.spans is not None:
+        rt.call_observers.append(accounting.spans.observe)
     rt.call_checks.append(accounting.budget.check)
     app.state.accounting = accounting
 

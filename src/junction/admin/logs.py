@@ -11,7 +11,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from junction.accounting.queries import LogFilter, log_page, usage
+from junction.accounting.queries import LogFilter, log_page
+from junction.accounting.usage import usage
 from junction.admin.deps import Admin, Session, workspace_by_name
 from junction.schemas.common import ListOf
 from junction.schemas.logs import LogEntryPublic, UsageReport
@@ -20,7 +21,7 @@ router = APIRouter(tags=["logs"])
 
 Status = Annotated[str | None, Query(pattern=r"^(\d{3}|[1-5]xx|error)$")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
-GroupBy = Literal["assistant", "key", "model", "day"]
+GroupBy = Literal["assistant", "key", "model", "day", "hour"]
 
 
 async def _page(
@@ -78,12 +79,8 @@ async def workspace_usage(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> UsageReport:
-    """Requests, tokens and cost from the request log, grouped; ``since`` inclusive,
-    ``until`` exclusive."""
+    """Requests, errors, tokens, cost and latency percentiles from the request log's hourly
+    rollups, grouped; ``since`` inclusive, ``until`` exclusive."""
     workspace = await workspace_by_name(s, ws)
-    rows = await usage(s, LogFilter(workspace.id, since=since, until=until), group_by)
-    total = {
-        name: sum(r[name] for r in rows)
-        for name in ("requests", "prompt_tokens", "completion_tokens", "cost")
-    }
+    rows, total = await usage(s, workspace.id, group_by, since, until)
     return UsageReport(group_by=group_by, since=since, until=until, data=rows, total=total)

@@ -41,6 +41,7 @@ class Call:
     request_content: str | None = None
     response_content: str | None = None
     headers: dict[str, str] = field(default_factory=dict)  # sent on every answer (rate limits)
+    traceparent: str | None = None  # the caller's W3C trace context (OpenTelemetry export)
 
     @property
     def latency_ms(self) -> float | None:

@@ -32,6 +32,7 @@ def openai_endpoint(rt: Runtime, name: str) -> Callable[[CallHandler], Handler]:
         @wraps(handler)
         async def endpoint(request: Request) -> Response:
             call = Call(new_request_id(), name)
+            call.traceparent = request.headers.get("traceparent")
             try:
                 response = await handler(request, call)
             except Exception as exc:

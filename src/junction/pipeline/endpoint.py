@@ -38,6 +38,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 def endpoint(rt: Runtime, door: FrontDoor) -> Handler:
     async def handle(request: Request) -> Response:
         call = Call(new_request_id(), door.endpoint)
+        call.traceparent = request.headers.get("traceparent")
         try:
             response = await run(rt, door, call, request)
         except JunctionError as error:

@@ -76,6 +76,10 @@ class HealthBoard:
             found = self._states[ref] = DeploymentHealth(ref)
         return found
 
+    def deployments(self) -> list[DeploymentHealth]:
+        """Every deployment seen so far (read at metrics scrape time)."""
+        return list(self._states.values())
+
     def usable(self, ref: str, now: float) -> bool:
         """Not cooling down (a deployment whose cooldown is over is usable after a probe)."""
         found = self._states.get(ref)

@@ -187,3 +187,4 @@ class RequestLog(Base):
 # Tables kept in modules of their own register on Base when imported; importing them here keeps
 # Base.metadata complete for every user of the models.
 from junction.store import conversations as _conversations  # noqa: E402, F401
+from junction.store import usage_rollups as _usage_rollups  # noqa: E402, F401

@@ -12,6 +12,7 @@ values and folds the rest into ``other``, so the series count stays bounded.
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from junction.core.call import Call
+from junction.routing.health import HealthBoard
 
 NONE = "none"
 OTHER = "other"
@@ -98,9 +100,14 @@ class LogQueueStats:
 
 class Metrics(Collector):
     def __init__(
-        self, in_flight: dict[str, int], queue: LogQueueStats | None, max_label_values: int
+        self,
+        in_flight: dict[str, int],
+        queue: LogQueueStats | None,
+        max_label_values: int,
+        health: HealthBoard | None = None,
     ) -> None:
         self._in_flight = in_flight
+        self._health = health
         self._queue = queue
         self._guard = LabelGuard(max_label_values)
         self._series: dict[Scope, Series] = {}
@@ -178,6 +185,32 @@ class Metrics(Collector):
         yield from (requests, errors, latency, ttft, tokens, attempts)
         yield from self._live()
 
+    def _upstream_health(self, board: HealthBoard) -> Iterable[Metric]:
+        labels = ["provider", "deployment"]
+        cooldown = GaugeMetricFamily(
+            "junction_upstream_cooldown",
+            "1 while a deployment is in cooldown (skipped after failures), else 0.",
+            labels=labels,
+        )
+        remaining = GaugeMetricFamily(
+            "junction_upstream_cooldown_remaining_seconds",
+            "Seconds until a deployment in cooldown is probed again.",
+            labels=labels,
+        )
+        failures = GaugeMetricFamily(
+            "junction_upstream_consecutive_failures",
+            "Failures in a row of each deployment (a success resets it).",
+            labels=labels,
+        )
+        now = time.monotonic()
+        for state in sorted(board.deployments(), key=lambda d: d.ref):
+            names = [state.ref.partition("/")[0], state.ref]
+            cooling = state.status(now) == "cooldown"
+            cooldown.add_metric(names, 1 if cooling else 0)
+            remaining.add_metric(names, max(0.0, state.cooldown_until - now) if cooling else 0.0)
+            failures.add_metric(names, state.consecutive_failures)
+        yield from (cooldown, remaining, failures)
+
     def _live(self) -> Iterable[Metric]:
         """Values read at scrape time."""
         flight = GaugeMetricFamily(
@@ -188,6 +221,8 @@ class Metrics(Collector):
         for ref, count in sorted(self._in_flight.items()):
             flight.add_metric([ref.partition("/")[0], ref], count)
         yield flight
+        if self._health is not None:
+            yield from self._upstream_health(self._health)
         queue = self._queue
         if queue is None:
             return

@@ -1,4 +1,5 @@
-"""Logs and Dashboard, read from the request-log and usage admin API.
+"""Logs and Dashboard, read from the request-log and usage admin API (the dashboard's series
+and percentiles come from the usage API's hourly rollups, so it costs the same at any size).
 
 Both pages say plainly "no log data available" when this router has no such API (404), so the
 UI works before and after the request log is installed.
@@ -12,13 +13,12 @@ from typing import Any
 from starlette.responses import Response
 
 from junction.ui import charts
-from junction.ui.api import AdminApi, path
+from junction.ui.api import path
 from junction.ui.web import Page, Ui, page
 
 LOG_FILTERS = ("assistant", "key", "status", "since", "until", "limit", "cursor")
 RANGES = {"24h": (timedelta(hours=24), "hour"), "7d": (timedelta(days=7), "day")}
 RANGES["30d"] = (timedelta(days=30), "day")
-MAX_LOG_ROWS = 2000
 
 
 def _iso(value: str) -> str:
@@ -26,13 +26,6 @@ def _iso(value: str) -> str:
     if value and "T" in value and len(value) == 16:
         return value + ":00+00:00"
     return value
-
-
-def percentile(values: list[float], share: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def _moment(value: object) -> datetime | None:
@@ -56,34 +49,44 @@ def buckets(since: datetime, until: datetime, unit: str) -> list[datetime]:
     return out
 
 
+def _slot(row: dict[str, Any], unit: str) -> datetime | None:
+    if unit == "hour":
+        return _moment(row.get("hour"))
+    moment = _moment(f"{row.get('day')}T00:00:00+00:00")
+    return moment
+
+
+def _number(row: dict[str, Any], name: str) -> float:
+    return float(row.get(name) or 0)
+
+
 def over_time(
-    entries: list[dict[str, Any]], since: datetime, until: datetime, unit: str
+    series: list[dict[str, Any]],
+    total: dict[str, Any],
+    since: datetime,
+    until: datetime,
+    unit: str,
 ) -> dict[str, Any]:
-    """Requests, tokens, errors and latency p50/p95 per bucket, from log entries."""
+    """Requests, tokens, errors and latency p50/p95 per bucket, from the usage API's rows
+    grouped by ``unit`` (``hour`` or ``day``) and its total."""
     slots = buckets(since, until, unit)
     label_fmt = "%H:00" if unit == "hour" else "%m-%d"
     index = {b: i for i, b in enumerate(slots)}
     n = len(slots)
     requests, errors = [0.0] * n, [0.0] * n
     prompt, completion = [0.0] * n, [0.0] * n
-    latencies: list[list[float]] = [[] for _ in range(n)]
-    for entry in entries:
-        moment = _moment(entry.get("created_at"))
-        if moment is None:
-            continue
-        key = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-        if unit == "day":
-            key = key.replace(hour=0)
-        i = index.get(key)
+    p50: list[float | None] = [None] * n
+    p95: list[float | None] = [None] * n
+    for row in series:
+        moment = _slot(row, unit)
+        i = index.get(moment) if moment is not None else None
         if i is None:
             continue
-        requests[i] += 1
-        if int(entry.get("status") or 0) >= 400:
-            errors[i] += 1
-        prompt[i] += float(entry.get("prompt_tokens") or 0)
-        completion[i] += float(entry.get("completion_tokens") or 0)
-        if entry.get("latency_ms") is not None:
-            latencies[i].append(float(entry["latency_ms"]))
+        requests[i] += _number(row, "requests")
+        errors[i] += _number(row, "errors")
+        prompt[i] += _number(row, "prompt_tokens")
+        completion[i] += _number(row, "completion_tokens")
+        p50[i], p95[i] = row.get("latency_p50_ms"), row.get("latency_p95_ms")
     labels = [b.strftime(label_fmt) for b in slots]
     return {
         "requests": charts.stacked_bars(
@@ -92,38 +95,12 @@ def over_time(
         "tokens": charts.stacked_bars(
             labels, {"prompt": prompt, "completion": completion}, "Tokens"
         ),
-        "latency": charts.lines(
-            labels,
-            {
-                "p50": [percentile(v, 0.5) for v in latencies],
-                "p95": [percentile(v, 0.95) for v in latencies],
-            },
-            "Latency (ms)",
-        ),
-        "total_requests": int(sum(requests)),
-        "total_errors": int(sum(errors)),
-        "total_tokens": int(sum(prompt) + sum(completion)),
-        "p95": percentile([x for v in latencies for x in v], 0.95),
+        "latency": charts.lines(labels, {"p50": p50, "p95": p95}, "Latency (ms)"),
+        "total_requests": int(_number(total, "requests")),
+        "total_errors": int(_number(total, "errors")),
+        "total_tokens": int(_number(total, "prompt_tokens") + _number(total, "completion_tokens")),
+        "p95": total.get("latency_p95_ms"),
     }
-
-
-async def read_logs(
-    api: AdminApi, ws: str, since: str, limit: int = MAX_LOG_ROWS
-) -> tuple[list[dict[str, Any]], bool]:
-    """Log entries since a time, following cursors up to ``limit``; (entries, API present)."""
-    entries: list[dict[str, Any]] = []
-    cursor = None
-    while len(entries) < limit:
-        result = await api.get(
-            path("workspaces", ws, "logs"), since=since, limit=500, cursor=cursor
-        )
-        if not result.ok:
-            return entries, not result.route_missing and result.status != 404
-        entries += result.items()
-        cursor = result.data.get("next_cursor")
-        if not cursor:
-            break
-    return entries, True
 
 
 def insight_routes(ui: Ui) -> dict[str, object]:
@@ -159,8 +136,14 @@ def insight_routes(ui: Ui) -> dict[str, object]:
         chosen = p.request.query_params.get("range", "24h")
         span, unit = RANGES.get(chosen, RANGES["24h"])
         until = datetime.now(UTC)
-        since = until - span
-        entries, available = await read_logs(p.api, ws, since.isoformat())
+        # From a whole hour: the usage API answers from its hourly rollups alone.
+        since = (until - span).replace(minute=0, second=0, microsecond=0)
+        result = await p.api.get(
+            path("workspaces", ws, "usage"), group_by=unit, since=since.isoformat()
+        )
+        available = result.ok or not (result.route_missing or result.status == 404)
+        series = result.items()
+        total = result.data.get("total") if result.ok else None
         keys = (await p.api.get(path("workspaces", ws, "keys"))).items()
         names = {k["id"]: k["name"] for k in keys}
         top: dict[str, list[dict[str, Any]]] = {}
@@ -176,9 +159,9 @@ def insight_routes(ui: Ui) -> dict[str, object]:
         return p.render(
             "dashboard.html",
             ws=ws,
-            available=available and bool(entries or top["assistant"]),
+            available=available and bool(series or top["assistant"]),
             api_present=available,
-            stats=over_time(entries, since, until, unit),
+            stats=over_time(series, total or {}, since, until, unit),
             top=top,
             ranges=list(RANGES),
             chosen=chosen if chosen in RANGES else "24h",

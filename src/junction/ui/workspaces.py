@@ -12,17 +12,16 @@ from junction.ui.web import Page, Ui, page, see_other
 
 
 async def traffic(api: AdminApi, ws: str, hours: int = 24) -> dict[str, Any] | None:
-    """Requests and tokens of the last ``hours``, or None when the usage API is not there."""
-    since = (datetime.now(UTC) - timedelta(hours=hours)).isoformat()
-    result = await api.get(path("workspaces", ws, "usage"), group_by="assistant", since=since)
+    """Requests and tokens since the start of the hour ``hours`` ago (whole hours: the usage
+    API answers from its hourly rollups alone), or None when the usage API is not there."""
+    since = (datetime.now(UTC) - timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
+    result = await api.get(path("workspaces", ws, "usage"), group_by="day", since=since.isoformat())
     if not result.ok:
         return None
-    rows = result.items()
+    total = result.data.get("total") or {}
     return {
-        "requests": sum(int(r.get("requests") or 0) for r in rows),
-        "tokens": sum(
-            int(r.get("prompt_tokens") or 0) + int(r.get("completion_tokens") or 0) for r in rows
-        ),
+        "requests": int(total.get("requests") or 0),
+        "tokens": int(total.get("prompt_tokens") or 0) + int(total.get("completion_tokens") or 0),
     }
 
 

@@ -1,0 +1,352 @@
+"""Usage, dashboard, workspace list and logs page at two log sizes, on SQLite and PostgreSQL.
+
+    .venv/bin/python bench/usage_bench.py [--db sqlite,postgresql] [--sizes 20000,200000]
+        [--concurrency 48] [--reps 30] [--pg postgresql://postgres@127.0.0.1:5432]
+
+For each database: Junction (``junction serve``) in front of the fast benchmark upstream
+(bench/upstream.py), one workspace ``bench`` with 3 assistants and 4 keys (plus two quiet
+workspaces for the list). The log is filled through the API — real chat completions through the
+router, from concurrent clients, so the writer stores every row and keeps the rollups as in
+production: 1 in 10 streamed, 1 in 50 for an unknown assistant (404). At each size it waits
+until the log has every row, then times, sequentially, ``--reps`` times each:
+
+- ``GET /admin/v1/workspaces/bench/usage?group_by=assistant|key|model|day|hour``;
+- the dashboard's 30-day view (``/ui/w/bench/dashboard?range=30d``, rendered page) and 24 h;
+- the workspace list (``/ui/workspaces``: each workspace's last-24 h figures);
+- the logs page, API and UI, with no filter and with each filter (assistant, key, status
+  ``4xx`` and ``error``, a since/until window).
+
+It reports p50 and p95 (ms) at both sizes and the growth ratio of p95, and the fill rate
+(requests logged per second). Then it times the log writer itself, in process: batches of 500
+rows stored with the rollups (as the router does) against the same rows inserted alone (the
+writer before rollups), on the same database: rows per second each.
+Writes bench/results/usage.json. Binds and targets 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import httpx
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(BENCH.parent / "src"))
+
+import run as harness  # noqa: E402  (bench/run.py: processes and helpers)
+
+RESULTS = BENCH / "results"
+ASSISTANTS = ("writer", "coder", "helper")
+CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
+BODY = {"messages": [{"role": "user", "content": harness.PROMPT}], "max_tokens": 32}
+
+
+class Bench:
+    def __init__(self, db: str, pg: str, rundir: Path) -> None:
+        self.db = db
+        self.admin_key = "adm-" + secrets.token_urlsafe(24)
+        self.datadir = Path(tempfile.mkdtemp(prefix=f"usage-{db}-", dir=rundir))
+        self.env = {
+            **os.environ,
+            "JUNCTION_DATA_DIR": str(self.datadir),
+            "JUNCTION_ADMIN_KEY": self.admin_key,
+            "JUNCTION_ACCESS_LOG": "false",
+            "JUNCTION_LOG_QUEUE_SIZE": "200000",
+        }
+        self.pg_name: str | None = None
+        if db == "postgresql":
+            self.pg_name = "usage_bench_" + secrets.token_hex(4)
+            _psql(pg, f'CREATE DATABASE "{self.pg_name}"')
+            self.env["JUNCTION_DATABASE_URL"] = (
+                pg.replace("postgresql://", "postgresql+asyncpg://") + "/" + self.pg_name
+            )
+        self.port = harness.free_port()
+        self.keys: list[str] = []
+        self.key_ids: list[str] = []
+        self.sent = 0
+
+    def start(self, upstream_port: int) -> None:
+        cmd = [str(harness.JUNCTION_BIN), "serve", "--host", harness.HOST, "--port"]
+        logp = self.datadir / "stdout.log"
+        self.proc = harness.PROCS.start([*cmd, str(self.port)], logp, env=self.env)
+        harness.wait_until(
+            lambda: harness.http_request("GET", self.port, "/healthz", timeout=2)[0] == 200,
+            self.proc,
+            120,
+            logp,
+        )
+        post = self.post
+        post(
+            "/admin/v1/providers",
+            {
+                "name": "bench",
+                "base_url": f"http://{harness.HOST}:{upstream_port}/v1",
+                "models": [{"name": "bench-model", "input_price": 1, "output_price": 2}],
+            },
+        )
+        for ws in ("bench", "quiet-a", "quiet-b"):
+            post("/admin/v1/workspaces", {"name": ws})
+        for name in ASSISTANTS:
+            post(
+                "/admin/v1/workspaces/bench/assistants",
+                {"name": name, "model": "bench/bench-model"},
+            )
+        for i in range(4):
+            made = post("/admin/v1/workspaces/bench/keys", {"name": f"key-{i}"})
+            self.keys.append(made["key"])
+            self.key_ids.append(made["id"])
+        self.ui = self._login()
+        self.api = httpx.Client(
+            base_url=f"http://{harness.HOST}:{self.port}/admin/v1",
+            headers={"Authorization": f"Bearer {self.admin_key}"},
+            timeout=60,
+        )
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return harness.admin(self.port, self.admin_key, path, body)
+
+    def _login(self) -> httpx.Client:
+        client = httpx.Client(base_url=f"http://{harness.HOST}:{self.port}", timeout=60)
+        token = CSRF.search(client.get("/ui/login").text)
+        assert token is not None
+        answer = client.post("/ui/login", data={"csrf": token[1], "admin_key": self.admin_key})
+        assert answer.status_code == 303, answer.text
+        return client
+
+    def logged(self) -> int:
+        text = httpx.get(f"http://{harness.HOST}:{self.port}/metrics", timeout=30).text
+        found = re.search(r"^junction_request_log_written_total ([0-9.e+]+)$", text, re.M)
+        return int(float(found[1])) if found else 0
+
+    async def fill(self, total: int, concurrency: int) -> float:
+        """Send requests until ``total`` have been sent in all; the rate they were logged at."""
+        start_logged = self.logged()
+        url = f"http://{harness.HOST}:{self.port}/v1/chat/completions"
+        todo = total - self.sent
+        counter = iter(range(self.sent, total))
+        started = time.perf_counter()
+
+        async def worker(session: aiohttp.ClientSession) -> None:
+            for n in counter:
+                model = "nobody" if n % 50 == 49 else ASSISTANTS[n % 3]
+                body = {**BODY, "model": model, "stream": n % 10 == 0}
+                headers = {"Authorization": f"Bearer {self.keys[(n // 3) % 4]}"}
+                async with session.post(url, json=body, headers=headers) as response:
+                    await response.read()
+
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+        self.sent = total
+        while self.logged() - start_logged < todo:  # noqa: ASYNC110 (the writer catching up)
+            await asyncio.sleep(0.2)
+        return todo / (time.perf_counter() - started)
+
+    def measure(self, reps: int) -> dict[str, dict[str, float]]:
+        now = datetime.now(UTC)
+        window = {"since": (now - timedelta(minutes=30)).isoformat(), "until": now.isoformat()}
+        checks: dict[str, tuple[httpx.Client, str, dict[str, str]]] = {}
+        for group in ("assistant", "key", "model", "day", "hour"):
+            checks[f"usage by {group}"] = (self.api, "/workspaces/bench/usage", {"group_by": group})
+        checks["dashboard 30d (UI)"] = (self.ui, "/ui/w/bench/dashboard", {"range": "30d"})
+        checks["dashboard 24h (UI)"] = (self.ui, "/ui/w/bench/dashboard", {"range": "24h"})
+        checks["workspace list (UI)"] = (self.ui, "/ui/workspaces", {})
+        filters: dict[str, dict[str, str]] = {
+            "none": {},
+            "assistant": {"assistant": "coder"},
+            "key": {"key": self.key_ids[2]},
+            "status 4xx": {"status": "4xx"},
+            "status error": {"status": "error"},
+            "since/until": window,
+        }
+        for name, params in filters.items():
+            checks[f"logs API, {name}"] = (self.api, "/workspaces/bench/logs", params)
+        checks["logs page (UI), none"] = (self.ui, "/ui/w/bench/logs", {})
+        checks["logs page (UI), status error"] = (self.ui, "/ui/w/bench/logs", {"status": "error"})
+        out = {}
+        for name, (client, path, params) in checks.items():
+            answer = client.get(path, params=params)  # warm
+            assert answer.status_code == 200, (name, answer.status_code, answer.text[:300])
+            times = []
+            for _ in range(reps):
+                t = time.perf_counter()
+                client.get(path, params=params).raise_for_status()
+                times.append((time.perf_counter() - t) * 1000)
+            times.sort()
+            out[name] = {
+                "p50": round(statistics.median(times), 2),
+                "p95": round(times[min(len(times) - 1, round(0.95 * (len(times) - 1)))], 2),
+            }
+        return out
+
+    def counts(self) -> dict[str, int]:
+        rows = self.api.get("/workspaces/bench/usage", params={"group_by": "day"}).json()
+        return {"logged_in_bench": int(rows["total"]["requests"])}
+
+    def stop(self, pg: str) -> None:
+        harness.PROCS.stop(self.proc)
+        self.ui.close()
+        self.api.close()
+        if self.pg_name:
+            _psql(pg, f'DROP DATABASE "{self.pg_name}" WITH (FORCE)')
+
+
+def _psql(server: str, sql: str) -> None:
+    asyncio.run(_apsql(server, sql))
+
+
+async def _apsql(server: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(server + "/postgres")
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def writer_throughput(db: str, pg: str, rundir: Path, batches: int) -> dict[str, float]:
+    """Rows per second the log writer stores: with the rollups, and the rows alone."""
+    from junction.accounting import sqlite_sink
+    from junction.accounting.entry import COLUMNS, log_values
+    from junction.accounting.row_store import EngineRowStore, insert_statement
+    from junction.config.snapshot import Snapshot, WorkspaceView
+    from junction.core.call import Call
+    from junction.store.db import create_engine, migrate
+
+    name = None
+    if db == "sqlite":
+        url = f"sqlite+aiosqlite:///{tempfile.mkdtemp(dir=rundir)}/writes.db"
+    else:
+        name = "usage_writes_" + secrets.token_hex(4)
+        await _apsql(pg, f'CREATE DATABASE "{name}"')
+        url = pg.replace("postgresql://", "postgresql+asyncpg://") + "/" + name
+    engine = create_engine(url)
+    await migrate(engine)
+    workspace = WorkspaceView("ws", "bench", None, None, None, None, None, None)
+    snapshot = Snapshot()
+
+    def batch(tag: str, b: int) -> list[tuple[Any, ...]]:
+        rows = []
+        for i in range(500):
+            call = Call(f"{tag}-{b}-{i}", "chat.completions")
+            call.workspace, call.deployment = workspace, f"bench/model-{i % 2}"
+            call.prompt_tokens, call.completion_tokens = 20, 12
+            call.finished_at = call.started + 0.002 * (i % 50)
+            rows.append(log_values(call, snapshot))
+        return rows
+
+    out: dict[str, float] = {}
+    store = EngineRowStore(engine)
+    convert = store.created_at
+    plain = insert_statement(engine.dialect)
+    try:
+        runs = ("rows alone", "rows and rollups") * 2
+        for run_no, variant in enumerate(runs):
+            data = [batch(f"run{run_no}", b) for b in range(batches)]
+            if convert is not None:
+                data = [[(r[0], convert(r[1]), *r[2:]) for r in rows] for rows in data]
+            t = time.perf_counter()
+            if db == "sqlite":  # as the sink process does it (without the pipe)
+                import sqlite3
+
+                assert engine.url.database is not None
+                conn = sqlite3.connect(engine.url.database, isolation_level=None)
+                statements = sqlite_sink.Statements(plain, list(COLUMNS))
+                for rows in data:
+                    if variant.startswith("rows alone"):
+                        conn.execute("BEGIN IMMEDIATE")
+                        conn.executemany(plain, rows)
+                        conn.execute("COMMIT")
+                    else:
+                        assert sqlite_sink.store(conn, statements, _dumps(rows)) == b"ok"
+                conn.close()
+            else:
+                for rows in data:
+                    if variant.startswith("rows alone"):
+                        async with engine.begin() as conn_:
+                            await conn_.exec_driver_sql(plain, rows)
+                    else:
+                        await store.store(rows)
+            rate = batches * 500 / (time.perf_counter() - t)
+            out[variant] = max(out.get(variant, 0.0), round(rate))  # the better of two runs
+    finally:
+        await engine.dispose()
+        if name:
+            await _apsql(pg, f'DROP DATABASE "{name}" WITH (FORCE)')
+    return out
+
+
+def _dumps(rows: list[tuple[Any, ...]]) -> bytes:
+    import orjson
+
+    return orjson.dumps(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", default="sqlite,postgresql")
+    parser.add_argument("--sizes", default="20000,200000")
+    parser.add_argument("--concurrency", type=int, default=48)
+    parser.add_argument("--reps", type=int, default=30)
+    parser.add_argument("--write-batches", type=int, default=40)
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rundir = Path(tempfile.mkdtemp(prefix="usage-bench-"))
+    results: dict[str, Any] = {"sizes": sizes, "started": datetime.now(UTC).isoformat()}
+    upstream, upstream_port, _ = harness.start_upstream(rundir, "upstream", 8, 0.0)
+    try:
+        for db in args.db.split(","):
+            bench = Bench(db, args.pg, rundir)
+            bench.start(upstream_port)
+            per_size = {}
+            try:
+                for size in sizes:
+                    rate = asyncio.run(bench.fill(size, args.concurrency))
+                    print(f"{db}: {size} requests logged, {rate:.0f}/s", flush=True)
+                    per_size[str(size)] = {
+                        "fill_rate_per_s": round(rate),
+                        **bench.counts(),
+                        "timings_ms": bench.measure(args.reps),
+                    }
+            finally:
+                bench.stop(args.pg)
+            writes = asyncio.run(writer_throughput(db, args.pg, rundir, args.write_batches))
+            results[db] = {"sizes": per_size, "writer_rows_per_s": writes}
+            report(db, results[db], sizes)
+    finally:
+        harness.PROCS.stop(upstream)
+        harness.PROCS.stop_all()
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "usage.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+def report(db: str, result: dict[str, Any], sizes: list[int]) -> None:
+    small, large = (result["sizes"][str(s)]["timings_ms"] for s in (sizes[0], sizes[-1]))
+    print(f"\n{db}: p50 / p95 ms at {sizes[0]} and {sizes[-1]} logged requests; p95 growth")
+    for name in small:
+        a, b = small[name], large[name]
+        growth = b["p95"] / a["p95"] if a["p95"] else float("nan")
+        print(
+            f"  {name:32} {a['p50']:8.2f} {a['p95']:8.2f}   {b['p50']:8.2f} {b['p95']:8.2f}"
+            f"   {growth:5.2f}x"
+        )
+    print(f"  writer rows/s: {result['writer_rows_per_s']}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
