@@ -120,17 +120,23 @@ def _refs(value: Any) -> tuple[str, ...]:
     return tuple((orjson.loads(value) if isinstance(value, str | bytes) else value) or ())
 
 
-def _assistant(row: Any, workspace_ids: dict[str, str]) -> AssistantView:
+def _assistant(
+    row: Any, workspace_ids: dict[str, str], same: dict[Any, Any] | None = None
+) -> AssistantView:
+    """``same``: values seen before while loading, so that assistants sharing a model list, a
+    system prompt or a history mode share one object (a catalog often repeats them)."""
     aid, ws, name, desc, model, fallbacks, prompt, history, temp, score, max_tokens, created = row
+    if same is None:
+        same = {}
     return AssistantView(
         aid,
         workspace_ids.get(ws, ws),
         name,
-        desc,
-        _refs(model),
+        same.setdefault(desc, desc),
+        same.setdefault(("model", model), _refs(model)) if isinstance(model, str) else _refs(model),
         _refs(fallbacks),
-        prompt,
-        history,
+        same.setdefault(prompt, prompt),
+        same.setdefault(history, history),
         temp,
         score,
         max_tokens,
@@ -154,8 +160,9 @@ async def load_all(session: AsyncSession, runtime_for: RuntimeFor) -> Snapshot:
         for key_hash, (kid, _) in rotated.items():
             keys[key_hash] = dataclasses.replace(keys[key_hash], owner_id=_root(kid, parents))
     assistants: dict[str, dict[str, AssistantView]] = {w: {} for w in workspaces}
+    same: dict[Any, Any] = {}
     for row in await _rows(session, select(*_ASSISTANT)):
-        view = _assistant(row, ids)
+        view = _assistant(row, ids, same)
         assistants.setdefault(view.workspace_id, {})[view.name] = view
     return Snapshot(providers, workspaces, keys, assistants)
 
