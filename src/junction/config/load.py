@@ -6,7 +6,7 @@ feed names (``apply_changes``: copy-on-write of the dictionaries those rows live
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -149,21 +149,35 @@ async def _rows(session: AsyncSession, query: Any) -> Any:
     return await (await session.connection()).execute(query)
 
 
+async def _parts(session: AsyncSession, query: Any) -> AsyncIterator[Sequence[Any]]:
+    """Rows in parts of ``_CHUNK``, fetched as they are used: a large table is never held
+    whole in memory besides the views made from it."""
+    result = await (await session.connection()).stream(query.execution_options(yield_per=_CHUNK))
+    async for part in result.partitions():
+        yield part
+
+
 async def load_all(session: AsyncSession, runtime_for: RuntimeFor) -> Snapshot:
     providers = {row.name: runtime_for(row) for row in await session.scalars(select(m.Provider))}
     workspaces = {row[0]: WorkspaceView(*row) for row in await _rows(session, select(*_WORKSPACE))}
     # One string per workspace id, shared by its keys and assistants.
     ids = {w: w for w in workspaces}
-    keys, rotated = _keys(await _rows(session, select(*_KEY)), ids)
+    keys: dict[str, KeyView] = {}
+    rotated: dict[str, tuple[str, str]] = {}
+    async for part in _parts(session, select(*_KEY)):
+        found, moved = _keys(part, ids)
+        keys.update(found)
+        rotated.update(moved)
     if rotated:
         parents = dict(rotated.values())
         for key_hash, (kid, _) in rotated.items():
             keys[key_hash] = dataclasses.replace(keys[key_hash], owner_id=_root(kid, parents))
     assistants: dict[str, dict[str, AssistantView]] = {w: {} for w in workspaces}
     same: dict[Any, Any] = {}
-    for row in await _rows(session, select(*_ASSISTANT)):
-        view = _assistant(row, ids, same)
-        assistants.setdefault(view.workspace_id, {})[view.name] = view
+    async for part in _parts(session, select(*_ASSISTANT)):
+        for row in part:
+            view = _assistant(row, ids, same)
+            assistants.setdefault(view.workspace_id, {})[view.name] = view
     return Snapshot(providers, workspaces, keys, assistants)
 
 
