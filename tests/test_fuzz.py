@@ -48,7 +48,10 @@ def _check(method: str, path: str, response: Any) -> None:
     assert content_type[0].startswith("application/json"), where
     body = response.json()
     assert isinstance(body, dict), where
-    if path.startswith("/v1"):
+    if path.startswith("/v1/messages"):  # Anthropic's wire format
+        assert body.get("type") == "error", where
+        assert set(body["error"]) == {"type", "message"}, where
+    elif path.startswith("/v1"):
         error = body.get("error")
         assert isinstance(error, dict), where
         assert set(error) == {"message", "type", "param", "code"}, where

@@ -46,10 +46,11 @@ def test_store_false_and_unknown_ids(tenant: Tenant, upstream: Upstream) -> None
     client = tenant.client()
     unstored = client.responses.create(model="bot", input="forget me", store=False)
     assert unstored.store is False
-    with pytest.raises(openai.NotFoundError):
+    with pytest.raises(openai.BadRequestError):
         client.responses.create(model="bot", input="x", previous_response_id=unstored.id)
-    with pytest.raises(openai.NotFoundError):
+    with pytest.raises(openai.BadRequestError) as caught:
         client.responses.create(model="bot", input="x", previous_response_id="resp_nope")
+    assert caught.value.body["code"] == "previous_response_not_found"  # type: ignore[index]
 
 
 def test_history_off_refuses_chains(tenant: Tenant) -> None:
@@ -121,7 +122,7 @@ def test_a_broken_stream_ends_with_an_error_and_stores_nothing(
     with pytest.raises(openai.APIError):
         seen.extend(stream)
     created = seen[0].response.id  # type: ignore[union-attr]
-    with pytest.raises(openai.NotFoundError):
+    with pytest.raises(openai.BadRequestError):
         client.responses.create(model="flaky", input="x", previous_response_id=created)
 
 

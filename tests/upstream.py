@@ -11,7 +11,12 @@ What it does is chosen by the model name it is asked for, so that one server pla
 - ``costly``  as echo, but reports a usage of 400 completion tokens (for token limits).
 - ``think``   answers ``<think>pondering deeply</think>`` before the echo, with a
   ``reasoning_content`` field too; streams it 3 characters a chunk, so tags are split.
-- ``tool-call`` answers a ``lookup`` tool call to a user message, and echoes otherwise.
+- ``tool-call`` answers a ``lookup`` tool call to a user message (streamed: the call's id and
+  name, then its arguments in two pieces), and echoes otherwise.
+- ``recite``  answers ``recite: <the system messages>`` (what the router put in the prompt).
+- ``bow``     (embeddings) a deterministic hashed bag of words: texts that share words are
+  close, a text and itself have cosine 1. ``slow-bow`` the same, 3 s late. ``fail`` answers
+  embeddings with 500.
 
 ``/v1/completions`` (not streamed) answers ``echo: <prompt>`` for any model.
 
@@ -27,6 +32,8 @@ late. Their bodies are recorded in ``Upstream.tokenize_requests``.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +52,9 @@ MODELS = {
     "broken-stream": 4096,
     "costly": 4096,
     "embed": 512,
+    "bow": 512,
+    "slow-bow": 512,
+    "recite": 8192,
     "think": 8192,
     "tool-call": 8192,
 }
@@ -74,6 +84,9 @@ class Upstream:
 
 
 def _answer_text(body: dict[str, Any]) -> str:
+    if body.get("model") == "recite":
+        system = [str(m.get("content")) for m in body.get("messages", []) if m["role"] == "system"]
+        return "recite: " + " ".join(" ".join(system).split())
     user = [m for m in body.get("messages", []) if m.get("role") == "user"]
     content = user[-1].get("content") if user else ""
     return f"echo: {content if isinstance(content, str) else '[parts]'}"
@@ -114,6 +127,18 @@ def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> byte
     return b"data: " + orjson.dumps(data) + b"\n\n"
 
 
+BOW_DIMENSIONS = 256
+
+
+def bag_of_words(text: str) -> list[float]:
+    """Each lower-cased word of 3+ letters counted in a bucket chosen by a stable hash."""
+    vector = [0.0] * BOW_DIMENSIONS
+    for word in re.findall(r"[a-z0-9]{3,}", text.lower()):
+        bucket = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big")
+        vector[bucket % BOW_DIMENSIONS] += 1.0
+    return vector
+
+
 def build_app(state: Upstream) -> web.Application:
     async def models(_request: web.Request) -> web.Response:
         data = [
@@ -138,6 +163,8 @@ def build_app(state: Upstream) -> web.Application:
         if model == "think":
             text = THOUGHT + text
         if model == "tool-call" and body["messages"][-1].get("role") == "user":
+            if body.get("stream"):
+                return await _stream_tool_call(request, body)
             answer = _completion(body, "")
             answer["choices"][0]["message"] = {
                 "role": "assistant",
@@ -166,6 +193,19 @@ def build_app(state: Upstream) -> web.Application:
         body = await request.json(loads=orjson.loads)
         state.requests.append(body)
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        if body.get("model") == "fail":
+            return web.json_response({"error": {"message": "embedder down"}}, status=500)
+        if body.get("model") == "slow-bow":
+            await asyncio.sleep(3)
+        if body.get("model") in ("bow", "slow-bow"):
+            data = [
+                {"object": "embedding", "index": i, "embedding": bag_of_words(str(x))}
+                for i, x in enumerate(inputs)
+            ]
+            usage = {"prompt_tokens": len(inputs), "total_tokens": len(inputs)}
+            return web.json_response(
+                {"object": "list", "data": data, "model": body["model"], "usage": usage}
+            )
         data = [
             {"object": "embedding", "index": i, "embedding": [0.1, 0.2, float(len(str(x)))]}
             for i, x in enumerate(inputs)
@@ -272,6 +312,27 @@ async def _stream(
     except (ConnectionResetError, asyncio.CancelledError):
         state.cancelled_streams += 1
         raise
+    return response
+
+
+async def _stream_tool_call(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    function = TOOL_CALL["function"]
+    assert isinstance(function, dict)
+    arguments = function["arguments"]
+    head = {**TOOL_CALL, "index": 0, "function": {"name": function["name"], "arguments": ""}}
+    await response.write(_chunk("tool-call", {"role": "assistant", "content": None}))
+    await response.write(_chunk("tool-call", {"tool_calls": [head]}))
+    for piece in (arguments[: len(arguments) // 2], arguments[len(arguments) // 2 :]):
+        delta = {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}
+        await response.write(_chunk("tool-call", delta))
+    await response.write(_chunk("tool-call", {}, "tool_calls"))
+    if (body.get("stream_options") or {}).get("include_usage"):
+        usage = {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10}
+        data = {"id": "chatcmpl-upstream", "object": "chat.completion.chunk", "choices": []}
+        await response.write(b"data: " + orjson.dumps({**data, "usage": usage}) + b"\n\n")
+    await response.write(b"data: [DONE]\n\n")
     return response
 
 

@@ -94,6 +94,14 @@ def _words(body: dict[str, Any]) -> int:
     return count
 
 
+def _matched_stop(body: dict[str, Any], reason: str) -> str | None:
+    """The stop sequence that cut the answer (the first of the request's that did)."""
+    if reason != "stop_sequence":
+        return None
+    answer = _answer({**body, "stop_sequences": []})[0][-1].get("text", "")
+    return next(s for s in body["stop_sequences"] if s in answer)
+
+
 def _answer(body: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
     last = body["messages"][-1]
     blocks = last["content"] if isinstance(last["content"], list) else []
@@ -154,6 +162,7 @@ def build_app(state: AnthropicState) -> web.Application:
         if body["model"] == "claude-overloaded":
             return _error(529, "overloaded_error", "Overloaded")
         content, reason = _answer(body)
+        matched = _matched_stop(body, reason)
         out_words = sum(len(str(b.get("text", "")).split()) for b in content) or 1
         usage = {"input_tokens": _words(body), "cache_read_input_tokens": 2}
         message = {"id": "msg_01", "type": "message", "role": "assistant", "model": body["model"]}
@@ -163,7 +172,7 @@ def build_app(state: AnthropicState) -> web.Application:
                     **message,
                     "content": content,
                     "stop_reason": reason,
-                    "stop_sequence": None,
+                    "stop_sequence": matched,
                     "usage": {**usage, "output_tokens": out_words},
                 }
             )
@@ -203,7 +212,7 @@ def build_app(state: AnthropicState) -> web.Application:
                         _sse("content_block_delta", {"index": index, "delta": delta})
                     )
             await response.write(_sse("content_block_stop", {"index": index}))
-        final = {"delta": {"stop_reason": reason, "stop_sequence": None}}
+        final = {"delta": {"stop_reason": reason, "stop_sequence": matched}}
         await response.write(
             _sse("message_delta", {**final, "usage": {"output_tokens": out_words}})
         )

@@ -29,6 +29,7 @@ from junction.errors import InvalidRequest, JunctionError, NotFound, ValidationF
 from junction.gc_tuning import serving_collector
 from junction.hardening.crash import install_crash_handler
 from junction.history.store import ConversationStore
+from junction.knowledge.service import install as install_knowledge
 from junction.operations import operation_routes
 from junction.routing.router import Router
 from junction.runtime import Runtime
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     background = services.install(rt)
     rt.tokens = TokenCounter()  # the tokenizer, loaded once per process
     rt.history = ConversationStore(settings, sessions, rt.tokens)
+    background.append(install_knowledge(rt))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

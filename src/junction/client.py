@@ -43,13 +43,15 @@ class AdminClient:
             response = await self._http.request(method, path, json=body, params=params)
         except httpx.HTTPError as exc:
             raise AdminAPIError(0, f"cannot reach the router: {exc}") from exc
-        if response.status_code >= 400:
-            try:
-                error = response.json()["error"]
-                raise AdminAPIError(response.status_code, error["message"], error.get("param"))
-            except (ValueError, KeyError, TypeError):
-                raise AdminAPIError(response.status_code, response.text[:500]) from None
-        return response.json() if response.content else None
+        return _answer(response)
+
+    async def upload(self, path: str, filename: str, data: bytes) -> Any:
+        """A multipart upload in the field ``file`` (an assistant's knowledge files)."""
+        try:
+            response = await self._http.post(path, files={"file": (filename, data)})
+        except httpx.HTTPError as exc:
+            raise AdminAPIError(0, f"cannot reach the router: {exc}") from exc
+        return _answer(response)
 
     async def get(self, path: str) -> Any:
         return await self.request("GET", path)
@@ -73,3 +75,13 @@ class AdminClient:
             if not answer.get("next_cursor"):
                 return data
             params["cursor"] = answer["next_cursor"]
+
+
+def _answer(response: httpx.Response) -> Any:
+    if response.status_code >= 400:
+        try:
+            error = response.json()["error"]
+            raise AdminAPIError(response.status_code, error["message"], error.get("param"))
+        except (ValueError, KeyError, TypeError):
+            raise AdminAPIError(response.status_code, response.text[:500]) from None
+    return response.json() if response.content else None

@@ -122,6 +122,12 @@ class PayloadTooLarge(JunctionError):
     code = "payload_too_large"
 
 
+class UnsupportedMediaType(JunctionError):
+    status = 415
+    type = "invalid_request_error"
+    code = "unsupported_file_type"
+
+
 class ValidationFailed(JunctionError):
     status = 422
     type = "invalid_request_error"

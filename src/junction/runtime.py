@@ -14,6 +14,7 @@ from junction.cluster.config_sync import ConfigSync
 from junction.config.catalog import Catalog
 from junction.core.call import Call
 from junction.history.store import ConversationStore
+from junction.knowledge.service import Knowledge
 from junction.ratelimit.limiter import RateLimits
 from junction.routing.router import Router
 from junction.security.secrets import SecretBox
@@ -46,6 +47,7 @@ class Runtime:
     rate_limits: RateLimits = field(default_factory=RateLimits)
     tokens: TokenCounter = field(init=False)  # set by create_app
     history: ConversationStore = field(init=False)  # set by create_app
+    knowledge: Knowledge = field(init=False)  # set by knowledge.service.install
 
     def finish(self, call: Call) -> None:
         """A data-plane call is complete: hand it to every observer. Never raises."""

@@ -82,6 +82,24 @@ class Settings(BaseSettings):
     health_cooldown_seconds: float = 30.0
     health_probe_timeout: float = 5.0
 
+    # Assistant knowledge (knowledge/): upload limits, chunking, ingestion, retrieval.
+    knowledge_max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    knowledge_max_files: int = Field(default=200, ge=1)
+    knowledge_max_assistant_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    knowledge_max_file_chunks: int = Field(default=20_000, ge=1)
+    knowledge_chunk_tokens: int = Field(default=400, ge=16)
+    knowledge_chunk_overlap: int = Field(default=50, ge=0)
+    knowledge_embed_batch: int = Field(default=64, ge=1)
+    knowledge_embed_timeout: float = Field(default=120.0, gt=0)
+    knowledge_query_timeout: float = Field(default=10.0, gt=0)
+    knowledge_workers: int = Field(default=1, ge=1)
+    knowledge_lease_seconds: float = Field(default=60.0, gt=0)
+    knowledge_poll_seconds: float = Field(default=5.0, gt=0)
+    knowledge_retry_seconds: float = Field(default=30.0, ge=0)
+    knowledge_max_attempts: int = Field(default=3, ge=1)
+    knowledge_top_k: int = Field(default=8, ge=1)
+    knowledge_context_tokens: int = Field(default=3000, ge=0)
+
     def resolved_database_url(self) -> str:
         """The configured database, or the embedded SQLite file in the data directory."""
         if self.database_url:

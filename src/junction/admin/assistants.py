@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.admin.deps import Admin, Session, save, workspace_by_name
+from junction.admin.knowledge import knowledge_model_changed
 from junction.admin.paging import Limit, Search, name_like, page
 from junction.admin.validation import check_model_refs, check_window
 from junction.config.snapshot import Snapshot
@@ -32,10 +33,16 @@ async def _assistant(s: AsyncSession, workspace_id: str, name: str) -> m.Assista
 
 
 def _check(
-    snapshot: Snapshot, workspace: m.Workspace, model: list[str], fallbacks: list[str]
+    snapshot: Snapshot,
+    workspace: m.Workspace,
+    model: list[str],
+    fallbacks: list[str],
+    embedding_model: str | None = None,
 ) -> None:
     check_model_refs(snapshot, "model", model)
     check_model_refs(snapshot, "fallbacks", fallbacks)
+    if embedding_model is not None:
+        check_model_refs(snapshot, "embedding_model", [embedding_model])
     check_window(snapshot, workspace.token_context_window, [*model, *fallbacks], "model")
 
 
@@ -91,7 +98,7 @@ async def create_assistant(
     ws: str, body: AssistantCreate, rt: Admin, s: Session
 ) -> AssistantPublic:
     workspace = await workspace_by_name(s, ws)
-    _check(rt.catalog.snapshot, workspace, body.model, body.fallbacks)
+    _check(rt.catalog.snapshot, workspace, body.model, body.fallbacks, body.embedding_model)
     row = m.Assistant(id=new_id("asst"), workspace_id=workspace.id, **body.model_dump())
     s.add(row)
     await save(rt, s)
@@ -120,6 +127,7 @@ async def update_assistant(
         "system_prompt",
         "chat_history",
         "quality_score",
+        "context_score",
     ):
         if field in changes and changes[field] is None:
             del changes[field]
@@ -128,10 +136,18 @@ async def update_assistant(
         workspace,
         changes.get("model", row.model),
         changes.get("fallbacks", row.fallbacks),
+        changes.get("embedding_model"),
     )
+    new_embedding = (
+        "embedding_model" in changes and changes["embedding_model"] != row.embedding_model
+    )
+    if new_embedding:
+        await knowledge_model_changed(s, row, changes["embedding_model"])
     for field, value in changes.items():
         setattr(row, field, value)
     await save(rt, s)
+    if new_embedding:
+        rt.knowledge.kick()
     return AssistantPublic.model_validate(row)
 
 

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from junction.admin import assistants, batch, conversations, keys, logs, providers, workspaces
+from junction.admin import (
+    assistants,
+    batch,
+    conversations,
+    keys,
+    knowledge,
+    logs,
+    providers,
+    workspaces,
+)
 
 router = APIRouter(prefix="/admin/v1")
-for module in (providers, workspaces, keys, assistants, logs, conversations, batch):
+for module in (providers, workspaces, keys, assistants, knowledge, logs, conversations, batch):
     router.include_router(module.router)

@@ -49,7 +49,14 @@ def apply_command(
 ) -> None:
     """Bring a running router to what FILE describes (idempotent)."""
     doc = read_document(file)
-    result = run(url, lambda client: apply(client, doc, prune=prune, dry_run=dry_run))
+    base_dir = file.resolve().parent
+    try:
+        result = run(
+            url,
+            lambda client: apply(client, doc, prune=prune, dry_run=dry_run, base_dir=base_dir),
+        )
+    except DocumentError as exc:
+        fail(f"invalid configuration, nothing changed:\n{exc}", EXIT_USAGE)
     report(result, dry_run)
 
 

@@ -1,12 +1,17 @@
-"""``junction providers|workspaces|keys|assistants|models``: manage a running router."""
+"""``junction providers|workspaces|keys|assistants|models``: manage a running router
+(``junction assistants files ...``: an assistant's knowledge files)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from junction.cli.common import AsJson, Url, parse_fields, run, show
+from junction.client import AdminClient
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 
@@ -38,6 +43,8 @@ ASSISTANT_COLUMNS = (
     "temperature",
     "quality_score",
     "max_tokens",
+    "embedding_model",
+    "context_score",
 )
 
 
@@ -229,3 +236,66 @@ def assistants_update(
 @assistants.command("delete")
 def assistants_delete(workspace: str, name: str, url: Url = DEFAULT_URL) -> None:
     _req(url, "DELETE", f"/workspaces/{workspace}/assistants/{name}")
+
+
+files = typer.Typer(help="An assistant's knowledge files.", no_args_is_help=True)
+assistants.add_typer(files, name="files")
+FILE_COLUMNS = ("id", "filename", "bytes", "status", "chunks", "error", "created_at")
+
+
+def _files_path(workspace: str, assistant: str) -> str:
+    return f"/workspaces/{workspace}/assistants/{assistant}/files"
+
+
+@files.command("list")
+def files_list(
+    workspace: str, assistant: str, url: Url = DEFAULT_URL, as_json: AsJson = False
+) -> None:
+    show(_req(url, "GET", _files_path(workspace, assistant))["data"], as_json, FILE_COLUMNS)
+
+
+@files.command("show")
+def files_show(
+    workspace: str, assistant: str, file_id: str, url: Url = DEFAULT_URL, as_json: AsJson = False
+) -> None:
+    show(_req(url, "GET", f"{_files_path(workspace, assistant)}/{file_id}"), as_json)
+
+
+@files.command("upload")
+def files_upload(
+    workspace: str,
+    assistant: str,
+    paths: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
+    wait: Annotated[bool, typer.Option("--wait", help="Wait until each is ready or failed.")] = (
+        False
+    ),
+    url: Url = DEFAULT_URL,
+    as_json: AsJson = False,
+) -> None:
+    base = _files_path(workspace, assistant)
+
+    async def work(client: AdminClient) -> list[dict[str, Any]]:
+        done = [await client.upload(base, p.name, p.read_bytes()) for p in paths]
+        if wait:
+            done = [await wait_processed(client, f"{base}/{f['id']}") for f in done]
+        return done
+
+    uploaded = run(url, work)
+    show(uploaded, as_json, FILE_COLUMNS)
+    if any(f["status"] == "failed" for f in uploaded):
+        raise typer.Exit(1)
+
+
+@files.command("delete")
+def files_delete(workspace: str, assistant: str, file_id: str, url: Url = DEFAULT_URL) -> None:
+    _req(url, "DELETE", f"{_files_path(workspace, assistant)}/{file_id}")
+
+
+async def wait_processed(client: AdminClient, path: str, seconds: float = 600.0) -> Any:
+    """The file once it is no longer ``processing``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = await client.get(path)
+        if found["status"] != "processing" or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.5)

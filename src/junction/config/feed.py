@@ -41,6 +41,12 @@ def track(session: AsyncSession) -> None:
     session.sync_session.info.setdefault(_TOUCHED, {})
 
 
+def note(session: AsyncSession, kind: str, ref: str, workspace_id: str | None) -> None:
+    """A row changed by a statement rather than through the session's objects (an
+    ``UPDATE``): an entry for it all the same, recorded with the rest by ``record``."""
+    session.sync_session.info.setdefault(_TOUCHED, {})[(kind, ref, workspace_id)] = None
+
+
 def _touched(obj: object) -> tuple[str, str, str | None] | None:
     if isinstance(obj, m.Workspace):
         return ("workspace", obj.id, None)

@@ -67,6 +67,9 @@ _ASSISTANT = (
     _A.quality_score,
     _A.max_tokens,
     type_coerce(_A.created_at, _RAW),
+    _A.embedding_model,
+    _A.context_score,
+    _A.knowledge_version,
 )
 _CHUNK = 5000  # values in one IN (...), well under both databases' parameter limits
 
@@ -125,7 +128,10 @@ def _assistant(
 ) -> AssistantView:
     """``same``: values seen before while loading, so that assistants sharing a model list, a
     system prompt or a history mode share one object (a catalog often repeats them)."""
-    aid, ws, name, desc, model, fallbacks, prompt, history, temp, score, max_tokens, created = row
+    aid, ws, name, desc, model, fallbacks, prompt, history, temp, score, max_tokens, created = row[
+        :12
+    ]
+    embedding_model, context_score, knowledge_version = row[12:]
     if same is None:
         same = {}
     return AssistantView(
@@ -141,6 +147,9 @@ def _assistant(
         score,
         max_tokens,
         int(_timestamp(created)),
+        embedding_model,
+        context_score,
+        knowledge_version or "",
     )
 
 
@@ -270,7 +279,8 @@ async def apply_changes(
             query_a = select(*_ASSISTANT).where(_A.id.in_(chunk))
             found_a = {row[0]: _assistant(row, ids) for row in await _rows(session, query_a)}
             for aid in chunk:
-                owner = asst_refs[aid]
+                found_row = found_a.get(aid)
+                owner = asst_refs[aid] or (found_row.workspace_id if found_row else None)
                 if owner is None or owner not in workspaces:
                     continue
                 if owner not in copied:

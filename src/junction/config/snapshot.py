@@ -70,6 +70,9 @@ class AssistantView:
     quality_score: int
     max_tokens: int | None
     created: int  # unix time, for /v1/models
+    embedding_model: str | None = None  # "<provider>/<model>" of its knowledge
+    context_score: int = 65  # least relevance (0-100) a knowledge chunk needs to be used
+    knowledge_version: str = ""  # "" = no usable knowledge; else changes with it
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ State lives in the chat-history store. A chain of responses is one stored conver
 that is not the newest of its chain branches: the turns up to it are copied to a new chain
 (written even if the new request then fails upstream). New chains are made without a database
 read; continuing one that this process has not seen reads it once.
-``store: false`` stores nothing (the answer's id cannot be continued from). Assistants whose
+``store: false`` stores nothing (the answer's id cannot be continued from). The Response
+object returned is kept with its turn for ``GET /v1/responses/{id}`` (``responses_api``, which
+also holds the refusals of ``background`` and ``conversation``). Assistants whose
 ``chat_history`` is ``off`` store nothing and refuse ``previous_response_id``.
 
 With ``stream: true`` the answer comes as Responses stream events (``responses_stream.py``).
@@ -15,23 +17,27 @@ With ``stream: true`` the answer comes as Responses stream events (``responses_s
 from __future__ import annotations
 
 import os
-import re
 
 from junction.core.types import Json
+from junction.dataplane.responses_api import (
+    CHAIN_PREFIX,
+    find,
+    input_items,
+    previous_not_found,
+    refuse_unsupported,
+)
 from junction.dataplane.responses_stream import ResponsesEncoder
 from junction.dataplane.responses_wire import chat_body, response_object
 from junction.dataplane.wire import completion_id, normalize_chunk, normalize_completion
-from junction.errors import InvalidRequest, NotFound
+from junction.errors import InvalidRequest
 from junction.history.flow import ChatTurn
 from junction.history.state import ConversationState, Turn
+from junction.pipeline.accumulator import StreamAccumulator
 from junction.pipeline.door import FrontDoor, StreamEncoder
 from junction.pipeline.exchange import Exchange
 from junction.pipeline.shape import check_chat
 from junction.runtime import Runtime
 from junction.security.secrets import new_id
-
-_RESPONSE_ID = re.compile(r"^resp_([0-9a-f]{16})([0-9a-f]{16})$")
-CHAIN_PREFIX = "responses:"
 
 
 class ResponsesDoor(FrontDoor):
@@ -39,6 +45,7 @@ class ResponsesDoor(FrontDoor):
     operation = "chat"
 
     def parse(self, ex: Exchange, raw: Json) -> None:
+        refuse_unsupported(raw)
         body = chat_body(raw)
         check_chat(body, ex.rt.settings, param="input")
         ex.wire, ex.body = raw, body
@@ -61,8 +68,10 @@ class ResponsesDoor(FrontDoor):
         stored: list[Turn] = []
         parent: ConversationState | None = None
         if previous is not None:
-            parent = await _find(rt, workspace_id, owner, previous)
-            index = _turn_index(parent, previous)
+            found = await find(rt, workspace_id, owner, previous)
+            if found is None:
+                raise previous_not_found(previous)
+            parent, index = found
             stored = parent.turns[: index + 1]
             if store and index != len(parent.turns) - 1:
                 parent = _branch(rt, workspace_id, owner, assistant.name, stored)
@@ -82,6 +91,7 @@ class ResponsesDoor(FrontDoor):
         else:
             ex.state["response_id"] = "resp_" + os.urandom(16).hex()
         ex.state["store"] = store
+        ex.state["items"] = input_items(wanted) if store else []
         return turn
 
     def normalize(self, ex: Exchange, data: object) -> Json:
@@ -91,34 +101,33 @@ class ResponsesDoor(FrontDoor):
         return normalize_chunk(chunk, ex.assistant.name, completion_id(ex.call.request_id))
 
     def answer(self, ex: Exchange, answer: Json) -> Json:
-        return response_object(answer, ex.state["response_id"], ex.wire, ex.state["store"])
+        created = int(ex.call.created_at)
+        result = response_object(
+            answer, ex.state["response_id"], ex.wire, ex.state["store"], created
+        )
+        if ex.turn is not None and ex.state["store"]:
+            ex.turn.keep_response(result, ex.state["items"])
+        return result
 
     def encoder(self, ex: Exchange) -> StreamEncoder:
+        turn = ex.turn if ex.state["store"] else None
+
+        def keep(final: Json, acc: StreamAccumulator) -> None:
+            # Stored before the final event goes out, so that a client may retrieve or
+            # continue from the response as soon as it has it (the stream's finish, after
+            # the last byte, finds the turn stored and does not store it again).
+            assert turn is not None
+            turn.keep_response(final, ex.state["items"])
+            turn.stream_ended(True, acc.message())
+
         return ResponsesEncoder(
-            ex.assistant.name, ex.state["response_id"], ex.wire, ex.state["store"]
+            ex.assistant.name,
+            ex.state["response_id"],
+            ex.wire,
+            ex.state["store"],
+            int(ex.call.created_at),
+            keep if turn is not None else None,
         )
-
-
-async def _find(
-    rt: Runtime, workspace_id: str, owner: str, response_id: object
-) -> ConversationState:
-    match = _RESPONSE_ID.match(response_id) if isinstance(response_id, str) else None
-    state = None
-    if match is not None:
-        state = await rt.history.get(workspace_id, owner, CHAIN_PREFIX + match.group(1))
-    if state is None or match is None:
-        raise NotFound(
-            f"Previous response '{response_id}' not found.", param="previous_response_id"
-        )
-    return state
-
-
-def _turn_index(state: ConversationState, response_id: str) -> int:
-    turn_id = "turn_" + response_id[-16:]
-    for i, turn in enumerate(state.turns):
-        if turn.id == turn_id:
-            return i
-    raise NotFound(f"Previous response '{response_id}' not found.", param="previous_response_id")
 
 
 def _branch(

@@ -10,7 +10,7 @@ carrying the whole Response. An upstream failure after the start is an ``error``
 from __future__ import annotations
 
 import os
-import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -25,14 +25,23 @@ from junction.pipeline.door import StreamEncoder
 class ResponsesEncoder(StreamEncoder):
     """Frames the internal chat chunks as Responses events, numbered in order."""
 
-    def __init__(self, model: str, response_id: str, wanted: Json, store: bool) -> None:
+    def __init__(
+        self,
+        model: str,
+        response_id: str,
+        wanted: Json,
+        store: bool,
+        created: int,
+        keep: Callable[[Json, StreamAccumulator], None] | None = None,
+    ) -> None:
         super().__init__(wants_usage=False)
+        self.keep = keep  # given the final Response and the stream, to store the turn
         self.sequence = 0
         self.model = model
         self.response_id = response_id
         self.wanted = wanted
         self.store = store
-        self.created = int(time.time())
+        self.created = created  # the router's clock
         self.message_id = "msg_" + os.urandom(12).hex()
         self.text: list[str] = []
         self.calls: dict[int, Json] = {}
@@ -44,8 +53,8 @@ class ResponsesEncoder(StreamEncoder):
         return b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
 
     def _skeleton(self) -> Json:
-        answer = {"choices": [], "model": self.model, "created": self.created}
-        skeleton = response_object(answer, self.response_id, self.wanted, self.store)
+        answer = {"choices": [], "model": self.model}
+        skeleton = response_object(answer, self.response_id, self.wanted, self.store, self.created)
         skeleton.update(status="in_progress", completed_at=None)
         del skeleton["usage"]
         return skeleton
@@ -130,14 +139,15 @@ class ResponsesEncoder(StreamEncoder):
             events.append(
                 self._event("response.output_item.done", output_index=position, item=item)
             )
-        answer = {
+        answer: Json = {
             "choices": [{"message": {}, "finish_reason": self.finish}],
             "model": self.model,
-            "created": self.created,
             "usage": acc.usage,
         }
-        final = response_object(answer, self.response_id, self.wanted, self.store)
+        final = response_object(answer, self.response_id, self.wanted, self.store, self.created)
         final["output"] = output
+        if self.keep is not None:
+            self.keep(final, acc)
         kind = "response.incomplete" if self.finish == "length" else "response.completed"
         events.append(self._event(kind, response=final))
         return events

@@ -144,8 +144,11 @@ def _response_format(fmt: Json) -> Json:
     return {"type": fmt.get("type", "text")}
 
 
-def response_object(answer: Json, response_id: str, request: Json, stored: bool) -> Json:
-    """The chat ``answer`` (normalized) as a Response."""
+def response_object(
+    answer: Json, response_id: str, request: Json, stored: bool, created_at: int | None = None
+) -> Json:
+    """The chat ``answer`` (normalized) as a Response; ``created_at`` is the router's clock
+    when the request came (the upstream's ``created`` is not used)."""
     choice = answer["choices"][0] if answer.get("choices") else {}
     message = choice.get("message") or {}
     output: list[Json] = []
@@ -181,7 +184,7 @@ def response_object(answer: Json, response_id: str, request: Json, stored: bool)
     return {
         "id": response_id,
         "object": "response",
-        "created_at": answer.get("created", now),
+        "created_at": now if created_at is None else created_at,
         "completed_at": None if cut else now,
         "status": "incomplete" if cut else "completed",
         "error": None,

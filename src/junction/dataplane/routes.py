@@ -10,8 +10,10 @@ from junction.dataplane.chat import ChatDoor
 from junction.dataplane.completions import CompletionsDoor
 from junction.dataplane.conversations import delete_conversation, get_conversation
 from junction.dataplane.embeddings import EmbeddingsDoor
+from junction.dataplane.messages import MessagesDoor, count_tokens
 from junction.dataplane.models import get_model, list_models
 from junction.dataplane.responses import ResponsesDoor
+from junction.dataplane.responses_api import delete_response, list_input_items, retrieve_response
 from junction.pipeline.endpoint import endpoint
 from junction.runtime import Runtime
 
@@ -24,6 +26,11 @@ def data_plane_routes(rt: Runtime) -> list[BaseRoute]:
         Route("/v1/models", list_models(rt), methods=["GET"]),
         Route("/v1/models/{name:path}", get_model(rt), methods=["GET"]),
         Route("/v1/responses", endpoint(rt, ResponsesDoor()), methods=["POST"]),
+        Route("/v1/messages", endpoint(rt, MessagesDoor()), methods=["POST"]),
+        Route("/v1/messages/count_tokens", count_tokens(rt), methods=["POST"]),
+        Route("/v1/responses/{response_id}", retrieve_response(rt), methods=["GET"]),
+        Route("/v1/responses/{response_id}", delete_response(rt), methods=["DELETE"]),
+        Route("/v1/responses/{response_id}/input_items", list_input_items(rt), methods=["GET"]),
         Route("/v1/conversations/{conversation_id:path}", get_conversation(rt), methods=["GET"]),
         Route(
             "/v1/conversations/{conversation_id:path}", delete_conversation(rt), methods=["DELETE"]

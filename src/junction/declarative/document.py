@@ -32,10 +32,15 @@ _Loader.add_implicit_resolver(
 )
 
 
+class AssistantSpec(AssistantCreate):
+    files: list[str] = Field(default_factory=list)
+    """Knowledge files, as paths relative to the YAML file."""
+
+
 class WorkspaceSpec(WorkspaceCreate):
     keys: list[KeyCreate] = Field(default_factory=list)
     """Key names and limits only: key values never appear in a file."""
-    assistants: list[AssistantCreate] = Field(default_factory=list)
+    assistants: list[AssistantSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique(self) -> WorkspaceSpec:

@@ -193,7 +193,7 @@ def _plan_workspace(ws: WorkspaceSpec, state: State) -> list[Change]:
 
     assistants = state.assistants.get(ws.name, {})
     for assistant in ws.assistants:
-        wanted = assistant.model_dump(mode="json")
+        wanted = assistant.model_dump(mode="json", exclude={"files"})
         existing = assistants.get(assistant.name)
         if existing is None:
             changes.append(

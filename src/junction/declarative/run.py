@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from junction.client import AdminClient
 from junction.declarative.document import Document
+from junction.declarative.files import FileChange, plan_files, read_files
 from junction.declarative.plan import Change, State, active_keys, manual_models, plan, read_state
 
 
@@ -24,11 +26,16 @@ async def apply(
     doc: Document,
     prune: bool = False,
     dry_run: bool = False,
+    base_dir: Path | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> Applied:
-    """Bring the router to ``doc``. Everything was validated before the first change."""
-    changes = plan(doc, await read_state(client), prune)
-    result = Applied(changes)
+    """Bring the router to ``doc``. Everything was validated before the first change; knowledge
+    files (paths relative to ``base_dir``, the YAML file's folder) come after the assistants."""
+    wanted_files = read_files(doc, base_dir or Path.cwd())
+    state = await read_state(client)
+    changes = plan(doc, state, prune)
+    file_changes = await plan_files(client, doc, state, wanted_files, prune)
+    result = Applied(changes + file_changes)
     if dry_run:
         return result
     # Providers first, one by one (assistants are checked against the providers the router
@@ -48,6 +55,11 @@ async def apply(
             for change, answer in zip(chunk, answers, strict=True):
                 if change.what.startswith("key ") and change.action == "create":
                     result.new_keys[change.what.removeprefix("key ")] = answer["key"]
+    for change in file_changes:
+        if isinstance(change, FileChange):
+            await client.upload(change.path, change.filename, change.data)
+        else:
+            await client.request(change.method, change.path)
     return result
 
 
@@ -111,6 +123,8 @@ async def export(client: AdminClient) -> Document:
                     "temperature",
                     "quality_score",
                     "max_tokens",
+                    "embedding_model",
+                    "context_score",
                 )
             }
             for a in state.assistants.get(name, {}).values()

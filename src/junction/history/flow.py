@@ -50,6 +50,10 @@ class ChatTurn:
     headers: dict[str, str] = field(default_factory=dict)
     strip: bool = False
     turn_id: str | None = None  # the stored turn's id, when the caller must know it ahead
+    stored: Turn | None = None  # the turn, once stored
+    # A Responses turn keeps the Response object returned and the request's input items.
+    response: Json | None = None
+    input_items: list[Json] | None = None
     _strippers: dict[int, thinking.StreamStripper] = field(default_factory=dict)
 
     @classmethod
@@ -149,12 +153,23 @@ class ChatTurn:
             thinking.strip_message(message)
         self._store(answer_message(message))
 
+    def keep_response(self, response: Json, input_items: list[Json]) -> None:
+        """Keep ``response`` (and its input items) with the stored turn, whether it is stored
+        already (an answer) or will be when the stream ends."""
+        self.response, self.input_items = response, input_items
+        if self.stored is not None:
+            self.stored.response, self.stored.input_items = response, input_items
+
     def _store(self, answer: Json | None) -> Turn | None:
+        if self.stored is not None:  # once only (a door may store a streamed turn early)
+            return self.stored
         if self.state is None or answer is None:
             return None
-        return self.store.append(
+        self.stored = self.store.append(
             self.state, [*self.new, answer], self.assistant.name, self.call.request_id, self.turn_id
         )
+        self.stored.response, self.stored.input_items = self.response, self.input_items
+        return self.stored
 
 
 def _is_own_system_prompt(messages: list[Json], assistant: AssistantView) -> bool:

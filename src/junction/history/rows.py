@@ -33,7 +33,17 @@ async def load(sessions: async_sessionmaker[AsyncSession], key: str) -> Conversa
             row.updated_at,
         )
         state.turns = [
-            Turn(t.id, t.seq, t.messages, t.assistant, t.request_id, t.created_at, t.tokens)
+            Turn(
+                t.id,
+                t.seq,
+                t.messages,
+                t.assistant,
+                t.request_id,
+                t.created_at,
+                t.tokens,
+                response=t.response,
+                input_items=t.input_items,
+            )
             for t in turns
         ]
         return state
@@ -53,6 +63,8 @@ async def write(
             "assistant": t.assistant,
             "request_id": t.request_id,
             "created_at": t.created_at,
+            "response": t.response,
+            "input_items": t.input_items,
         }
         for s, t in batch
     ]

@@ -25,6 +25,8 @@ class Turn:
     prints: tuple[Fingerprint, ...] = ()
     opens_unit: bool = True
     bound: int = 0  # at least ``tokens``, known without encoding
+    response: Json | None = None  # the Response object, for a turn made by /v1/responses
+    input_items: list[Json] | None = None  # that request's input items
 
     def __post_init__(self) -> None:
         self.prints = tuple(fingerprint(m) for m in self.messages)

@@ -20,7 +20,9 @@ Json = dict[str, Any]
 
 OPEN = "<think>"
 CLOSE = "</think>"
-REASONING_FIELDS = ("reasoning_content", "reasoning")
+# ``thinking_blocks`` / ``thinking_signature``: Anthropic's signed thinking, carried for the
+# ``anthropic`` kind (see ``dataplane.messages_wire``).
+REASONING_FIELDS = ("reasoning_content", "reasoning", "thinking_blocks", "thinking_signature")
 NO_THINK = "/no_think"
 
 _BLOCK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL)

@@ -17,9 +17,15 @@ request has none); ``temperature`` is capped at 1 (Anthropic's range is 0-1); ``
 Messages counterpart and are left out (the API refuses unknown fields); ``response_format``
 is among them.
 
+Signed thinking: an assistant message's ``thinking_blocks`` (``thinking`` with ``signature``,
+``redacted_thinking`` with ``data``, as an answer carried them) go back first in its turn, as
+the API requires when thinking is on; answers carry them the same way (streams: the
+``thinking_signature`` delta field).
+
 Answer: text blocks → ``content``; ``thinking`` blocks → ``reasoning_content``; ``tool_use`` →
 ``tool_calls`` (arguments as a JSON string). ``stop_reason``: end_turn, stop_sequence,
-pause_turn → stop; max_tokens → length; tool_use → tool_calls; refusal → content_filter.
+pause_turn → stop; max_tokens → length; tool_use → tool_calls; refusal → content_filter. The
+stop sequence that ended an answer is the choice's ``stop_reason`` (the field vLLM uses).
 Usage: prompt tokens = input + cache creation + cache read tokens; completion = output tokens.
 Streams: ``message_start`` / ``content_block_*`` / ``message_delta`` / ``message_stop`` events
 become ``chat.completion.chunk`` events as they arrive; an ``error`` event ends the stream
@@ -136,6 +142,7 @@ def to_messages(body: Json, stream: bool) -> Json:
             continue
         blocks = _blocks(content)
         if role == "assistant":
+            blocks = [*_signed_thinking(message.get("thinking_blocks")), *blocks]
             for call in message.get("tool_calls") or []:
                 function = call.get("function") if isinstance(call, dict) else None
                 if isinstance(function, dict):
@@ -177,6 +184,20 @@ def to_messages(body: Json, stream: bool) -> Json:
         if choice:
             request["tool_choice"] = choice
     return request
+
+
+def _signed_thinking(blocks: object) -> list[Json]:
+    """An assistant's signed thinking as Anthropic gave it (it must come back unchanged, before
+    the tool uses, when thinking is on)."""
+    out = []
+    for block in blocks if isinstance(blocks, list) else ():
+        if not isinstance(block, dict):
+            continue
+        if block.get("type") == "thinking" and block.get("signature"):
+            out.append({k: block.get(k) for k in ("type", "thinking", "signature")})
+        elif block.get("type") == "redacted_thinking" and block.get("data"):
+            out.append({"type": "redacted_thinking", "data": block["data"]})
+    return out
 
 
 def _add(turns: list[Json], role: str, blocks: list[Json]) -> None:
@@ -253,6 +274,7 @@ def _tool_choice(choice: object, parallel: object) -> Json | None:
 def from_message(data: Json, model: str) -> Json:
     text: list[str] = []
     thinking: list[str] = []
+    signed: list[Json] = []
     calls: list[Json] = []
     for block in data.get("content") or []:
         if not isinstance(block, dict):
@@ -261,6 +283,9 @@ def from_message(data: Json, model: str) -> Json:
             text.append(str(block.get("text", "")))
         elif block.get("type") == "thinking":
             thinking.append(str(block.get("thinking", "")))
+            signed.append(block)
+        elif block.get("type") == "redacted_thinking":
+            signed.append(block)
         elif block.get("type") == "tool_use":
             calls.append(
                 {
@@ -279,21 +304,24 @@ def from_message(data: Json, model: str) -> Json:
     }
     if thinking:
         message["reasoning_content"] = "".join(thinking)
+    if _signed_thinking(signed):
+        message["thinking_blocks"] = _signed_thinking(signed)
     if calls:
         message["tool_calls"] = calls
     prompt, output = message_usage(data.get("usage"))
+    choice: Json = {
+        "index": 0,
+        "message": message,
+        "logprobs": None,
+        "finish_reason": STOP_REASONS.get(str(data.get("stop_reason")), "stop"),
+    }
+    if data.get("stop_reason") == "stop_sequence" and isinstance(data.get("stop_sequence"), str):
+        choice["stop_reason"] = data["stop_sequence"]  # the matched stop, as vLLM reports it
     return {
         "id": "chatcmpl-" + str(data.get("id") or new_id("")),
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "logprobs": None,
-                "finish_reason": STOP_REASONS.get(str(data.get("stop_reason")), "stop"),
-            }
-        ],
+        "choices": [choice],
         "usage": usage(prompt, output),
     }

@@ -67,9 +67,13 @@ class StreamTranslator:
         if kind == "message_delta":
             _, output = message_usage(event.get("usage"))
             self.output = output or self.output
-            reason = (event.get("delta") or {}).get("stop_reason")
+            delta = event.get("delta") or {}
+            reason = delta.get("stop_reason")
             if reason:
-                return [self._chunk({}, STOP_REASONS.get(str(reason), "stop"))]
+                out = self._chunk({}, STOP_REASONS.get(str(reason), "stop"))
+                if reason == "stop_sequence" and isinstance(delta.get("stop_sequence"), str):
+                    out["choices"][0]["stop_reason"] = delta["stop_sequence"]
+                return [out]
             return []
         if kind == "message_stop":
             self.done = True
@@ -84,6 +88,8 @@ class StreamTranslator:
             return [self._chunk({"content": str(delta.get("text", ""))})]
         if kind == "thinking_delta":
             return [self._chunk({"reasoning_content": str(delta.get("thinking", ""))})]
+        if kind == "signature_delta" and delta.get("signature"):
+            return [self._chunk({"thinking_signature": str(delta["signature"])})]
         if kind == "input_json_delta" and index in self.tools:
             piece = {
                 "index": self.tools[index],

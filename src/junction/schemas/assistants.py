@@ -13,6 +13,7 @@ ChatHistory = Literal["on", "disable_think", "off"]
 Temperature = Annotated[float, Field(ge=0, le=2)]
 QualityScore = Annotated[int, Field(ge=0, le=100)]
 Pool = Annotated[list[ModelRef], Field(min_length=1, max_length=16)]
+ContextScore = Annotated[int, Field(ge=0, le=100)]
 
 
 def _as_pool(value: object) -> object:
@@ -27,6 +28,8 @@ class AssistantFields(Strict):
     temperature: Temperature | None = None
     quality_score: QualityScore = 0
     max_tokens: PositiveInt | None = None
+    embedding_model: ModelRef | None = None
+    context_score: ContextScore = 65
 
 
 class AssistantCreate(AssistantFields):
@@ -46,6 +49,8 @@ class AssistantUpdate(Strict):
     temperature: Temperature | None = None
     quality_score: QualityScore | None = None
     max_tokens: PositiveInt | None = None
+    embedding_model: ModelRef | None = None
+    context_score: ContextScore | None = None
 
     _pool = field_validator("model", mode="before")(_as_pool)
 
@@ -60,5 +65,7 @@ class AssistantPublic(Public):
     temperature: float | None
     quality_score: int
     max_tokens: int | None
+    embedding_model: str | None
+    context_score: int
     created_at: datetime
     updated_at: datetime

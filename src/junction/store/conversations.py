@@ -46,3 +46,7 @@ class ConversationTurn(Base):
     assistant: Mapped[str] = mapped_column(String(128))
     request_id: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # A turn made by ``POST /v1/responses``: the Response object as it was returned, and the
+    # request's input items (for ``GET /v1/responses/{id}`` and ``.../input_items``).
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    input_items: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)

@@ -143,6 +143,11 @@ class Assistant(Base):
     temperature: Mapped[float | None] = mapped_column(Float, default=None)
     quality_score: Mapped[int] = mapped_column(Integer, default=0)
     max_tokens: Mapped[int | None] = mapped_column(Integer, default=None)
+    embedding_model: Mapped[str | None] = mapped_column(String(512), default=None)
+    context_score: Mapped[int] = mapped_column(Integer, default=65, server_default="65")
+    # Changes whenever the assistant's usable knowledge changes (a file ready or gone, a new
+    # embedding model): replicas reload its vectors when they see a new value.
+    knowledge_version: Mapped[str] = mapped_column(String(32), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -187,4 +192,5 @@ class RequestLog(Base):
 # Tables kept in modules of their own register on Base when imported; importing them here keeps
 # Base.metadata complete for every user of the models.
 from junction.store import conversations as _conversations  # noqa: E402, F401
+from junction.store import knowledge as _knowledge  # noqa: E402, F401
 from junction.store import usage_rollups as _usage_rollups  # noqa: E402, F401

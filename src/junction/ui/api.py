@@ -77,17 +77,30 @@ class AdminApi:
     async def delete(self, url: str) -> ApiResult:
         return await self.request("DELETE", url)
 
+    async def upload(self, url: str, raw: bytes, content_type: str) -> ApiResult:
+        """A multipart body passed on as the browser sent it (knowledge file uploads)."""
+        return await self.request("POST", url, raw=raw, content_type=content_type)
+
     async def request(
-        self, method: str, url: str, body: Any = None, params: dict[str, Any] | None = None
+        self,
+        method: str,
+        url: str,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        *,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
     ) -> ApiResult:
         query = urlencode({k: v for k, v in (params or {}).items() if v not in (None, "")})
-        raw = b"" if body is None else orjson.dumps(body)
+        if raw is None and body is not None:
+            raw = orjson.dumps(body)
         headers = [(b"authorization", self._auth), (b"host", b"junction-ui")]
-        if body is not None:
+        if raw is not None:
             headers += [
-                (b"content-type", b"application/json"),
+                (b"content-type", content_type.encode("latin-1")),
                 (b"content-length", str(len(raw)).encode()),
             ]
+        raw = raw or b""
         scope = {
             "type": "http",
             "asgi": {"version": "3.0"},

@@ -1,4 +1,5 @@
-"""AI → Assistants: list, New, edit, delete. The API validates; its errors sit by their field."""
+"""AI → Assistants: list, New, edit, delete, and on its page the knowledge files (``knowledge``).
+The API validates; its errors sit by their field."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from junction.knowledge.kinds import KINDS
 from junction.ui.api import AdminApi, ApiResult, path
 from junction.ui.web import Form, Page, Ui, page, see_other
 
@@ -24,6 +26,8 @@ EMPTY = {
     "temperature": "",
     "quality_score": 0,
     "max_tokens": "",
+    "embedding_model": "",
+    "context_score": 65,
 }
 
 
@@ -46,7 +50,10 @@ def body_from(form: Form, *, update: bool) -> dict[str, Any]:
         "system_prompt": form.get("system_prompt"),
         "chat_history": form.get("chat_history") or "off",
         "quality_score": form.get("quality_score") or "0",
+        "context_score": form.get("context_score") or "65",
     }
+    if form.get("embedding_model") or update:
+        body["embedding_model"] = form.get("embedding_model") or None
     for name in ("temperature", "max_tokens"):
         value = form.get(name)
         if value or update:
@@ -56,7 +63,12 @@ def body_from(form: Form, *, update: bool) -> dict[str, Any]:
 
 def _values(form: Form) -> dict[str, Any]:
     body = body_from(form, update=True)
-    return {**body, "temperature": form.get("temperature"), "max_tokens": form.get("max_tokens")}
+    return {
+        **body,
+        "temperature": form.get("temperature"),
+        "max_tokens": form.get("max_tokens"),
+        "embedding_model": form.get("embedding_model") or "",
+    }
 
 
 def assistant_routes(ui: Ui) -> dict[str, object]:
@@ -68,7 +80,13 @@ def assistant_routes(ui: Ui) -> dict[str, object]:
         error: ApiResult | None = None,
     ) -> Response:
         keep = [*values.get("model", []), *values.get("fallbacks", [])]
+        if values.get("embedding_model"):
+            keep.append(values["embedding_model"])
         errors = {(error.field or "form"): error.message} if error else {}
+        files: list[dict[str, Any]] = []
+        if original:
+            url = path("workspaces", p.param("ws"), "assistants", original, "files")
+            files = (await p.api.get(url)).items()
         return p.render(
             "assistant_form.html",
             error.status if error else 200,
@@ -78,6 +96,8 @@ def assistant_routes(ui: Ui) -> dict[str, object]:
             models=await model_choices(p.api, *keep),
             chat_history=CHAT_HISTORY,
             errors=errors,
+            files=files,
+            accept=",".join(sorted(KINDS)),
         )
 
     @page(ui)
@@ -118,7 +138,7 @@ def assistant_routes(ui: Ui) -> dict[str, object]:
         if not found.ok:
             return p.render("error.html", found.status, message=found.message)
         values = {**found.data}
-        for field in ("temperature", "max_tokens"):
+        for field in ("temperature", "max_tokens", "embedding_model"):
             values[field] = "" if values.get(field) is None else values[field]
         return await editor(p, values, original=name)
 

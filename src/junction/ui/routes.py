@@ -14,6 +14,7 @@ from junction.runtime import Runtime
 from junction.ui.assistants import assistant_routes
 from junction.ui.auth import login_routes
 from junction.ui.insights import insight_routes
+from junction.ui.knowledge import knowledge_routes
 from junction.ui.openai_settings import settings_routes
 from junction.ui.playground import playground_routes
 from junction.ui.providers import provider_routes
@@ -34,6 +35,7 @@ def ui_mount(rt: Runtime) -> Mount:
         workspace_routes,
         settings_routes,
         assistant_routes,
+        knowledge_routes,
         playground_routes,
         provider_routes,
         insight_routes,
@@ -58,6 +60,12 @@ def ui_mount(rt: Runtime) -> Mount:
         Route(w + "/assistants/new", h["assistant_new"], methods=GET),
         Route(w + "/assistants/{name}", h["assistant_edit"], methods=BOTH),
         Route(w + "/assistants/{name}/delete", h["assistant_delete"], methods=BOTH),
+        Route(w + "/assistants/{name}/files", h["knowledge_files"], methods=BOTH),
+        Route(
+            w + "/assistants/{name}/files/{file_id}/delete",
+            h["knowledge_file_delete"],
+            methods=POST,
+        ),
         Route(w + "/playground", h["playground"], methods=GET),
         Route(w + "/playground/key", h["playground_key"], methods=POST),
         Route(w + "/logs", h["logs"], methods=GET),

@@ -207,6 +207,84 @@ function initPlayground() {
   select.addEventListener("change", () => { messages = []; log.textContent = ""; });
 }
 
+// ---- Knowledge files on an assistant's page ------------------------------------------------
+function initKnowledge() {
+  const root = document.getElementById("knowledge");
+  if (!root) return;
+  const url = root.dataset.filesUrl;
+  const csrf = root.dataset.csrf;
+  const input = document.getElementById("file-input");
+  const bar = document.getElementById("upload-progress");
+  const status = document.getElementById("upload-status");
+
+  function upload(file) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", url);
+      xhr.setRequestHeader("X-CSRF-Token", csrf);
+      xhr.upload.addEventListener("progress", (event) => {
+        if (event.lengthComputable) bar.value = Math.round((100 * event.loaded) / event.total);
+      });
+      xhr.addEventListener("load", () => {
+        let data = {};
+        try { data = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
+        if (xhr.status >= 200 && xhr.status < 300) resolve(data);
+        else reject(new Error(`${file.name}: ${data.error || `upload failed (${xhr.status})`}`));
+      });
+      xhr.addEventListener("error", () => reject(new Error(`${file.name}: the upload broke off`)));
+      const body = new FormData();
+      body.append("file", file);
+      xhr.send(body);
+    });
+  }
+
+  input.addEventListener("change", async () => {
+    const chosen = Array.from(input.files);
+    if (!chosen.length) return;
+    bar.hidden = false;
+    input.disabled = true;
+    const problems = [];
+    for (const file of chosen) {
+      bar.value = 0;
+      status.textContent = `Uploading ${file.name}…`;
+      try { await upload(file); } catch (error) { problems.push(error.message); }
+    }
+    if (problems.length) {
+      status.textContent = problems.join(" · ");
+      bar.hidden = true;
+      input.disabled = false;
+      input.value = "";
+      return;
+    }
+    window.location.hash = "knowledge";
+    window.location.reload();
+  });
+
+  // While a file is processing, follow its status, chunks and error in place.
+  async function poll() {
+    const rows = root.querySelectorAll("tr[data-status='processing']");
+    if (!rows.length) return;
+    try {
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (response.ok) {
+        const data = await response.json();
+        for (const file of data.data || []) {
+          const row = root.querySelector(`tr[data-id="${CSS.escape(file.id)}"]`);
+          if (!row) continue;
+          row.dataset.status = file.status;
+          const badge = row.querySelector(".file-status .badge");
+          badge.textContent = file.status;
+          badge.className = `badge status-${file.status}`;
+          row.querySelector(".file-chunks").textContent = String(file.chunks);
+          row.querySelector(".file-error").textContent = file.error || "";
+        }
+      }
+    } catch (_) { /* try again */ }
+    setTimeout(poll, 1000);
+  }
+  setTimeout(poll, 500);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   initCopy();
   initConfirm();
@@ -214,4 +292,5 @@ document.addEventListener("DOMContentLoaded", () => {
   initProviderKind();
   initRowToggles();
   initPlayground();
+  initKnowledge();
 });

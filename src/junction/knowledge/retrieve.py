@@ -1,0 +1,145 @@
+"""The request pipeline's knowledge step: the question embedded, the assistant's chunks scored
+(relevance = cosine x 100), those at least its ``context_score`` taken best first within a
+token budget, and written as a context block that names each chunk's file."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from junction.knowledge.embed import EmbeddingFailed, embed
+from junction.knowledge.index import Loaded
+
+if TYPE_CHECKING:
+    from junction.core.call import Call
+    from junction.knowledge.embed import Vectors
+    from junction.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+# Float32 rounding: a perfect match scores 99.99999, which must pass a Context Score of 100.
+TOLERANCE = 1e-3
+HEADER = (
+    "Context from the assistant's knowledge files, most relevant first. Use it to answer "
+    "when it is relevant; each passage names the file it comes from."
+)
+FRAMING_TOKENS = 16  # the "[n] file: ... (relevance ...)" line and spacing of one passage
+OFF_LOOP_CHUNKS = 20_000  # larger matrices are scanned in a worker thread
+
+
+@dataclass(frozen=True)
+class Used:
+    file: str
+    score: float  # relevance, 0-100
+    tokens: int
+    text: str
+
+
+@dataclass
+class Retrieved:
+    block: str = ""
+    used: list[Used] = field(default_factory=list)
+    error: str | None = None  # why knowledge could not be used (the embedding model failed)
+    embed_ms: float | None = None  # the question's embedding call
+    scan_ms: float | None = None  # scoring the assistant's chunks
+    scanned: int = 0  # chunks scored
+
+    def note(self) -> dict[str, object]:
+        """What the request log keeps: the files and scores, not the text."""
+        note: dict[str, object] = {
+            "chunks": [{"file": u.file, "score": round(u.score, 2)} for u in self.used]
+        }
+        if self.error:
+            note["error"] = self.error
+        if self.embed_ms is not None:
+            note["embed_ms"] = round(self.embed_ms, 2)
+        if self.scan_ms is not None:
+            note["scan_ms"] = round(self.scan_ms, 3)
+            note["scanned"] = self.scanned
+        return note
+
+
+async def retrieve(rt: Runtime, call: Call, question: str, budget_tokens: int) -> Retrieved:
+    """Knowledge for ``question``; empty when the assistant has none or nothing is relevant.
+    An embedding model that fails leaves the answer without knowledge (``error`` says why)."""
+    assistant = call.assistant
+    if assistant is None or not assistant.embedding_model or not question.strip():
+        return Retrieved()
+    loaded = await rt.knowledge.index.get(assistant)
+    if loaded is None or loaded.size == 0:
+        return Retrieved()
+    s = rt.settings
+    started = time.perf_counter()
+    try:
+        vector = await embed(
+            rt.catalog.snapshot,
+            assistant.embedding_model,
+            [question],
+            1,
+            s.knowledge_query_timeout,
+        )
+    except EmbeddingFailed as exc:
+        log.warning("knowledge of assistant %s not used: %s", assistant.name, exc)
+        return Retrieved(error=str(exc), embed_ms=(time.perf_counter() - started) * 1000)
+    embedded = time.perf_counter()
+    args = (loaded, vector[0], assistant.context_score, budget_tokens, s.knowledge_top_k)
+    if loaded.size >= OFF_LOOP_CHUNKS:  # a long scan must not hold up the other requests
+        found = await asyncio.to_thread(select, *args)
+    else:
+        found = select(*args)
+    found.embed_ms = (embedded - started) * 1000
+    found.scan_ms = (time.perf_counter() - embedded) * 1000
+    found.scanned = loaded.size
+    return found
+
+
+def select(
+    loaded: Loaded, query: Vectors, context_score: float, budget_tokens: int, top_k: int
+) -> Retrieved:
+    """The scoring step alone (no I/O): what the benchmark times."""
+    import numpy as np
+
+    if loaded.size == 0 or query.shape[0] != loaded.matrix.shape[1]:
+        error = None if loaded.size == 0 else "the question's vector size differs from the files'"
+        return Retrieved(error=error)
+    # einsum: numpy's own SIMD loop, one thread, GIL released. ``matrix @ query`` goes to BLAS,
+    # whose threads fight the event loop for the cores (measured 2-40x slower on a busy host).
+    scores = np.einsum("ij,j->i", loaded.matrix, query)
+    scores *= 100.0
+    candidates = np.flatnonzero(scores >= context_score - TOLERANCE)
+    if candidates.size == 0:
+        return Retrieved()
+    if candidates.size > top_k * 4:  # only the best few can be used: sort just those
+        best = np.argpartition(scores[candidates], -top_k * 4)[-top_k * 4 :]
+        candidates = candidates[best]
+    order = candidates[np.argsort(-scores[candidates], kind="stable")]
+    used: list[Used] = []
+    left = budget_tokens - FRAMING_TOKENS * 2
+    for i in order:
+        cost = int(loaded.tokens[i]) + FRAMING_TOKENS
+        if cost > left:
+            continue
+        left -= cost
+        used.append(
+            Used(
+                loaded.filenames[int(loaded.file_of[i])],
+                min(100.0, float(scores[i])),
+                int(loaded.tokens[i]),
+                loaded.texts[i],
+            )
+        )
+        if len(used) >= top_k:
+            break
+    return Retrieved(block(used), used)
+
+
+def block(used: list[Used]) -> str:
+    if not used:
+        return ""
+    parts = [HEADER]
+    for n, u in enumerate(used, 1):
+        parts.append(f'[{n}] file: "{u.file}" (relevance {u.score:.1f})\n{u.text}')
+    return "\n\n".join(parts)

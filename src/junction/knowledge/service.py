@@ -1,0 +1,97 @@
+"""The knowledge service of a running router: the in-memory index and the ingestion worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from junction.config import feed
+from junction.knowledge.index import KnowledgeIndex
+from junction.knowledge.ingest import Ingestor
+
+if TYPE_CHECKING:
+    from junction.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class Knowledge:
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+        self.index = KnowledgeIndex(rt.sessions)
+        self._warming: asyncio.Task[None] | None = None
+        self.ingestor = Ingestor(
+            rt.settings, rt.sessions, rt.catalog, rt.tokens.encoding, self.announce, self._refresh
+        )
+
+    async def start(self) -> None:
+        await self.ingestor.start()
+        self._warming = asyncio.create_task(self._warm(), name="knowledge-warm")
+
+    async def _warm(self) -> None:
+        """Load the assistants' vectors (and numpy) before their first question asks for them."""
+        assistants = [
+            a
+            for per in self._rt.catalog.snapshot.assistants.values()
+            for a in per.values()
+            if a.knowledge_version
+        ]
+        if not assistants:
+            return  # numpy stays unloaded until a file is uploaded
+        await asyncio.to_thread(importlib.import_module, "numpy")
+        for assistant in assistants:
+            try:
+                await self.index.get(assistant)
+            except Exception as exc:  # a database hiccup: the first question loads it then
+                log.warning("could not preload the knowledge of %s: %s", assistant.name, exc)
+
+    async def stop(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._warming
+        await self.ingestor.stop()
+
+    def kick(self) -> None:
+        self.ingestor.kick()
+
+    async def announce(self, s: AsyncSession) -> Callable[[], Awaitable[None]]:
+        """Within a write's transaction: its change-feed entries; the returned function, run
+        after the commit, applies them here and on every replica."""
+        rt = self._rt
+        entries = await feed.record(s, rt.settings.config_feed_keep)
+
+        async def after_commit() -> None:
+            if not entries:
+                return
+            if rt.config_sync is not None:
+                await rt.config_sync.changed(entries[-1].seq)
+            else:
+                await rt.catalog.catch_up(entries[-1].seq)
+
+        return after_commit
+
+    async def _refresh(self) -> None:
+        """After each ingestion sweep (at least every poll): forget deleted assistants, and load
+        the vectors of those whose knowledge changed (here or on another replica), so that the
+        first question after a change rarely waits for the load."""
+        assistants = [
+            a for per in self._rt.catalog.snapshot.assistants.values() for a in per.values()
+        ]
+        self.index.prune({a.id for a in assistants})
+        stale = [a for a in assistants if a.knowledge_version and not self.index.current(a)]
+        if stale:
+            await asyncio.to_thread(importlib.import_module, "numpy")  # once, off the loop
+        for assistant in stale:
+            await self.index.get(assistant)
+
+
+def install(rt: Runtime) -> Knowledge:
+    rt.knowledge = Knowledge(rt)
+    return rt.knowledge
