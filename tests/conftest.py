@@ -39,17 +39,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-_OPEN_CLIENTS: list[openai.OpenAI] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    """Close every openai client a test made, so no socket is left for the GC to warn about."""
-    yield
-    while _OPEN_CLIENTS:
-        _OPEN_CLIENTS.pop().close()
-
-
 @pytest.fixture(scope="session")
 def upstream() -> Iterator[Upstream]:
     thread = UpstreamThread()
@@ -74,7 +63,8 @@ class RouterProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60.0, with_admin_key: bool = True) -> RouterProcess:
+    def start(self, timeout: float = 120.0, with_admin_key: bool = True) -> RouterProcess:
+        """Start and wait until ``/healthz`` answers (generous: the machine may be loaded)."""
         env = {**os.environ, **self.env, "JUNCTION_DATA_DIR": str(self.data_dir)}
         if with_admin_key:
             env["JUNCTION_ADMIN_KEY"] = self.admin_key
@@ -106,7 +96,8 @@ class RouterProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"router did not start:\n{self.log()}")
+        self.stop()
+        raise RuntimeError(f"router did not start within {timeout} s:\n{self.log()}")
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
@@ -219,21 +210,3 @@ def pg_url() -> Iterator[str]:
     base = PG_SERVER.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     yield f"{base}/{name}"
     asyncio.run(run(f'DROP DATABASE "{name}" WITH (FORCE)'))
-
-
-@pytest.fixture(autouse=True)
-def close_clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every ``openai`` client a test made through ``RouterProcess.client`` is closed after it,
-    so no socket is left for the garbage collector to warn about in a later test."""
-    made: list[openai.OpenAI] = []
-    original = RouterProcess.client
-
-    def tracked(self: RouterProcess, key: str, **kwargs: Any) -> openai.OpenAI:
-        client = original(self, key, **kwargs)
-        made.append(client)
-        return client
-
-    monkeypatch.setattr(RouterProcess, "client", tracked)
-    yield
-    for client in made:
-        client.close()

@@ -1,4 +1,4 @@
-"""Validates answers against OpenAI's own OpenAPI document (``shared/openai``).
+"""Validates answers against OpenAI's own OpenAPI document (``tests/spec/openai-openapi.yaml``).
 
 The document is OpenAPI 3.0: ``nullable: true`` becomes a JSON-schema null before validating.
 """
@@ -14,15 +14,10 @@ from typing import Any
 import jsonschema
 import yaml
 
-_RELATIVE = Path("shared") / "openai" / "openai-openapi.yaml"
-# shared/ sits beside the repository's clone (CI, the main checkout); git worktrees and other
-# layouts can name it with JUNCTION_OPENAI_SPEC.
+# Vendored with its licence note (tests/spec/README.md); JUNCTION_OPENAI_SPEC names another copy.
 DOCUMENT = Path(
     os.environ.get("JUNCTION_OPENAI_SPEC")
-    or next(
-        (str(p / _RELATIVE) for p in Path(__file__).resolve().parents if (p / _RELATIVE).exists()),
-        str(Path(__file__).resolve().parents[2] / _RELATIVE),
-    )
+    or Path(__file__).resolve().parent / "spec" / "openai-openapi.yaml"
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import httpx
@@ -93,19 +94,20 @@ def test_workspace_key_is_refused_by_admin_api(router: RouterProcess, tenant: Te
 
 def test_streaming_arrives_incrementally(tenant: Tenant) -> None:
     tenant.assistant("slow", model="local/paced")
-    started = time.monotonic()
     arrivals: list[float] = []
     text = ""
     stream = tenant.client().chat.completions.create(model="slow", messages=USER, stream=True)
     for chunk in stream:
-        arrivals.append(time.monotonic() - started)
         assert chunk.model == "slow"
         if chunk.choices and chunk.choices[0].delta.content:
+            arrivals.append(time.monotonic())
             text += chunk.choices[0].delta.content
     assert text == "echo: hello world"
-    # The upstream paces 5 pieces 0.3 s apart: the first must not wait for the last.
-    assert arrivals[0] < 0.25, arrivals
-    assert arrivals[-1] - arrivals[0] > 0.6, arrivals
+    # The upstream paces its chunks 0.3 s apart (3 carry text): each is passed on as it comes,
+    # so the client sees them apart too (a router that buffered would hand them over together).
+    # Pauses only grow on a loaded machine, so this holds there as well.
+    gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
+    assert len(arrivals) >= 3 and sum(gap > 0.2 for gap in gaps) >= 2, (arrivals, gaps)
 
 
 def test_stream_usage_only_when_asked(tenant: Tenant, upstream: Upstream) -> None:
@@ -129,7 +131,7 @@ def test_client_disconnect_cancels_upstream(tenant: Tenant, upstream: Upstream) 
     stream = tenant.client().chat.completions.create(model="slow", messages=USER, stream=True)
     next(iter(stream))
     stream.close()
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 20
     while upstream.cancelled_streams == cancelled and time.monotonic() < deadline:
         time.sleep(0.05)
     assert upstream.cancelled_streams == cancelled + 1

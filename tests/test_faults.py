@@ -132,7 +132,7 @@ def test_endless_stream_is_released_when_the_client_stops(
                 break
         assert faulty.open_streams == 1
         stream.close()
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 20
     while faulty.open_streams and time.monotonic() < deadline:
         time.sleep(0.05)
     assert faulty.open_streams == 0, "the router hung up on the upstream"
@@ -164,14 +164,14 @@ def test_sqlite_busy(tmp_path: Path, upstream: Upstream) -> None:
         for _ in range(5):
             begun = time.monotonic()
             assert _served(tenant) == "echo: hello world"
-            assert time.monotonic() - begun < 1.0, "the data plane does not wait on the database"
+            assert time.monotonic() - begun < 3.0, "the data plane does not wait on the database"
         time.sleep(max(0.0, 2.0 - (time.monotonic() - locked_at)))
         assert "status" not in results, "the admin write waits for the lock"
         blocker.rollback()
         blocker.close()
         writer.join(30)
         assert results["status"] == 201
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 20
         used = None
         while used is None and time.monotonic() < deadline:
             with router.admin() as admin:
@@ -219,7 +219,7 @@ def test_postgres_outage(tmp_path: Path, upstream: Upstream, pg_url: str) -> Non
                 time.sleep(0.2)
             with router.admin() as admin:
                 assert admin.post("/workspaces", json={"name": "after"}).status_code == 201
-                deadline = time.monotonic() + 5
+                deadline = time.monotonic() + 20
                 used = None
                 while used is None and time.monotonic() < deadline:
                     used = admin.get(f"/workspaces/{tenant.name}/keys").json()["data"][0][

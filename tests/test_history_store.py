@@ -48,6 +48,13 @@ def _messages(router: RouterProcess, key: str, conversation: str) -> list[str] |
     return [m["content"] for m in response.json()["messages"]]
 
 
+def _until_stored(router: RouterProcess, key: str, turns: list[str], ceiling: float = 15) -> None:
+    deadline = time.monotonic() + ceiling
+    while (seen := _messages(router, key, "shared")) != turns:
+        assert time.monotonic() < deadline, seen
+        time.sleep(0.05)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
     if request.param == "sqlite":
@@ -214,10 +221,11 @@ def test_replicas_on_one_database_share_conversations(
         second = RouterProcess(tmp_path / "b", env, admin_key=first.admin_key).start()
         replica = Tenant(second, tenant.name, tenant.key, tenant.key_id)
         _ask(tenant, "one", "shared")
-        time.sleep(0.5)  # written behind
+        # Written behind: wait until the other replica reads the turn from the database.
+        _until_stored(second, tenant.key, ["one", "echo: one"])
         _ask(replica, "two", "shared")
         assert [m["content"] for m in upstream.last()["messages"]] == ["one", "echo: one", "two"]
-        time.sleep(0.5)
+        _until_stored(first, tenant.key, ["one", "echo: one", "two", "echo: two"])
         _ask(tenant, "three", "shared")
         assert [m["content"] for m in upstream.last()["messages"]] == [
             "one",

@@ -45,7 +45,7 @@ def test_last_used_at_is_written_in_batches(tmp_path: Path, upstream: Upstream) 
         before = datetime.now(UTC) - timedelta(seconds=1)
         for _ in range(20):
             assert chat(router, tenant.key) == 200
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 20
         used = None
         while time.monotonic() < deadline and used is None:
             time.sleep(0.2)
@@ -60,18 +60,20 @@ def test_key_lifecycle_paths(router: RouterProcess, tenant: Tenant) -> None:
     tenant.assistant("bot")
     ws = f"/workspaces/{tenant.name}/keys"
     with router.admin() as admin:
-        # Expiry: a key past its expires_at is refused.
-        soon = (datetime.now(UTC) + timedelta(seconds=1.5)).isoformat()
-        expiring = admin.post(ws, json={"name": "short", "expires_at": soon}).json()
-        assert chat(router, expiring["key"]) == 200
-        time.sleep(1.6)
-        assert chat(router, expiring["key"]) == 401
+        # Expiry: a key past its expires_at is refused (windows of seconds, generous for a
+        # loaded machine: the key works at first, and is refused once its time has come).
+        expires = datetime.now(UTC) + timedelta(seconds=4)
+        expiring = admin.post(ws, json={"name": "short", "expires_at": expires.isoformat()})
+        assert chat(router, expiring.json()["key"]) == 200
+        refused_at = _until_refused(router, expiring.json()["key"])
+        assert refused_at >= expires
         # Rotation with grace: both work, then only the new one.
-        rotated = admin.post(f"{ws}/{tenant.key_id}/rotate", json={"grace_seconds": 2}).json()
+        rotated = admin.post(f"{ws}/{tenant.key_id}/rotate", json={"grace_seconds": 4}).json()
+        grace_end = datetime.now(UTC) + timedelta(seconds=4)
         assert rotated["key"] != tenant.key and rotated["rotated_from"] == tenant.key_id
         assert chat(router, tenant.key) == 200 and chat(router, rotated["key"]) == 200
-        time.sleep(2.1)
-        assert chat(router, tenant.key) == 401 and chat(router, rotated["key"]) == 200
+        assert _until_refused(router, tenant.key) >= grace_end - timedelta(seconds=1)
+        assert chat(router, rotated["key"]) == 200
         # Rotation without grace revokes at once.
         again = admin.post(f"{ws}/{rotated['id']}/rotate", json={"grace_seconds": 0}).json()
         assert chat(router, rotated["key"]) == 401 and chat(router, again["key"]) == 200
@@ -105,7 +107,7 @@ def test_admin_key_rotated_by_cli_while_running(tmp_path: Path) -> None:
         )
         new = done.stdout.split("keep it safe):")[1].split()[0]
         assert new.startswith("ja-") and new != printed
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 20
         while time.monotonic() < deadline and _admin_status(router, printed) != 401:
             time.sleep(0.1)
         assert _admin_status(router, printed) == 401
@@ -128,3 +130,13 @@ def _admin_status(router: RouterProcess, key: str) -> int:
     return httpx.get(
         router.url + "/admin/v1/workspaces", headers={"Authorization": f"Bearer {key}"}
     ).status_code
+
+
+def _until_refused(router: RouterProcess, key: str, ceiling: float = 30.0) -> datetime:
+    """When ``key`` was first refused (401); fails if it still works after ``ceiling`` s."""
+    deadline = time.monotonic() + ceiling
+    while (status := chat(router, key)) == 200:
+        assert time.monotonic() < deadline, f"{key[:8]}... still works"
+        time.sleep(0.1)
+    assert status == 401, status
+    return datetime.now(UTC)

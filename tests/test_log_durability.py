@@ -69,7 +69,7 @@ def test_sigterm_stores_every_queued_entry(tmp_path: Path, upstream: Upstream) -
 
             runner = threading.Thread(target=slow_stream)
             runner.start()
-            deadline = time.monotonic() + 5
+            deadline = time.monotonic() + 20
             while not streamed and time.monotonic() < deadline:
                 time.sleep(0.01)
             assert first.stop() in (0, -15)

@@ -253,14 +253,15 @@ def test_stream_is_incremental_and_client_disconnect_stops_ollama(
     oten.assistant("llama", model=f"{oprov}/llama3.2:3b")
     slow = [{"role": "user", "content": "slowly one two three four five six"}]
     cancelled = ollama.cancelled
-    started = time.monotonic()
     with oten.client() as client:
         stream = client.chat.completions.create(model="llama", messages=slow, stream=True)
         first = next(iter(stream))
-        assert time.monotonic() - started < 1.0, "the first word did not wait for the rest"
         assert first.choices[0].delta.content == "echo:"
         stream.close()
-    deadline = time.monotonic() + 3
+    # The upstream counts a stream as cancelled only when it is dropped before its last word
+    # (it sends one word every 0.2 s): so the first word reached the client without waiting for
+    # the rest, and the client's leaving reached the upstream.
+    deadline = time.monotonic() + 10
     while ollama.cancelled == cancelled and time.monotonic() < deadline:
         time.sleep(0.05)
     assert ollama.cancelled == cancelled + 1

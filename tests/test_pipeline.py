@@ -144,10 +144,10 @@ def test_an_over_limit_key_is_refused_before_its_huge_prompt_is_read(
     )
     elapsed = time.perf_counter() - started
     assert refused.status_code == 429, refused.text[:300]
+    # The prompt is far larger than the window: had it been counted before admission, the
+    # answer would be 400 context_length_exceeded (and took 2.3-2.6 s to come).
     assert refused.json()["error"]["code"] == "rate_limit_exceeded"
-    # Sending and parsing 13 MB on loopback is all it costs (it took 2.3-2.6 s when the
-    # prompt was counted first); the ceiling is generous for a loaded machine.
-    assert elapsed < 1.5, f"refusal took {elapsed:.2f} s"
+    assert elapsed < 5, f"refusal took {elapsed:.2f} s"
 
 
 def test_oversized_prompts_do_not_hold_up_other_requests(router_: RouterProcess) -> None:
@@ -180,9 +180,9 @@ def test_oversized_prompts_do_not_hold_up_other_requests(router_: RouterProcess)
         sender.join()
     assert statuses == [400] * 4
     assert len(waits) >= 3
-    # Counting the 13 MB prompts on the event loop held it 2.5 s each; the ceiling is generous
-    # for a loaded machine, far below that.
-    assert max(waits) < 1.5, f"/healthz waited {max(waits):.3f} s"
+    # Encoding one 13 MB prompt on the event loop held it 3.8 s; the ceiling is generous for a
+    # loaded machine (tests run in parallel) and still below that.
+    assert max(waits) < 3, f"/healthz waited {max(waits):.3f} s"
 
 
 def test_content_is_logged_on_every_endpoint(router_: RouterProcess) -> None:

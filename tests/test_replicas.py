@@ -16,6 +16,9 @@ from tests.upstream import Upstream
 
 USER = [{"role": "user", "content": "hi"}]
 REDIS = "redis://127.0.0.1:6379/0"
+# How long a change may take to reach the other replica. Generous for a loaded machine, and
+# still far below the 30 s version poll these replicas run with: only Redis is that fast.
+PROPAGATION = 10.0
 
 
 def _until(check: Callable[[], bool], seconds: float) -> float:
@@ -51,6 +54,7 @@ def pair(tmp_path: Path, pg_url: str) -> Iterator[tuple[RouterProcess, RouterPro
     env = {
         "JUNCTION_DATABASE_URL": url,
         "JUNCTION_REDIS_URL": REDIS,
+        "JUNCTION_REDIS_PREFIX": name,  # its own counters and channel, whatever else runs
         "JUNCTION_SECRET_KEY": "shared-secret-" + name,
         "JUNCTION_CONFIG_POLL_SECONDS": "30",  # make the test prove Redis does the work
     }
@@ -62,7 +66,7 @@ def pair(tmp_path: Path, pg_url: str) -> Iterator[tuple[RouterProcess, RouterPro
 
     def start(proc: RouterProcess) -> None:
         try:
-            proc.start(timeout=90)  # two cold starts at once on a busy 2-core machine
+            proc.start(timeout=120)
         except BaseException as exc:
             errors.append(exc)
 
@@ -112,7 +116,7 @@ def test_changes_on_one_replica_apply_on_the_other(
         except (openai.AuthenticationError, openai.NotFoundError):
             return False
 
-    assert _until(b_answers, 1.0) < 1.0
+    _until(b_answers, PROPAGATION)
 
     with a.admin() as admin:
         admin.patch("/workspaces/team/assistants/bot", json={"system_prompt": "second"})
@@ -121,7 +125,7 @@ def test_changes_on_one_replica_apply_on_the_other(
         b.client(key).chat.completions.create(model="bot", messages=USER)
         return bool(upstream.last()["messages"][0]["content"] == "second")
 
-    assert _until(b_has_new_prompt, 1.0) < 1.0
+    _until(b_has_new_prompt, PROPAGATION)
 
     with a.admin() as admin:
         assert admin.delete(f"/workspaces/team/keys/{created['id']}").status_code == 204
@@ -133,7 +137,7 @@ def test_changes_on_one_replica_apply_on_the_other(
         except openai.AuthenticationError:
             return True
 
-    assert _until(b_refuses, 1.0) < 1.0
+    _until(b_refuses, PROPAGATION)
 
 
 def test_usage_and_budget_hold_across_replicas(
@@ -145,7 +149,15 @@ def test_usage_and_budget_hold_across_replicas(
         admin.post("/workspaces", json={"name": "team", "monthly_token_budget": 9})
         key = admin.post("/workspaces/team/keys", json={"name": "app"}).json()["key"]
         admin.post("/workspaces/team/assistants", json={"name": "bot", "model": "up/echo"})
-    time.sleep(0.3)
+
+    def b_knows_the_key() -> bool:
+        try:
+            b.client(key).models.list()
+            return True
+        except openai.AuthenticationError:
+            return False
+
+    _until(b_knows_the_key, PROPAGATION)
     spent = 0
     for proc in (a, a, b):  # the echo upstream charges 1 + 2 tokens for "hi"
         answer = proc.client(key).chat.completions.create(model="bot", messages=USER)
@@ -153,11 +165,24 @@ def test_usage_and_budget_hold_across_replicas(
         spent += answer.usage.total_tokens
     assert spent == 9, "the budget is now used up, across the two replicas together"
 
-    time.sleep(1.5)  # replicas exchange their spend every 0.5 s
-    for proc in (b, a):  # B served only 3 of the 9 tokens itself: it refuses on A's spend too
-        with pytest.raises(openai.RateLimitError) as refused:
-            proc.client(key).chat.completions.create(model="bot", messages=USER)
-        assert refused.value.code == "insufficient_quota"
+    # B served only 3 of the 9 tokens itself: it refuses on A's spend too, once the replicas
+    # have exchanged their spend (every 0.5 s).
+    codes: list[str | None] = []
+    for proc in (b, a):
+
+        def refuses(proc: RouterProcess = proc) -> bool:
+            nonlocal spent
+            try:
+                answer = proc.client(key).chat.completions.create(model="bot", messages=USER)
+            except openai.RateLimitError as refused:
+                codes.append(refused.code)
+                return True
+            assert answer.usage is not None  # not yet told: this answer is spent too
+            spent += answer.usage.total_tokens
+            return False
+
+        _until(refuses, PROPAGATION)
+        assert codes[-1] == "insufficient_quota"
 
     def usage_adds_up() -> bool:
         with b.admin() as admin:
@@ -165,7 +190,7 @@ def test_usage_and_budget_hold_across_replicas(
         bot = [r for r in rows["data"] if r["assistant"] == "bot"]
         return bool(bot) and bot[0]["prompt_tokens"] + bot[0]["completion_tokens"] == spent
 
-    _until(usage_adds_up, 3.0)
+    _until(usage_adds_up, PROPAGATION)
 
 
 def test_a_batch_on_one_replica_is_applied_on_the_other_from_the_feed(
@@ -196,6 +221,6 @@ def test_a_batch_on_one_replica_is_applied_on_the_other_from_the_feed(
         except openai.AuthenticationError:
             return False
 
-    assert _until(b_serves_the_last_key, 1.0) < 1.0
+    _until(b_serves_the_last_key, PROPAGATION)  # the benchmark measures how soon
     assert [m.id for m in b.client(keys[0]).models.list()] == ["bot"]
     assert "full reload" not in b.log(), "B applied the feed's entries, not everything"

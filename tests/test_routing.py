@@ -97,7 +97,7 @@ def test_429_retry_after_is_honoured(ten: Tenant, prov: str, scripted: ScriptedU
     assert raw.headers["x-junction-attempts"] == "2"
     times = scripted.times("b")[-2:]
     assert times[1] - times[0] >= 0.95, "the retry waited for Retry-After"
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 15  # generous: a loaded machine, not a second wait
 
 
 def test_long_retry_after_falls_back_at_once(
@@ -107,7 +107,8 @@ def test_long_retry_after_falls_back_at_once(
     scripted.plan("c", "429:120")
     started = time.monotonic()
     raw = ask(ten)
-    assert time.monotonic() - started < 3, "a Retry-After past the limit is not waited for"
+    # Generous for a loaded machine, and far below the 120 s asked for.
+    assert time.monotonic() - started < 30, "a Retry-After past the limit is not waited for"
     assert raw.headers["x-junction-model"] == f"{prov}/d"
     assert raw.headers["x-junction-attempts"] == "2"
     assert raw.parse().choices[0].message.content == "ok from d"
@@ -332,7 +333,8 @@ def test_silent_upstream_hits_the_total_time_bound(
         with pytest.raises(openai.InternalServerError) as timed_out:
             ask(ten)
         assert timed_out.value.status_code == 504
-        assert 0.9 < time.monotonic() - started < 3
+        # The 1 s total limit, not the 30 s read timeout (generous for a loaded machine).
+        assert 0.9 < time.monotonic() - started < 15
     finally:
         proc.stop()
         listener.close()

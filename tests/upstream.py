@@ -20,7 +20,8 @@ What it does is chosen by the model name it is asked for, so that one server pla
 
 ``/v1/completions`` (not streamed) answers ``echo: <prompt>`` for any model.
 
-Every request body is recorded in ``Upstream.requests`` (newest last).
+Every request body is recorded in ``Upstream.requests`` (newest last), with its headers and the
+router's TCP port (``peer_ports``).
 
 It also plays the tokenizer endpoints at its root, counting on purpose unlike tiktoken:
 vLLM's ``/tokenize`` (chat messages: ``VLLM_TOKENS_PER_WORD`` a word) and llama.cpp's
@@ -75,6 +76,8 @@ class Upstream:
     url: str = ""
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
+    # The client's (the router's) TCP port of each chat request, to tell its processes apart.
+    peer_ports: list[int] = field(default_factory=list)
     cancelled_streams: int = 0
     completed_streams: int = 0
     tokenize_requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -151,6 +154,8 @@ def build_app(state: Upstream) -> web.Application:
         body = await request.json(loads=orjson.loads)
         state.requests.append(body)
         state.headers.append(dict(request.headers))
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        state.peer_ports.append(int(peer[1]) if peer else 0)
         model = body.get("model", "")
         if model == "fail":
             return web.json_response({"error": {"message": "boom"}}, status=500)

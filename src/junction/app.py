@@ -37,7 +37,9 @@ from junction.security.secrets import SecretBox, load_root_secret
 from junction.settings import Settings
 from junction.store.db import create_engine, migrate, session_factory
 from junction.tokens.counter import TokenCounter
+from junction.ui.front import front_routes
 from junction.ui.routes import ui_mount
+from junction.validation_words import error_in_words
 
 log = logging.getLogger("junction")
 
@@ -86,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="OpenAI-compatible router for self-hosted language models",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served offline by ui/front.py
         redoc_url=None,
         # Junction has its own metrics; FastAPI's OpenTelemetry hook would otherwise look up
         # the providers (environment reads) on every request.
@@ -99,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.routes.extend(operation_routes(rt))
     app.include_router(admin_router)
     app.router.routes.append(ui_mount(rt))  # the admin web UI at /ui
+    app.router.routes.extend(front_routes())  # /, /favicon.ico, /docs
     _install_error_handlers(app)
     install_crash_handler(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
@@ -143,14 +146,15 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def _validation_error(errors: Any) -> ValidationFailed:
-    """FastAPI's error list as one OpenAI-shaped 422 whose ``param`` is the first bad field."""
+    """FastAPI's error list as one OpenAI-shaped 422 whose ``param`` is the first bad field,
+    each error said in words (what the field allows, never a regular expression)."""
     parts = []
     first: str | None = None
     for error in errors:
         loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
         field = ".".join(loc) or "body"
         first = first or field
-        parts.append(f"{field}: {error.get('msg', 'invalid')}")
+        parts.append(f"{field}: {error_in_words(error)}")
     return ValidationFailed("; ".join(parts) or "Invalid request.", param=first)
 
 

@@ -13,7 +13,14 @@ import typer
 
 from junction.settings import Settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    help="Replace the admin key stored in the database (running routers pick it up within "
+    "JUNCTION_ADMIN_KEY_REFRESH_SECONDS; run it with their JUNCTION_DATA_DIR or "
+    "JUNCTION_DATABASE_URL and JUNCTION_SECRET_KEY).",
+)
 
 
 async def _rotate(settings: Settings) -> str:
@@ -30,7 +37,7 @@ async def _rotate(settings: Settings) -> str:
         await engine.dispose()
 
 
-@app.command()
+@app.command(short_help="Make a new admin key and retire the current one.")
 def rotate() -> None:
     """Generate a new admin key, print it once, and retire the current one."""
     settings = Settings()

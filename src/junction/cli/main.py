@@ -12,21 +12,26 @@ import typer
 
 from junction.cli import admin_key, manage
 from junction.cli.config import apply_command, export_command, read_document, report
+from junction.cli.demo import demo
 from junction.client import AdminClient
 from junction.declarative.document import Document
 from junction.declarative.run import Applied, apply
 from junction.settings import Settings
 from junction.telemetry.process_log import configure_logging
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+# Plain click help: typer's rich panels show every flag as "<bool>" with this click.
+app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None, help=__doc__)
 app.add_typer(manage.providers, name="providers")
 app.add_typer(manage.workspaces, name="workspaces")
 app.add_typer(manage.keys, name="keys")
 app.add_typer(manage.assistants, name="assistants")
-app.command("models")(manage.models)
+app.command("models", short_help="Every <provider>/<model> the router knows.")(manage.models)
 app.command("apply")(apply_command)
-app.command("export")(export_command)
-app.add_typer(admin_key.app, name="admin-key")
+app.command("export", short_help="Write the configuration in the format apply reads.")(
+    export_command
+)
+app.add_typer(admin_key.app, name="admin-key", short_help="Replace the stored admin key.")
+app.command("demo", short_help="A first answer without a model server (a demo).")(demo)
 
 
 @app.callback()
@@ -34,7 +39,7 @@ def main() -> None:
     """Junction: an OpenAI-compatible router for self-hosted language models."""
 
 
-@app.command()
+@app.command(short_help="Run the router, its admin API and web UI.")
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,

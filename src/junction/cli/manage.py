@@ -20,10 +20,11 @@ Fields = Annotated[
     typer.Option("--set", "-s", help="field=value (value as JSON where it parses), repeatable."),
 ]
 
-providers = typer.Typer(help="Upstream model servers.", no_args_is_help=True)
-workspaces = typer.Typer(help="Tenants and their settings.", no_args_is_help=True)
-keys = typer.Typer(help="A workspace's API keys.", no_args_is_help=True)
-assistants = typer.Typer(help="A workspace's assistants.", no_args_is_help=True)
+_PLAIN: dict[str, Any] = {"no_args_is_help": True, "rich_markup_mode": None}
+providers = typer.Typer(help="Upstream model servers.", **_PLAIN)
+workspaces = typer.Typer(help="Tenants and their settings.", **_PLAIN)
+keys = typer.Typer(help="A workspace's API keys.", **_PLAIN)
+assistants = typer.Typer(help="A workspace's assistants.", **_PLAIN)
 
 PROVIDER_COLUMNS = ("name", "kind", "base_url", "has_api_key", "discovery_error")
 WORKSPACE_COLUMNS = (

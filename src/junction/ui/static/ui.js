@@ -46,7 +46,7 @@ function initWindow() {
     const mode = document.querySelector("input[name=window_mode]:checked")?.value || "none";
     box.classList.toggle("hidden", mode === "none");
     unit.textContent = mode === "percent" ? "(% of the context length)" : "(tokens)";
-    input.placeholder = mode === "percent" ? "40" : "4096";
+    input.placeholder = mode === "percent" ? "e.g. 40" : "e.g. 4096";
   };
   radios.forEach((r) => r.addEventListener("change", update));
   update();
@@ -67,7 +67,7 @@ function initProviderKind() {
   const url = document.getElementById("prov-url");
   if (!kind || !url) return;
   kind.addEventListener("change", () => {
-    url.placeholder = kind.selectedOptions[0].dataset.hint || "";
+    url.placeholder = kind.selectedOptions[0].dataset.hint ? "e.g. " + kind.selectedOptions[0].dataset.hint : "";
   });
 }
 
@@ -176,8 +176,10 @@ function initPlayground() {
       const tokens = usage
         ? `${usage.prompt_tokens} prompt + ${usage.completion_tokens} completion tokens`
         : "tokens not reported";
-      meta.textContent = `${tokens} · ${Math.round(total)} ms total` +
-        (firstToken !== null ? ` · first token after ${Math.round(firstToken)} ms` : "");
+      // Measured here, in the browser, from Send: network, router and model all included
+      // (the Logs show the router's own times, from request received to answer sent).
+      meta.textContent = `${tokens} · in this browser, from Send: whole answer ${Math.round(total)} ms` +
+        (firstToken !== null ? `, first token ${Math.round(firstToken)} ms` : "");
       answer.appendChild(meta);
     } catch (error) {
       messages.pop();
