@@ -95,7 +95,8 @@ def test_workspace_crud(router: RouterProcess) -> None:
         patched = admin.patch("/workspaces/crud-ws", json={"token_context_window": 4096})
         assert patched.json()["token_context_window"] == 4096
         assert patched.json()["rpm_limit"] == 5
-        names = [w["name"] for w in admin.get("/workspaces").json()["data"]]
+        listed = admin.get("/workspaces", params={"search": "crud-ws"}).json()["data"]
+        names = [w["name"] for w in listed]
         assert "crud-ws" in names
         assert admin.post("/workspaces", json={"name": "crud-ws"}).status_code == 409
         assert admin.delete("/workspaces/crud-ws").status_code == 204

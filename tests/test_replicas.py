@@ -191,3 +191,36 @@ def test_usage_and_budget_hold_across_replicas(
         return bool(bot) and bot[0]["prompt_tokens"] + bot[0]["completion_tokens"] == spent
 
     _until(usage_adds_up, PROPAGATION)
+
+
+def test_a_batch_on_one_replica_is_applied_on_the_other_from_the_feed(
+    pair: tuple[RouterProcess, RouterProcess], upstream: Upstream
+) -> None:
+    a, b = pair
+    operations = [{"method": "POST", "path": "/workspaces", "body": {"name": "team"}}]
+    operations += [
+        {"method": "POST", "path": "/workspaces/team/keys", "body": {"name": f"k{i}"}}
+        for i in range(50)
+    ]
+    operations.append(
+        {
+            "method": "POST",
+            "path": "/workspaces/team/assistants",
+            "body": {"name": "bot", "model": "up/echo"},
+        }
+    )
+    with a.admin() as admin:
+        admin.post("/providers", json={"name": "up", "base_url": upstream.url})
+        done = admin.post("/batch", json={"operations": operations})
+    assert done.status_code == 200, done.text
+    keys = [answer["key"] for answer in done.json()["data"][1:-1]]
+
+    def b_serves_the_last_key() -> bool:
+        try:
+            return [m.id for m in b.client(keys[-1]).models.list()] == ["bot"]
+        except openai.AuthenticationError:
+            return False
+
+    _until(b_serves_the_last_key, PROPAGATION)  # the benchmark measures how soon
+    assert [m.id for m in b.client(keys[0]).models.list()] == ["bot"]
+    assert "full reload" not in b.log(), "B applied the feed's entries, not everything"

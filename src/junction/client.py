@@ -6,6 +6,8 @@ from typing import Any
 
 import httpx
 
+LIST_PAGE = 1000
+
 
 class AdminAPIError(Exception):
     """The router answered with an error, or could not be reached (``status`` 0)."""
@@ -34,9 +36,11 @@ class AdminClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def request(self, method: str, path: str, body: Any = None) -> Any:
+    async def request(
+        self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
         try:
-            response = await self._http.request(method, path, json=body)
+            response = await self._http.request(method, path, json=body, params=params)
         except httpx.HTTPError as exc:
             raise AdminAPIError(0, f"cannot reach the router: {exc}") from exc
         return _answer(response)
@@ -61,9 +65,16 @@ class AdminClient:
     async def delete(self, path: str) -> Any:
         return await self.request("DELETE", path)
 
-    async def list(self, path: str) -> list[dict[str, Any]]:
-        data: list[dict[str, Any]] = (await self.get(path))["data"]
-        return data
+    async def list(self, path: str, **filters: Any) -> list[dict[str, Any]]:
+        """Every item of a list, following ``next_cursor`` page by page."""
+        data: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"limit": LIST_PAGE, **filters}
+        while True:
+            answer = await self.request("GET", path, params=params)
+            data += answer["data"]
+            if not answer.get("next_cursor"):
+                return data
+            params["cursor"] = answer["next_cursor"]
 
 
 def _answer(response: httpx.Response) -> Any:

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     default_read_timeout: float = 600.0
     discovery_timeout: float = 10.0
     config_poll_seconds: float = 1.0
+    config_feed_keep: int = Field(default=10_000, ge=100)
 
     # Request log, usage and metrics (accounting/, telemetry/)
     request_log: bool = True

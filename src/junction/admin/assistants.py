@@ -8,10 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.admin.deps import Admin, Session, save, workspace_by_name
 from junction.admin.knowledge import knowledge_model_changed
+from junction.admin.paging import Limit, Search, name_like, page
 from junction.admin.validation import check_model_refs, check_window
 from junction.config.snapshot import Snapshot
 from junction.errors import NotFound
 from junction.schemas.assistants import AssistantCreate, AssistantPublic, AssistantUpdate
+from junction.schemas.bulk import WorkspaceAssistantPublic
 from junction.schemas.common import ListOf
 from junction.security.secrets import new_id
 from junction.store import models as m
@@ -45,14 +47,50 @@ def _check(
 
 
 @router.get("/workspaces/{ws}/assistants")
-async def list_assistants(ws: str, rt: Admin, s: Session) -> ListOf[AssistantPublic]:
+async def list_assistants(
+    ws: str,
+    rt: Admin,
+    s: Session,
+    search: Search = None,
+    limit: Limit = 100,
+    cursor: str | None = None,
+) -> ListOf[AssistantPublic]:
+    """By name; ``search`` keeps names containing it; ``next_cursor`` pages on."""
     workspace = await workspace_by_name(s, ws)
-    rows = await s.scalars(
-        select(m.Assistant)
-        .where(m.Assistant.workspace_id == workspace.id)
-        .order_by(m.Assistant.name)
+    query = select(m.Assistant).where(m.Assistant.workspace_id == workspace.id)
+    if search:
+        query = query.where(name_like(m.Assistant.name, search))
+    rows, next_cursor = await page(s, query, [m.Assistant.name], limit, cursor, lambda r: [r.name])
+    return ListOf[AssistantPublic](
+        data=[AssistantPublic.model_validate(r) for r in rows], next_cursor=next_cursor
     )
-    return ListOf[AssistantPublic](data=[AssistantPublic.model_validate(r) for r in rows])
+
+
+@router.get("/assistants")
+async def list_all_assistants(
+    rt: Admin,
+    s: Session,
+    search: Search = None,
+    limit: Limit = 100,
+    cursor: str | None = None,
+) -> ListOf[WorkspaceAssistantPublic]:
+    """Every workspace's assistants, with the workspace's name (what ``apply`` reads at once)."""
+    query = select(m.Assistant, m.Workspace.name).join(
+        m.Workspace, m.Workspace.id == m.Assistant.workspace_id
+    )
+    if search:
+        query = query.where(name_like(m.Assistant.name, search))
+    order = [m.Assistant.workspace_id, m.Assistant.name]
+    rows, next_cursor = await page(
+        s, query, order, limit, cursor, lambda r: [r[0].workspace_id, r[0].name], scalars=False
+    )
+    data = [
+        WorkspaceAssistantPublic(
+            **AssistantPublic.model_validate(assistant).model_dump(), workspace=name
+        )
+        for assistant, name in rows
+    ]
+    return ListOf[WorkspaceAssistantPublic](data=data, next_cursor=next_cursor)
 
 
 @router.post("/workspaces/{ws}/assistants", status_code=201)

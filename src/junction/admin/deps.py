@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from junction.cluster.config_sync import ConfigSync
+from junction.config import feed
 from junction.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied
 from junction.runtime import Runtime
 from junction.security.secrets import same_secret
@@ -41,24 +41,35 @@ Admin = Annotated[Runtime, Depends(require_admin)]
 
 async def session(rt: Admin) -> AsyncIterator[AsyncSession]:
     async with rt.sessions() as s:
+        feed.track(s)
         yield s
 
 
 Session = Annotated[AsyncSession, Depends(session)]
 
 
+BATCH = "admin_batch"  # in a session's info: one operation of a batch, committed by the batch
+
+
 async def save(rt: Runtime, s: AsyncSession) -> None:
-    """Commit, then reload the catalog here and on every other process (``ConfigSync``)."""
+    """Commit with the change feed's entries, then apply them here and have every other
+    process apply them (``ConfigSync``). Within a batch, only flush: the batch commits."""
     try:
-        version = await ConfigSync.mark_changed(s)
+        if s.info.get(BATCH):
+            await s.flush()
+            return
+        entries = await feed.record(s, rt.settings.config_feed_keep)
+        prepared = await rt.catalog.prepare(s, entries)
         await s.commit()
     except IntegrityError as exc:
         await s.rollback()
         raise Conflict("That name is already taken.") from exc
+    if not entries:
+        return
     if rt.config_sync is not None:
-        await rt.config_sync.changed(version)
+        await rt.config_sync.changed(entries[-1].seq, prepared)
     else:
-        await rt.catalog.reload()
+        await rt.catalog.catch_up(entries[-1].seq, prepared)
 
 
 async def workspace_by_name(s: AsyncSession, name: str) -> m.Workspace:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from fastapi import APIRouter, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.admin.deps import Admin, Session, save, workspace_by_name
+from junction.admin.paging import Limit, Search, name_like, page
 from junction.errors import InvalidRequest, NotFound
 from junction.runtime import Runtime
+from junction.schemas.bulk import WorkspaceKeyPublic
 from junction.schemas.common import ListOf
 from junction.schemas.keys import KeyCreate, KeyCreated, KeyPublic, KeyRotate, KeyUpdate
 from junction.security.secrets import new_api_key, new_id
@@ -45,13 +48,64 @@ def _created(row: m.ApiKey, secret: str) -> KeyCreated:
     return KeyCreated(**KeyPublic.model_validate(row).model_dump(), key=secret)
 
 
+def _filtered(query: Any, search: str | None, revoked: bool | None) -> Any:
+    if search:
+        query = query.where(name_like(m.ApiKey.name, search))
+    if revoked is not None:
+        query = query.where(
+            m.ApiKey.revoked_at.is_not(None) if revoked else m.ApiKey.revoked_at.is_(None)
+        )
+    return query
+
+
 @router.get("/workspaces/{ws}/keys")
-async def list_keys(ws: str, rt: Admin, s: Session) -> ListOf[KeyPublic]:
+async def list_keys(
+    ws: str,
+    rt: Admin,
+    s: Session,
+    search: Search = None,
+    revoked: bool | None = None,
+    limit: Limit = 100,
+    cursor: str | None = None,
+) -> ListOf[KeyPublic]:
+    """Oldest first; ``search`` in the name, ``revoked`` true/false; ``next_cursor`` pages on."""
     workspace = await workspace_by_name(s, ws)
-    rows = await s.scalars(
-        select(m.ApiKey).where(m.ApiKey.workspace_id == workspace.id).order_by(m.ApiKey.created_at)
+    query = _filtered(
+        select(m.ApiKey).where(m.ApiKey.workspace_id == workspace.id), search, revoked
     )
-    return ListOf[KeyPublic](data=[KeyPublic.model_validate(r) for r in rows])
+    order = [m.ApiKey.created_at, m.ApiKey.id]
+    rows, next_cursor = await page(s, query, order, limit, cursor, lambda r: [r.created_at, r.id])
+    return ListOf[KeyPublic](
+        data=[KeyPublic.model_validate(r) for r in rows], next_cursor=next_cursor
+    )
+
+
+@router.get("/keys")
+async def list_all_keys(
+    rt: Admin,
+    s: Session,
+    search: Search = None,
+    revoked: bool | None = None,
+    limit: Limit = 100,
+    cursor: str | None = None,
+) -> ListOf[WorkspaceKeyPublic]:
+    """Every workspace's keys, with the workspace's name (what ``apply`` reads at once)."""
+    query = _filtered(
+        select(m.ApiKey, m.Workspace.name).join(
+            m.Workspace, m.Workspace.id == m.ApiKey.workspace_id
+        ),
+        search,
+        revoked,
+    )
+    order = [m.ApiKey.created_at, m.ApiKey.id]
+    rows, next_cursor = await page(
+        s, query, order, limit, cursor, lambda r: [r[0].created_at, r[0].id], scalars=False
+    )
+    data = [
+        WorkspaceKeyPublic(**KeyPublic.model_validate(key).model_dump(), workspace=name)
+        for key, name in rows
+    ]
+    return ListOf[WorkspaceKeyPublic](data=data, next_cursor=next_cursor)
 
 
 @router.post("/workspaces/{ws}/keys", status_code=201)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy import select
 
 from junction.admin.deps import Admin, Session, provider_by_name, save
+from junction.admin.paging import MAX_LIMIT, Limit, Search, decode, encode, name_like, page
 from junction.config.catalog import Catalog
 from junction.errors import Conflict, JunctionError, ValidationFailed
 from junction.providers.base import DiscoveredModel
@@ -110,9 +111,21 @@ async def discover(catalog: Catalog, row: m.Provider, seconds: float) -> None:
 
 
 @router.get("/providers")
-async def list_providers(rt: Admin, s: Session) -> ListOf[ProviderPublic]:
-    rows = (await s.scalars(select(m.Provider).order_by(m.Provider.name))).all()
-    return ListOf[ProviderPublic](data=[_with_health(rt, public(r)) for r in rows])
+async def list_providers(
+    rt: Admin,
+    s: Session,
+    search: Search = None,
+    limit: Limit = 100,
+    cursor: str | None = None,
+) -> ListOf[ProviderPublic]:
+    """By name; ``search`` keeps names containing it; ``next_cursor`` pages on."""
+    query = select(m.Provider)
+    if search:
+        query = query.where(name_like(m.Provider.name, search))
+    rows, next_cursor = await page(s, query, [m.Provider.name], limit, cursor, lambda r: [r.name])
+    return ListOf[ProviderPublic](
+        data=[_with_health(rt, public(r)) for r in rows], next_cursor=next_cursor
+    )
 
 
 @router.post("/providers", status_code=201)
@@ -197,9 +210,12 @@ async def delete_provider(name: str, rt: Admin, s: Session) -> Response:
 
 
 @router.get("/models")
-async def list_catalog_models(rt: Admin) -> ListOf[CatalogModel]:
-    """Every ``<provider>/<model>`` with its context length: the assistant form's dropdown."""
-    data = [
+async def list_catalog_models(
+    rt: Admin, search: Search = None, limit: Limit = MAX_LIMIT, cursor: str | None = None
+) -> ListOf[CatalogModel]:
+    """Every ``<provider>/<model>`` with its context length: the assistant form's dropdown.
+    ``search`` keeps ids containing it; ``next_cursor`` pages on."""
+    found = [
         CatalogModel(
             id=f"{name}/{model.name}",
             provider=name,
@@ -211,5 +227,12 @@ async def list_catalog_models(rt: Admin) -> ListOf[CatalogModel]:
         )
         for name, runtime in sorted(rt.catalog.snapshot.providers.items())
         for model in runtime.models.values()
+        if not search or search.lower() in f"{name}/{model.name}".lower()
     ]
-    return ListOf[CatalogModel](data=data)
+    start = 0
+    if cursor:
+        last = decode(cursor, [m.Provider.name])[0]
+        start = next((i + 1 for i, item in enumerate(found) if item.id == last), len(found))
+    data = found[start : start + limit]
+    more = start + limit < len(found)
+    return ListOf[CatalogModel](data=data, next_cursor=encode([data[-1].id]) if more else None)

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from junction.admin import (
     assistants,
+    batch,
     conversations,
     keys,
     knowledge,
@@ -15,5 +16,5 @@ from junction.admin import (
 )
 
 router = APIRouter(prefix="/admin/v1")
-for module in (providers, workspaces, keys, assistants, knowledge, logs, conversations):
+for module in (providers, workspaces, keys, assistants, knowledge, logs, conversations, batch):
     router.include_router(module.router)

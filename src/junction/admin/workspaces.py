@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy import select
 
 from junction.admin.deps import Admin, Session, save, workspace_by_name
+from junction.admin.paging import Limit, Search, name_like, page
 from junction.admin.validation import check_window_for_assistants
 from junction.schemas.common import ListOf
 from junction.schemas.workspaces import WorkspaceCreate, WorkspacePublic, WorkspaceUpdate
@@ -20,9 +21,21 @@ def _stored_window(value: int | str | None) -> str | None:
 
 
 @router.get("/workspaces")
-async def list_workspaces(rt: Admin, s: Session) -> ListOf[WorkspacePublic]:
-    rows = (await s.scalars(select(m.Workspace).order_by(m.Workspace.name))).all()
-    return ListOf[WorkspacePublic](data=[WorkspacePublic.model_validate(r) for r in rows])
+async def list_workspaces(
+    rt: Admin,
+    s: Session,
+    search: Search = None,
+    limit: Limit = 100,
+    cursor: str | None = None,
+) -> ListOf[WorkspacePublic]:
+    """By name; ``search`` keeps names containing it; ``next_cursor`` pages on."""
+    query = select(m.Workspace)
+    if search:
+        query = query.where(name_like(m.Workspace.name, search))
+    rows, next_cursor = await page(s, query, [m.Workspace.name], limit, cursor, lambda r: [r.name])
+    return ListOf[WorkspacePublic](
+        data=[WorkspacePublic.model_validate(r) for r in rows], next_cursor=next_cursor
+    )
 
 
 @router.post("/workspaces", status_code=201)

@@ -54,9 +54,14 @@ def _req(url: str, method: str, path: str, body: Any = None) -> Any:
     return run(url, lambda c: c.request(method, path, body))
 
 
+def _list(url: str, path: str) -> Any:
+    """Every item, page after page."""
+    return run(url, lambda c: c.list(path))
+
+
 @providers.command("list")
 def providers_list(url: Url = DEFAULT_URL, as_json: AsJson = False) -> None:
-    show(_req(url, "GET", "/providers")["data"], as_json, PROVIDER_COLUMNS)
+    show(_list(url, "/providers"), as_json, PROVIDER_COLUMNS)
 
 
 @providers.command("add")
@@ -113,12 +118,12 @@ def providers_delete(name: str, url: Url = DEFAULT_URL) -> None:
 
 def models(url: Url = DEFAULT_URL, as_json: AsJson = False) -> None:
     """Every <provider>/<model> the router knows, with its context length."""
-    show(_req(url, "GET", "/models")["data"], as_json, ("id", "context_length", "kind"))
+    show(_list(url, "/models"), as_json, ("id", "context_length", "kind"))
 
 
 @workspaces.command("list")
 def workspaces_list(url: Url = DEFAULT_URL, as_json: AsJson = False) -> None:
-    show(_req(url, "GET", "/workspaces")["data"], as_json, WORKSPACE_COLUMNS)
+    show(_list(url, "/workspaces"), as_json, WORKSPACE_COLUMNS)
 
 
 @workspaces.command("create")
@@ -154,7 +159,7 @@ def workspaces_delete(
 
 @keys.command("list")
 def keys_list(workspace: str, url: Url = DEFAULT_URL, as_json: AsJson = False) -> None:
-    show(_req(url, "GET", f"/workspaces/{workspace}/keys")["data"], as_json, KEY_COLUMNS)
+    show(_list(url, f"/workspaces/{workspace}/keys"), as_json, KEY_COLUMNS)
 
 
 @keys.command("create")
@@ -191,9 +196,7 @@ def keys_revoke(workspace: str, key_id: str, url: Url = DEFAULT_URL) -> None:
 
 @assistants.command("list")
 def assistants_list(workspace: str, url: Url = DEFAULT_URL, as_json: AsJson = False) -> None:
-    show(
-        _req(url, "GET", f"/workspaces/{workspace}/assistants")["data"], as_json, ASSISTANT_COLUMNS
-    )
+    show(_list(url, f"/workspaces/{workspace}/assistants"), as_json, ASSISTANT_COLUMNS)
 
 
 @assistants.command("show")

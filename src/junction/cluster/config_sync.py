@@ -1,10 +1,11 @@
 """Every process's catalog follows configuration changes made through any other process.
 
-An admin write stores a new random ``config_version`` in the same transaction as the change.
-Then (1) the writing process reloads at once, (2) it publishes the version on Redis, where every
-replica listens and reloads within milliseconds, and (3) every process also polls the version
-row (one primary-key read per ``config_poll_seconds``): the safety net when Redis is unreachable
-or not configured at all (several workers on one SQLite file).
+An admin write appends to the change feed (``config.feed``) in the same transaction as the
+change. Then (1) the writing process applies the new entries at once, (2) it publishes the last
+entry's number on Redis, where every replica listens and applies the entries it has not seen
+within milliseconds, and (3) every process also polls the feed's counter (one primary-key read
+per ``config_poll_seconds``): the safety net when Redis is unreachable or not configured at all
+(several workers on one SQLite file). A process that missed pruned entries reloads everything.
 """
 
 from __future__ import annotations
@@ -12,19 +13,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from junction.config.catalog import Catalog
-from junction.store.models import Meta
+from junction.config import feed
+from junction.config.catalog import Catalog, Prepared
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "junction:config"
-VERSION_KEY = "config_version"
 
 
 class ConfigSync:
@@ -39,12 +38,10 @@ class ConfigSync:
         self._sessions = sessions
         self._redis = redis
         self._poll_seconds = poll_seconds
-        self._seen: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         """Load the catalog, then follow changes."""
-        self._seen = await self._read_version()
         await self._catalog.reload()
         self._tasks.append(asyncio.create_task(self._poll(), name="config-poll"))
         if self._redis is not None:
@@ -58,20 +55,12 @@ class ConfigSync:
                 await task
         self._tasks.clear()
 
-    @staticmethod
-    async def mark_changed(session: AsyncSession) -> str:
-        """Within the admin write's transaction: a new version for the others to notice."""
-        version = secrets.token_hex(8)
-        await session.merge(Meta(key=VERSION_KEY, value=version))
-        return version
-
-    async def changed(self, version: str) -> None:
-        """After the commit: reload here and tell the other replicas."""
-        self._seen = version
-        await self._catalog.reload()
+    async def changed(self, seq: int, prepared: Prepared | None = None) -> None:
+        """After the commit of feed entries up to ``seq``: apply them here, tell the others."""
+        await self._catalog.catch_up(seq, prepared)
         if self._redis is not None:
             try:
-                await self._redis.publish(CHANNEL, version)
+                await self._redis.publish(CHANNEL, str(seq))
             except (RedisError, OSError) as exc:
                 log.warning(
                     "could not announce a config change on Redis (%s); "
@@ -79,21 +68,17 @@ class ConfigSync:
                     exc,
                 )
 
-    async def _read_version(self) -> str | None:
+    async def _read_seq(self) -> int:
         async with self._sessions() as session:
-            row = await session.get(Meta, VERSION_KEY)
-            return row.value if row else None
-
-    async def _reload_if_new(self, version: str | None) -> None:
-        if version is not None and version != self._seen:
-            self._seen = version
-            await self._catalog.reload()
+            return await feed.current(session)
 
     async def _poll(self) -> None:
         while True:
             await asyncio.sleep(self._poll_seconds)
             try:
-                await self._reload_if_new(await self._read_version())
+                seq = await self._read_seq()
+                if seq != self._catalog.applied:
+                    await self._catalog.catch_up(seq)
             except Exception as exc:  # the database may be away for a moment: try again later
                 log.warning("config poll failed: %s", exc)
 
@@ -108,8 +93,9 @@ class ConfigSync:
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
                             data = message["data"]
-                            version = data.decode() if isinstance(data, bytes) else str(data)
-                            await self._reload_if_new(version)
+                            text = data.decode() if isinstance(data, bytes) else str(data)
+                            if text.isdigit():
+                                await self._catalog.catch_up(int(text))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis away: polling covers; reconnect with backoff

@@ -1,29 +1,25 @@
 """Loads the configuration snapshot (``snapshot.py``) from the database.
 
-The data plane never touches the database: it reads an immutable ``Snapshot``, which an admin
-write replaces as a whole (``Catalog.reload``) once its transaction has committed. Provider
-runtimes (and their pooled HTTP sessions) survive a reload when their settings did not change.
+The data plane never touches the database: it reads an immutable ``Snapshot``. At start-up
+``Catalog.reload`` loads everything; after that, ``Catalog.catch_up`` applies the change feed
+(``feed.py``): the rows each admin write touched are re-read and a new snapshot, sharing every
+unchanged view, replaces the old one at once. Provider runtimes (and their pooled HTTP
+sessions) survive a change when their settings did not change.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from junction.config.snapshot import (
-    AssistantView,
-    KeyView,
-    ModelInfo,
-    ProviderRuntime,
-    Snapshot,
-    WorkspaceView,
-)
+from junction.config import feed
+from junction.config.load import apply_changes, load_all
+from junction.config.snapshot import ModelInfo, ProviderRuntime, Snapshot
 from junction.providers.base import Provider, ProviderConfig
 from junction.providers.registry import provider_class
 from junction.security.secrets import SecretBox
@@ -33,6 +29,15 @@ from junction.store import models as m
 log = logging.getLogger(__name__)
 
 RETIRED_PROVIDER_GRACE_SECONDS = 900.0
+FEED_PAGE = 5000  # change-feed entries read per query
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A snapshot built from ``base`` inside an admin write's transaction."""
+
+    base: Snapshot
+    snapshot: Snapshot
 
 
 class Catalog:
@@ -46,12 +51,74 @@ class Catalog:
         self._retired: list[tuple[float, Provider]] = []
         self._closing: set[asyncio.Task[None]] = set()
         self.snapshot = Snapshot()
+        self.applied = 0  # the last change-feed entry the snapshot includes
+        self.full_reloads = 0
 
     async def reload(self) -> None:
-        async with self._lock, self._sessions() as session:
-            snapshot = await self._load(session)
+        """Load everything (start-up, or a process that missed pruned feed entries)."""
+        async with self._lock:
+            await self._reload()
+
+    async def _reload(self) -> None:
+        async with self._sessions() as session:
+            # The number first: a change committed meanwhile is in the rows read below and is
+            # applied once more later, which changes nothing.
+            applied = await feed.current(session)
+            snapshot = await load_all(session, self._runtime)
+        self._swap(snapshot, applied)
+        self.full_reloads += 1
+
+    async def prepare(self, session: AsyncSession, entries: list[feed.Entry]) -> Prepared | None:
+        """Within the admin write's transaction, once ``entries`` are recorded: the snapshot as
+        it will be after the commit (the rows read in the transaction that wrote them), so the
+        writer needs no read after its commit. None when this process is behind the feed (or a
+        provider changed: its new session is only made once the change is committed)."""
+        if not entries or entries[0].seq != self.applied + 1:
+            return None
+        if any(e.kind == "provider" for e in entries):
+            return None
+        base = self.snapshot
+        return Prepared(base, await apply_changes(session, base, entries, self._runtime))
+
+    async def catch_up(self, seen: int | None = None, prepared: Prepared | None = None) -> None:
+        """Apply the change feed's entries after the last applied one (up to ``seen`` at least):
+        only the rows they name are read. Reloads everything when entries it needs were pruned.
+        Readers see the old snapshot until the new one is complete. ``prepared``: the writer's
+        own change, used as it is when nothing else was applied meanwhile."""
+        async with self._lock:
+            if seen is not None and seen <= self.applied:
+                return
+            if prepared is not None and seen is not None and prepared.base is self.snapshot:
+                self._swap(prepared.snapshot, seen)
+                return
+            async with self._sessions() as session:
+                entries: list[feed.Entry] = []
+                while page := await feed.since(
+                    session, entries[-1].seq if entries else self.applied, FEED_PAGE
+                ):
+                    entries += page
+                    if len(page) < FEED_PAGE:
+                        break
+                missed = (
+                    entries[0].seq != self.applied + 1
+                    if entries
+                    else await feed.current(session) > self.applied
+                )
+                if not entries and not missed:
+                    return
+                if not missed:
+                    snapshot = await apply_changes(session, self.snapshot, entries, self._runtime)
+            if missed:
+                log.info("configuration feed entries after %d are gone: full reload", self.applied)
+                await self._reload()
+                return
+            self._swap(snapshot, entries[-1].seq)
+
+    def _swap(self, snapshot: Snapshot, applied: int) -> None:
+        if snapshot.providers is not self.snapshot.providers:
             self._retire_replaced(snapshot)
-            self.snapshot = snapshot
+        self.snapshot = snapshot
+        self.applied = applied
 
     async def close(self) -> None:
         clients = [p.client for p in self.snapshot.providers.values()]
@@ -74,67 +141,15 @@ class Catalog:
             tokenizer=row.tokenizer,
         )
 
-    async def _load(self, session: AsyncSession) -> Snapshot:
-        old = self.snapshot.providers
-        providers: dict[str, ProviderRuntime] = {}
-        for row in (await session.scalars(select(m.Provider))).all():
-            config = self.provider_config(row)
-            previous = old.get(row.name)
-            if previous is not None and previous.config.fingerprint() == config.fingerprint():
-                client = previous.client
-            else:
-                client = provider_class(config.kind)(config)
-            providers[row.name] = ProviderRuntime(config, client, _models(row.models))
-
-        workspaces = {
-            w.id: WorkspaceView(
-                w.id,
-                w.name,
-                w.token_context_window,
-                w.max_tokens,
-                w.rpm_limit,
-                w.tpm_limit,
-                w.monthly_token_budget,
-                w.judge_assistant,
-                log_content=w.log_content,
-            )
-            for w in (await session.scalars(select(m.Workspace))).all()
-        }
-        key_rows = (await session.scalars(select(m.ApiKey))).all()
-        keys = {
-            k.key_hash: KeyView(
-                k.id,
-                k.workspace_id,
-                k.name,
-                k.expires_at.timestamp() if k.expires_at else None,
-                k.revoked_at is not None,
-                k.rpm_limit,
-                k.tpm_limit,
-            )
-            for k in key_rows
-        }
-        keys = _with_owners(keys, {k.id: k.rotated_from for k in key_rows})
-        assistants: dict[str, dict[str, AssistantView]] = {ws: {} for ws in workspaces}
-        for a in (await session.scalars(select(m.Assistant))).all():
-            assistants.setdefault(a.workspace_id, {})[a.name] = AssistantView(
-                a.id,
-                a.workspace_id,
-                a.name,
-                a.description,
-                tuple(a.model),
-                tuple(a.fallbacks or ()),
-                a.system_prompt,
-                a.chat_history,
-                a.temperature,
-                a.quality_score,
-                a.max_tokens,
-                int(a.created_at.timestamp()),
-                embedding_model=a.embedding_model,
-                context_score=a.context_score,
-                knowledge_version=a.knowledge_version or "",
-                disable_think=a.disable_think or a.chat_history == "disable_think",
-            )
-        return Snapshot(providers, workspaces, keys, assistants)
+    def _runtime(self, row: m.Provider) -> ProviderRuntime:
+        """A provider's runtime, keeping the current pooled session when nothing changed."""
+        config = self.provider_config(row)
+        previous = self.snapshot.providers.get(row.name)
+        if previous is not None and previous.config.fingerprint() == config.fingerprint():
+            client = previous.client
+        else:
+            client = provider_class(config.kind)(config)
+        return ProviderRuntime(config, client, _models(row.models))
 
     def _retire_replaced(self, new: Snapshot) -> None:
         """Close replaced sessions later, once requests still using them have finished."""
@@ -151,19 +166,6 @@ class Catalog:
             task = asyncio.get_running_loop().create_task(client.close())
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
-
-
-def _with_owners(keys: dict[str, KeyView], parents: dict[str, str | None]) -> dict[str, KeyView]:
-    """Each key's ``owner_id``: the key its rotation chain started from."""
-
-    def root(key_id: str) -> str:
-        seen = {key_id}
-        while (parent := parents.get(key_id)) and parent in parents and parent not in seen:
-            seen.add(parent)
-            key_id = parent
-        return key_id
-
-    return {h: dataclasses.replace(k, owner_id=root(k.id)) for h, k in keys.items()}
 
 
 def _models(entries: list[dict[str, Any]] | None) -> dict[str, ModelInfo]:

@@ -1,6 +1,9 @@
 """The in-process copy of the configuration that the request path reads: immutable views of
 providers, workspaces, keys and assistants, looked up by dictionary. ``catalog.Catalog`` builds
 and replaces them; nothing here touches the database.
+
+A change never edits a snapshot in place: the catalog builds a new one that shares every
+unchanged view and dictionary with the old one (copy-on-write), then swaps it in at once.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ class ProviderRuntime:
     models: dict[str, ModelInfo]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WorkspaceView:
     id: str
     name: str
@@ -38,7 +41,7 @@ class WorkspaceView:
     log_content: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KeyView:
     id: str
     workspace_id: str
@@ -53,7 +56,7 @@ class KeyView:
         return not self.revoked and (self.expires_at is None or now < self.expires_at)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AssistantView:
     id: str
     workspace_id: str

@@ -61,13 +61,15 @@ class State:
 
 
 async def read_state(client: AdminClient) -> State:
+    """Everything, in pages of a thousand across workspaces (not one request per workspace)."""
     providers = {p["name"]: p for p in await client.list("/providers")}
     workspaces = {w["name"]: w for w in await client.list("/workspaces")}
-    keys = {ws: await client.list(f"/workspaces/{ws}/keys") for ws in workspaces}
-    assistants = {
-        ws: {a["name"]: a for a in await client.list(f"/workspaces/{ws}/assistants")}
-        for ws in workspaces
-    }
+    keys: dict[str, list[dict[str, Any]]] = {ws: [] for ws in workspaces}
+    for key in await client.list("/keys"):
+        keys.setdefault(key.pop("workspace"), []).append(key)
+    assistants: dict[str, dict[str, dict[str, Any]]] = {ws: {} for ws in workspaces}
+    for assistant in await client.list("/assistants"):
+        assistants.setdefault(assistant.pop("workspace"), {})[assistant["name"]] = assistant
     return State(providers, workspaces, keys, assistants)
 
 

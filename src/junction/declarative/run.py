@@ -18,12 +18,16 @@ class Applied:
     new_keys: dict[str, str] = field(default_factory=dict)  # "ws/name" -> key, shown once
 
 
+BATCH_SIZE = 500  # operations per batch request (the router takes up to 1,000)
+
+
 async def apply(
     client: AdminClient,
     doc: Document,
     prune: bool = False,
     dry_run: bool = False,
     base_dir: Path | None = None,
+    batch_size: int = BATCH_SIZE,
 ) -> Applied:
     """Bring the router to ``doc``. Everything was validated before the first change; knowledge
     files (paths relative to ``base_dir``, the YAML file's folder) come after the assistants."""
@@ -34,20 +38,39 @@ async def apply(
     result = Applied(changes + file_changes)
     if dry_run:
         return result
-    # Deletions last, so that assistants move off a provider before it goes.
-    ordered = [c for c in changes if c.method != "DELETE"] + [
-        c for c in changes if c.method == "DELETE"
-    ]
-    for change in ordered:
-        answer = await client.request(change.method, change.path, change.body)
-        if change.what.startswith("key ") and change.action == "create":
-            result.new_keys[change.what.removeprefix("key ")] = answer["key"]
+    # Providers first, one by one (assistants are checked against the providers the router
+    # already serves); then workspaces, keys and assistants in batches of one transaction each;
+    # deletions last, so that assistants move off a provider before it goes.
+    provider = [c for c in changes if c.what.startswith("provider ")]
+    rest = [c for c in changes if not c.what.startswith("provider ")]
+    for group in (
+        [c for c in provider if c.method != "DELETE"],
+        [c for c in rest if c.method != "DELETE"],
+        [c for c in rest if c.method == "DELETE"],
+        [c for c in provider if c.method == "DELETE"],
+    ):
+        for i in range(0, len(group), batch_size):
+            chunk = group[i : i + batch_size]
+            answers = await _send(client, chunk)
+            for change, answer in zip(chunk, answers, strict=True):
+                if change.what.startswith("key ") and change.action == "create":
+                    result.new_keys[change.what.removeprefix("key ")] = answer["key"]
     for change in file_changes:
         if isinstance(change, FileChange):
             await client.upload(change.path, change.filename, change.data)
         else:
             await client.request(change.method, change.path)
     return result
+
+
+async def _send(client: AdminClient, changes: list[Change]) -> list[Any]:
+    if len(changes) == 1:
+        c = changes[0]
+        return [await client.request(c.method, c.path, c.body)]
+    operations = [{"method": c.method, "path": c.path, "body": c.body} for c in changes]
+    answer = await client.post("/batch", {"operations": operations})
+    data: list[Any] = answer["data"]
+    return data
 
 
 def _env_name(*parts: str) -> str:

@@ -7,6 +7,7 @@ import secrets
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from junction.config import feed
 from junction.store import models as m
 from junction.store.knowledge import KnowledgeChunk, KnowledgeFile
 
@@ -17,12 +18,14 @@ def new_version() -> str:
 
 async def bump(s: AsyncSession, assistant_id: str) -> None:
     """The assistant's knowledge changed: every replica reloads its vectors on next use."""
-    await s.execute(
+    workspace_id = await s.scalar(
         update(m.Assistant)
         .where(m.Assistant.id == assistant_id)
         .values(knowledge_version=new_version())
+        .returning(m.Assistant.workspace_id)
         .execution_options(synchronize_session=False)
     )
+    feed.note(s, "assistant", assistant_id, workspace_id)
 
 
 async def reembed_all(s: AsyncSession, assistant_id: str) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from junction.cluster.config_sync import ConfigSync
+from junction.config import feed
 from junction.knowledge.index import KnowledgeIndex
 from junction.knowledge.ingest import Ingestor
 
@@ -62,16 +62,18 @@ class Knowledge:
         self.ingestor.kick()
 
     async def announce(self, s: AsyncSession) -> Callable[[], Awaitable[None]]:
-        """Within a write's transaction: a new configuration version; the returned function,
-        run after the commit, reloads the catalog here and on every replica."""
-        version = await ConfigSync.mark_changed(s)
+        """Within a write's transaction: its change-feed entries; the returned function, run
+        after the commit, applies them here and on every replica."""
         rt = self._rt
+        entries = await feed.record(s, rt.settings.config_feed_keep)
 
         async def after_commit() -> None:
+            if not entries:
+                return
             if rt.config_sync is not None:
-                await rt.config_sync.changed(version)
+                await rt.config_sync.changed(entries[-1].seq)
             else:
-                await rt.catalog.reload()
+                await rt.catalog.catch_up(entries[-1].seq)
 
         return after_commit
 

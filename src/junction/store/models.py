@@ -57,6 +57,23 @@ class Meta(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class ConfigChange(Base):
+    """One entry of the configuration change feed: which row an admin write touched.
+
+    ``seq`` numbers entries without gaps, in commit order (``config.feed`` assigns them under
+    the ``config_seq`` row's lock); other processes re-read the rows named after the last entry
+    they applied. ``kind`` is provider (``ref`` = name), workspace (id), key (key hash) or
+    assistant (id); ``workspace_id`` locates keys and assistants that are gone.
+    """
+
+    __tablename__ = "config_changes"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))
+    ref: Mapped[str] = mapped_column(String(128))
+    workspace_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Provider(Base):
     __tablename__ = "providers"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -25,9 +25,16 @@ async def traffic(api: AdminApi, ws: str, hours: int = 24) -> dict[str, Any] | N
     }
 
 
+UI_PAGE = 25  # workspaces per page of the list
+
+
 def workspace_routes(ui: Ui) -> dict[str, object]:
     async def listing(p: Page, status: int = 200, **extra: Any) -> Response:
-        result = await p.api.get(path("workspaces"))
+        """One page of workspaces (``search`` in the name, ``cursor`` from the previous page),
+        with the last day's traffic of the page's workspaces only."""
+        search = p.request.query_params.get("search", "").strip()[:128]
+        cursor = p.request.query_params.get("cursor", "")
+        result = await p.api.get(path("workspaces"), search=search, cursor=cursor, limit=UI_PAGE)
         rows = []
         for ws in result.items():
             rows.append({**ws, "traffic": await traffic(p.api, ws["name"])})
@@ -35,6 +42,9 @@ def workspace_routes(ui: Ui) -> dict[str, object]:
             "workspaces.html",
             status,
             workspaces=rows,
+            search=search,
+            paged=bool(cursor),
+            next_cursor=(result.data or {}).get("next_cursor") if result.ok else None,
             load_error=None if result.ok else result,
             **extra,
         )

@@ -1,0 +1,479 @@
+"""Thousands of tenants: what configuration costs as the catalog grows.
+
+    .venv/bin/python bench/tenants_bench.py [--sizes 100,1000,10000] [--keys 100000]
+
+Starts the harness's upstream, a fresh PostgreSQL database and two `junction serve` replicas
+(A and B) on it and Redis, as README "Running at scale" describes. Grows the catalog through
+A's bulk path (`POST /admin/v1/batch`, 1,000 operations a request) to each size in turn --
+workspaces of 2 keys and 3 assistants each -- and at each size measures:
+
+- admin writes one at a time through A (create a key, patch an assistant, patch a workspace,
+  in turn): p50 and p99 of the answer time;
+- propagation: a key created through A, until replica B answers with it (Redis wake-up, then
+  B applies the change feed's entries); p50 and max;
+- the data plane: sequential chat completions through B with keys picked across the catalog;
+  p50 and p99;
+- cold start: a third `junction serve` started on the same database, from the process start
+  to its first answered chat completion, and its RSS once idle;
+- in the benchmark's own process: the time to load the catalog (``load_all``: the part of
+  start-up that grows with it) and the snapshot's bytes per key and per assistant.
+
+Last, with ``--keys N``, keys are added (in batches) until the catalog holds N and the same
+figures are taken again. Writes
+bench/results/tenants.json. Loopback only; the machine's load is recorded with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import http.client
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+JUNCTION = ROOT / ".venv" / "bin" / "junction"
+PG = "postgresql://postgres@127.0.0.1:5432"
+BATCH = 1000
+CHAT = {"model": "a0", "messages": [{"role": "user", "content": "hi"}]}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Http:
+    """One keep-alive connection to one server."""
+
+    def __init__(self, port: int, key: str = "") -> None:
+        self.port = port
+        self.key = key
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+
+    def call(self, method: str, path: str, body: Any = None, key: str | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json"}
+        if key or self.key:
+            headers["Authorization"] = f"Bearer {key or self.key}"
+        for attempt in (1, 2):  # an idle keep-alive connection may have been closed: reopen
+            try:
+                self.conn.request(method, path, data, headers)
+                response = self.conn.getresponse()
+                break
+            except (OSError, http.client.HTTPException):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+                if attempt == 2:
+                    raise
+        raw = response.read()
+        if response.status >= 400:
+            raise RuntimeError(f"{method} {path}: {response.status} {raw[:300]!r}")
+        return json.loads(raw) if raw else None
+
+    def ok(self, method: str, path: str, body: Any = None, key: str | None = None) -> bool:
+        try:
+            self.call(method, path, body, key)
+            return True
+        except (RuntimeError, OSError, http.client.HTTPException):
+            return False
+
+
+def psql(sql: str) -> None:
+    subprocess.run(["psql", f"{PG}/test", "-qc", sql], check=True, capture_output=True)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_s(pid: int) -> float:
+    """The process's CPU time so far (user + system): unlike wall time, not stretched by
+    other work on the machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def ms(values: list[float]) -> dict[str, float]:
+    return {
+        "p50_ms": round(statistics.median(values) * 1000, 2),
+        "p99_ms": round(pct(values, 0.99) * 1000, 2),
+        "max_ms": round(max(values) * 1000, 2),
+        "n": len(values),
+    }
+
+
+class Bench:
+    def __init__(self, work: Path, database: str) -> None:
+        self.work = work
+        self.database = database
+        self.admin_key = "ja-bench-" + secrets.token_hex(8)
+        self.env = {
+            **os.environ,
+            "JUNCTION_DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}",
+            "JUNCTION_REDIS_URL": "redis://127.0.0.1:6379/0",
+            "JUNCTION_REDIS_PREFIX": database,
+            "JUNCTION_SECRET_KEY": "bench-" + database,
+            "JUNCTION_ADMIN_KEY": self.admin_key,
+            "JUNCTION_ACCESS_LOG": "false",
+            "JUNCTION_REQUEST_LOG": "false",
+        }
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.workspaces = 0
+        self.keys: list[str] = []  # a sample of key secrets across the catalog
+        self.key_count = 0
+        self.assistant_count = 0
+
+    def start(self, name: str) -> tuple[subprocess.Popen[bytes], int]:
+        port = free_port()
+        data_dir = self.work / name
+        data_dir.mkdir(exist_ok=True)
+        log = (self.work / f"{name}.log").open("ab")
+        proc = subprocess.Popen(
+            [str(JUNCTION), "serve", "--port", str(port)],
+            env={**self.env, "JUNCTION_DATA_DIR": str(data_dir)},
+            stdout=log,
+            stderr=log,
+        )
+        self.procs.append(proc)
+        return proc, port
+
+    def wait_ready(self, port: int, proc: subprocess.Popen[bytes], key: str = "") -> float:
+        """Seconds until a chat completion (or, without a key, /healthz) answers."""
+        start = time.monotonic()
+        client = Http(port)
+        while time.monotonic() - start < 300:
+            if proc.poll() is not None:
+                raise RuntimeError(f"junction exited: see {self.work}")
+            if key and client.ok("POST", "/v1/chat/completions", CHAT, key):
+                return time.monotonic() - start
+            if not key and client.ok("GET", "/healthz"):
+                return time.monotonic() - start
+            time.sleep(0.02)
+        raise RuntimeError("junction did not answer within 300 s")
+
+    def batch(self, admin: Http, operations: list[dict[str, Any]]) -> list[Any]:
+        answers: list[Any] = []
+        for i in range(0, len(operations), BATCH):
+            answers += admin.call(
+                "POST", "/admin/v1/batch", {"operations": operations[i : i + BATCH]}
+            )["data"]
+        return answers
+
+    def grow(self, admin: Http, workspaces: int) -> float:
+        start = time.monotonic()
+        operations: list[dict[str, Any]] = []
+        for n in range(self.workspaces, workspaces):
+            ws = f"ws{n:06d}"
+            operations.append({"method": "POST", "path": "/workspaces", "body": {"name": ws}})
+            operations += [
+                {"method": "POST", "path": f"/workspaces/{ws}/keys", "body": {"name": f"k{i}"}}
+                for i in range(2)
+            ]
+            operations += [
+                {
+                    "method": "POST",
+                    "path": f"/workspaces/{ws}/assistants",
+                    "body": {
+                        "name": f"a{i}",
+                        "model": "up/bench-model",
+                        "system_prompt": "Be terse.",
+                    },
+                }
+                for i in range(3)
+            ]
+        answers = self.batch(admin, operations)
+        new_keys = [a["key"] for a in answers if isinstance(a, dict) and "key" in a]
+        self.keys += random.sample(new_keys, min(len(new_keys), 200))
+        self.key_count += len(new_keys)
+        self.assistant_count += 3 * (workspaces - self.workspaces)
+        self.workspaces = workspaces
+        return time.monotonic() - start
+
+    def more_keys(self, admin: Http, total: int) -> float:
+        start = time.monotonic()
+        need = total - self.key_count
+        operations = [
+            {
+                "method": "POST",
+                "path": f"/workspaces/ws{i % self.workspaces:06d}/keys",
+                "body": {"name": f"extra{i}"},
+            }
+            for i in range(need)
+        ]
+        answers = self.batch(admin, operations)
+        self.keys += random.sample([a["key"] for a in answers], min(len(answers), 200))
+        self.key_count = total
+        return time.monotonic() - start
+
+    def writes(self, admin: Http, n: int, pid: int) -> dict[str, Any]:
+        times: dict[str, list[float]] = {
+            "create_key": [],
+            "patch_assistant": [],
+            "patch_workspace": [],
+        }
+        cpu0 = cpu_s(pid)
+        for i in range(n):
+            ws = f"ws{random.randrange(self.workspaces):06d}"
+            kind = list(times)[i % 3]
+            t = time.perf_counter()
+            if kind == "create_key":
+                admin.call("POST", f"/admin/v1/workspaces/{ws}/keys", {"name": f"w{i}"})
+                self.key_count += 1
+            elif kind == "patch_assistant":
+                admin.call(
+                    "PATCH", f"/admin/v1/workspaces/{ws}/assistants/a1", {"system_prompt": f"v{i}"}
+                )
+            else:
+                admin.call("PATCH", f"/admin/v1/workspaces/{ws}", {"max_tokens": 1000 + i})
+            times[kind].append(time.perf_counter() - t)
+        every = [x for v in times.values() for x in v]
+        cpu = (cpu_s(pid) - cpu0) / n
+        return {"all": ms(every), "cpu_ms_per_write": round(cpu * 1000, 2)} | {
+            k: ms(v) for k, v in times.items()
+        }
+
+    def propagation(self, admin: Http, replica: Http, n: int, pid: int) -> dict[str, Any]:
+        times = []
+        cpu0 = cpu_s(pid)
+        for i in range(n):
+            ws = f"ws{random.randrange(self.workspaces):06d}"
+            t = time.perf_counter()
+            key = admin.call("POST", f"/admin/v1/workspaces/{ws}/keys", {"name": f"p{i}"})["key"]
+            self.key_count += 1
+            while not replica.ok("GET", "/v1/models", key=key):
+                if time.perf_counter() - t > 30:
+                    raise RuntimeError("a change did not reach replica B within 30 s")
+                time.sleep(0.002)
+            times.append(time.perf_counter() - t)
+        # B's CPU per change: applying it, and answering the polls for the new key.
+        return ms(times) | {"replica_cpu_ms_per_change": round((cpu_s(pid) - cpu0) / n * 1000, 2)}
+
+    def data_plane(self, replica: Http, n: int) -> dict[str, Any]:
+        times = []
+        for _ in range(n):
+            key = random.choice(self.keys)
+            t = time.perf_counter()
+            replica.call("POST", "/v1/chat/completions", CHAT, key)
+            times.append(time.perf_counter() - t)
+        return ms(times)
+
+    def cold_start(self, name: str) -> dict[str, Any]:
+        t = time.monotonic()
+        proc, port = self.start(name)
+        first = self.wait_ready(port, proc, random.choice(self.keys))
+        time.sleep(3)
+        idle = rss_mb(proc.pid)
+        proc.terminate()
+        proc.wait(30)
+        self.procs.remove(proc)
+        return {
+            "first_answer_s": round(first, 3),
+            "idle_rss_mb": round(idle, 1),
+            "wall_s": round(time.monotonic() - t, 3),
+        }
+
+
+def commit_floor(url: str, n: int = 30) -> float:
+    """p50 of a bare INSERT + COMMIT on the same PostgreSQL: what any durable write costs."""
+
+    async def run() -> float:
+        import asyncpg
+
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("CREATE TABLE IF NOT EXISTS bench_floor (x int)")
+            times = []
+            for _ in range(n):
+                t = time.perf_counter()
+                async with conn.transaction():
+                    await conn.execute("INSERT INTO bench_floor VALUES (1)")
+                times.append(time.perf_counter() - t)
+            await conn.execute("DROP TABLE bench_floor")
+            return round(statistics.median(times) * 1000, 2)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+async def memory_per_view(url: str) -> dict[str, Any]:
+    """The catalog's load time (``load_all``, the part of start-up that grows with the
+    catalog) and the snapshot's size per key and per assistant: every object reachable from
+    the keys (or assistants) dictionary, each counted once; workspace ids are shared with the
+    workspaces and not counted."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from junction.config.load import load_all
+    from junction.store.db import create_engine, session_factory
+
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session:
+
+            def no_providers(row: Any) -> Any:
+                return None
+
+            await load_all(session, no_providers)  # warm: connection, statement caches
+            started = time.perf_counter()
+            snapshot = await load_all(session, no_providers)
+            load_s = time.perf_counter() - started
+    finally:
+        await engine.dispose()
+    shared = {id(w) for w in snapshot.workspaces}
+
+    def deep(obj: Any, seen: set[int]) -> int:
+        if (
+            id(obj) in seen
+            or id(obj) in shared
+            or obj is None
+            or (isinstance(obj, (bool, int, float)) and sys.getsizeof(obj) <= 28)
+        ):
+            return 0
+        seen.add(id(obj))
+        size = sys.getsizeof(obj)
+        if isinstance(obj, dict):
+            size += sum(deep(k, seen) + deep(v, seen) for k, v in obj.items())
+        elif isinstance(obj, (tuple, list)):
+            size += sum(deep(v, seen) for v in obj)
+        elif hasattr(obj, "__slots__"):
+            size += sum(deep(getattr(obj, f), seen) for f in obj.__slots__)
+        return size
+
+    keys = deep(snapshot.keys, set())
+    assistants = deep(snapshot.assistants, set())
+    n_assistants = sum(len(v) for v in snapshot.assistants.values())
+    gc.collect()
+    return {
+        "catalog_load_s": round(load_s, 3),
+        "keys": len(snapshot.keys),
+        "bytes_per_key": round(keys / max(1, len(snapshot.keys))),
+        "assistants": n_assistants,
+        "bytes_per_assistant": round(assistants / max(1, n_assistants)),
+    }
+
+
+def write(path: str, results: list[dict[str, Any]]) -> None:
+    out = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cores": os.cpu_count(), "loadavg_end": loadavg()},
+        "database": "PostgreSQL (two replicas, Redis)",
+        "shape": "each workspace: 2 keys, 3 assistants; bulk through POST /admin/v1/batch",
+        "sizes": results,
+    }
+    Path(path).parent.mkdir(exist_ok=True)
+    Path(path).write_text(json.dumps(out, indent=2) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--keys", type=int, default=0, help="then grow to this many keys")
+    parser.add_argument("--writes", type=int, default=150)
+    parser.add_argument("--propagations", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--out", default=str(BENCH / "results" / "tenants.json"))
+    args = parser.parse_args()
+    random.seed(7)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop: still clean up below
+    work = Path(tempfile.mkdtemp(prefix="junction-tenants-"))
+    database = "junction_tenants_" + secrets.token_hex(4)
+    psql(f'CREATE DATABASE "{database}"')
+    bench = Bench(work, database)
+    upstream: subprocess.Popen[bytes] | None = None
+    results: list[dict[str, Any]] = []
+    try:
+        up_port = free_port()
+        upstream = subprocess.Popen(
+            [sys.executable, str(BENCH / "upstream.py"), "--port", str(up_port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        a, a_port = bench.start("a")
+        bench.wait_ready(a_port, a)  # A migrates the empty database first
+        b, b_port = bench.start("b")
+        bench.wait_ready(b_port, b)
+        admin = Http(a_port, bench.admin_key)
+        replica = Http(b_port)
+        admin.call(
+            "POST",
+            "/admin/v1/providers",
+            {
+                "name": "up",
+                "base_url": f"http://127.0.0.1:{up_port}/v1",
+                "models": [{"name": "bench-model"}],
+            },
+        )
+        steps: list[tuple[str, int]] = [("workspaces", int(s)) for s in args.sizes.split(",")]
+        if args.keys:
+            steps.append(("keys", args.keys))
+        for what, size in steps:
+            print(f"growing to {size} {what} (load {loadavg()})", flush=True)
+            grow_s = (
+                bench.grow(admin, size) if what == "workspaces" else bench.more_keys(admin, size)
+            )
+            time.sleep(2)
+            row: dict[str, Any] = {
+                "workspaces": bench.workspaces,
+                "keys": bench.key_count,
+                "assistants": bench.assistant_count,
+                "bulk_s": round(grow_s, 1),
+                "load_before": loadavg(),
+            }
+            row["commit_floor_p50_ms"] = commit_floor(f"{PG}/{database}")
+            row["admin_write"] = bench.writes(admin, args.writes, a.pid)
+            row["propagation"] = bench.propagation(admin, replica, args.propagations, b.pid)
+            row["data_plane"] = bench.data_plane(replica, args.requests)
+            row["cold_start"] = bench.cold_start(f"c{size}")
+            row["catalog"] = asyncio.run(memory_per_view(bench.env["JUNCTION_DATABASE_URL"]))
+            row["rss_a_mb"] = round(rss_mb(a.pid), 1)
+            row["rss_b_mb"] = round(rss_mb(b.pid), 1)
+            row["load_after"] = loadavg()
+            results.append(row)
+            print(json.dumps(row), flush=True)
+            write(args.out, results)  # what is measured so far survives an interruption
+    finally:
+        for proc in reversed(bench.procs):
+            proc.terminate()
+        if upstream is not None:
+            upstream.terminate()
+        for proc in [*bench.procs, *([upstream] if upstream else [])]:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        psql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        if os.environ.get("KEEP_WORK"):
+            print("work dir:", work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

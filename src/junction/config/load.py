@@ -1,0 +1,296 @@
+"""Configuration rows into snapshot views: all of them at start-up (one query per table, only
+the columns the views hold, views built by unpacking rows), or only the rows that the change
+feed names (``apply_changes``: copy-on-write of the dictionaries those rows live in).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import select, type_coerce
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import NullType
+
+from junction.config.feed import Entry
+from junction.config.snapshot import (
+    AssistantView,
+    KeyView,
+    ProviderRuntime,
+    Snapshot,
+    WorkspaceView,
+)
+from junction.store import models as m
+
+RuntimeFor = Callable[[m.Provider], ProviderRuntime]
+
+_W, _K, _A = m.Workspace, m.ApiKey, m.Assistant
+# Columns read as the driver gives them (a JSON column's text; a timestamp as a datetime on
+# PostgreSQL, as text on SQLite): converted below in one step, not by a processor per value.
+_RAW = NullType()
+# Column order = the view's field order.
+_WORKSPACE = (
+    _W.id,
+    _W.name,
+    _W.token_context_window,
+    _W.max_tokens,
+    _W.rpm_limit,
+    _W.tpm_limit,
+    _W.monthly_token_budget,
+    _W.judge_assistant,
+    _W.log_content,
+)
+_KEY = (
+    _K.key_hash,
+    _K.id,
+    _K.workspace_id,
+    _K.name,
+    type_coerce(_K.expires_at, _RAW),
+    type_coerce(_K.revoked_at, _RAW),
+    _K.rpm_limit,
+    _K.tpm_limit,
+    _K.rotated_from,
+)
+_ASSISTANT = (
+    _A.id,
+    _A.workspace_id,
+    _A.name,
+    _A.description,
+    type_coerce(_A.model, _RAW),
+    type_coerce(_A.fallbacks, _RAW),
+    _A.system_prompt,
+    _A.chat_history,
+    _A.temperature,
+    _A.quality_score,
+    _A.max_tokens,
+    type_coerce(_A.created_at, _RAW),
+    _A.embedding_model,
+    _A.context_score,
+    _A.knowledge_version,
+    _A.disable_think,
+)
+_CHUNK = 5000  # values in one IN (...), well under both databases' parameter limits
+
+
+def _chunks(values: Collection[str]) -> Iterator[list[str]]:
+    items = list(values)
+    for i in range(0, len(items), _CHUNK):
+        yield items[i : i + _CHUNK]
+
+
+def _root(key_id: str, parents: dict[str, str]) -> str:
+    """The first key of a rotation chain (``parents``: key id -> the key it was rotated from)."""
+    seen = {key_id}
+    while (parent := parents.get(key_id)) is not None and parent not in seen:
+        seen.add(parent)
+        key_id = parent
+    return key_id
+
+
+def _keys(
+    rows: Any, workspace_ids: dict[str, str]
+) -> tuple[dict[str, KeyView], dict[str, tuple[str, str]]]:
+    """Views by key hash, and the rotated ones: hash -> (id, rotated_from)."""
+    keys: dict[str, KeyView] = {}
+    rotated: dict[str, tuple[str, str]] = {}
+    for key_hash, kid, ws, name, expires, revoked, rpm, tpm, parent in rows:
+        keys[key_hash] = KeyView(
+            kid,
+            workspace_ids.get(ws, ws),
+            name,
+            _timestamp(expires) if expires is not None else None,
+            revoked is not None,
+            rpm,
+            tpm,
+            kid,
+        )
+        if parent is not None:
+            rotated[key_hash] = (kid, parent)
+    return keys, rotated
+
+
+def _timestamp(value: datetime | str) -> float:
+    """Unix time of a stored UTC timestamp (naive ones, as SQLite keeps them, are UTC)."""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+def _refs(value: Any) -> tuple[str, ...]:
+    if value is None or value == "[]":
+        return ()
+    return tuple((orjson.loads(value) if isinstance(value, str | bytes) else value) or ())
+
+
+def _assistant(
+    row: Any, workspace_ids: dict[str, str], same: dict[Any, Any] | None = None
+) -> AssistantView:
+    """``same``: values seen before while loading, so that assistants sharing a model list, a
+    system prompt or a history mode share one object (a catalog often repeats them)."""
+    aid, ws, name, desc, model, fallbacks, prompt, history, temp, score, max_tokens, created = row[
+        :12
+    ]
+    embedding_model, context_score, knowledge_version, disable_think = row[12:]
+    if same is None:
+        same = {}
+    return AssistantView(
+        aid,
+        workspace_ids.get(ws, ws),
+        name,
+        same.setdefault(desc, desc),
+        same.setdefault(("model", model), _refs(model)) if isinstance(model, str) else _refs(model),
+        _refs(fallbacks),
+        same.setdefault(prompt, prompt),
+        same.setdefault(history, history),
+        temp,
+        score,
+        max_tokens,
+        int(_timestamp(created)),
+        embedding_model,
+        context_score,
+        knowledge_version or "",
+        bool(disable_think) or history == "disable_think",
+    )
+
+
+async def _rows(session: AsyncSession, query: Any) -> Any:
+    """Plain rows through the session's connection: no ORM loading step per row."""
+    return await (await session.connection()).execute(query)
+
+
+async def _parts(session: AsyncSession, query: Any) -> AsyncIterator[Sequence[Any]]:
+    """Rows in parts of ``_CHUNK``, fetched as they are used: a large table is never held
+    whole in memory besides the views made from it."""
+    result = await (await session.connection()).stream(query.execution_options(yield_per=_CHUNK))
+    async for part in result.partitions():
+        yield part
+
+
+async def load_all(session: AsyncSession, runtime_for: RuntimeFor) -> Snapshot:
+    providers = {row.name: runtime_for(row) for row in await session.scalars(select(m.Provider))}
+    workspaces = {row[0]: WorkspaceView(*row) for row in await _rows(session, select(*_WORKSPACE))}
+    # One string per workspace id, shared by its keys and assistants.
+    ids = {w: w for w in workspaces}
+    keys: dict[str, KeyView] = {}
+    rotated: dict[str, tuple[str, str]] = {}
+    async for part in _parts(session, select(*_KEY)):
+        found, moved = _keys(part, ids)
+        keys.update(found)
+        rotated.update(moved)
+    if rotated:
+        parents = dict(rotated.values())
+        for key_hash, (kid, _) in rotated.items():
+            keys[key_hash] = dataclasses.replace(keys[key_hash], owner_id=_root(kid, parents))
+    assistants: dict[str, dict[str, AssistantView]] = {w: {} for w in workspaces}
+    same: dict[Any, Any] = {}
+    async for part in _parts(session, select(*_ASSISTANT)):
+        for row in part:
+            view = _assistant(row, ids, same)
+            assistants.setdefault(view.workspace_id, {})[view.name] = view
+    return Snapshot(providers, workspaces, keys, assistants)
+
+
+async def _owners(session: AsyncSession, rotated: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Each rotated key's owner: its chain followed through the database, one query a link."""
+    parents = dict(rotated)
+    frontier = set(parents.values()) - parents.keys()
+    while frontier:
+        found: set[str] = set()
+        for chunk in _chunks(frontier):
+            query = select(_K.id, _K.rotated_from).where(_K.id.in_(chunk))
+            for kid, parent in await session.execute(query):
+                if parent is not None and kid not in parents:
+                    parents[kid] = parent
+                    found.add(parent)
+        frontier = found - parents.keys()
+    return {kid: _root(kid, parents) for kid, _ in rotated}
+
+
+async def apply_changes(
+    session: AsyncSession, old: Snapshot, entries: Sequence[Entry], runtime_for: RuntimeFor
+) -> Snapshot:
+    """``old`` with the rows ``entries`` name re-read: a new snapshot sharing everything else."""
+    refs: dict[str, dict[str, str | None]] = {}
+    for e in entries:
+        refs.setdefault(e.kind, {})[e.ref] = e.workspace_id
+    providers, workspaces, keys, assistants = (
+        old.providers,
+        old.workspaces,
+        old.keys,
+        old.assistants,
+    )
+
+    if names := refs.get("provider"):
+        providers = dict(providers)
+        for chunk in _chunks(names):
+            rows = {
+                r.name: r
+                for r in await session.scalars(select(m.Provider).where(m.Provider.name.in_(chunk)))
+            }
+            for name in chunk:
+                if name in rows:
+                    providers[name] = runtime_for(rows[name])
+                else:
+                    providers.pop(name, None)
+
+    gone: set[str] = set()
+    if ws_refs := refs.get("workspace"):
+        workspaces, assistants = dict(workspaces), dict(assistants)
+        for chunk in _chunks(ws_refs):
+            query = select(*_WORKSPACE).where(_W.id.in_(chunk))
+            found_w = {row[0]: WorkspaceView(*row) for row in await _rows(session, query)}
+            for wid in chunk:
+                if wid in found_w:
+                    workspaces[wid] = found_w[wid]
+                    assistants.setdefault(wid, {})
+                else:
+                    gone.add(wid)
+                    workspaces.pop(wid, None)
+                    assistants.pop(wid, None)
+        if gone:  # their keys went with them (a workspace's deletion is the only such scan)
+            keys = {h: k for h, k in keys.items() if k.workspace_id not in gone}
+
+    # The workspace's own id string, shared by its keys and assistants (as at start-up).
+    ids = {
+        e.workspace_id: workspaces[e.workspace_id].id
+        for e in entries
+        if e.workspace_id in workspaces
+    }
+    if key_refs := refs.get("key"):
+        keys = dict(keys) if keys is old.keys else keys
+        for chunk in _chunks(key_refs):
+            found, rotated = _keys(
+                await _rows(session, select(*_KEY).where(_K.key_hash.in_(chunk))), ids
+            )
+            owners = await _owners(session, list(rotated.values())) if rotated else {}
+            for key_hash in chunk:
+                view = found.get(key_hash)
+                if view is None or view.workspace_id not in workspaces:
+                    keys.pop(key_hash, None)
+                elif key_hash in rotated:
+                    keys[key_hash] = dataclasses.replace(view, owner_id=owners[view.id])
+                else:
+                    keys[key_hash] = view
+
+    if asst_refs := refs.get("assistant"):
+        assistants = dict(assistants) if assistants is old.assistants else assistants
+        copied: set[str] = set()
+        for chunk in _chunks(asst_refs):
+            query_a = select(*_ASSISTANT).where(_A.id.in_(chunk))
+            found_a = {row[0]: _assistant(row, ids) for row in await _rows(session, query_a)}
+            for aid in chunk:
+                found_row = found_a.get(aid)
+                owner = asst_refs[aid] or (found_row.workspace_id if found_row else None)
+                if owner is None or owner not in workspaces:
+                    continue
+                if owner not in copied:
+                    assistants[owner] = dict(assistants.get(owner, {}))
+                    copied.add(owner)
+                by_name = assistants[owner]
+                for name in [n for n, a in by_name.items() if a.id == aid]:  # renamed or gone
+                    del by_name[name]
+                if (assistant := found_a.get(aid)) is not None:
+                    by_name[assistant.name] = assistant
+    return Snapshot(providers, workspaces, keys, assistants)

@@ -1,0 +1,226 @@
+"""The configuration change feed on both databases: a change applied by the rows it touched,
+rotation chains' owners kept right, a full reload when entries were pruned, never a snapshot
+that holds half of a change."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from junction.config import feed
+from junction.config.catalog import Catalog, Prepared
+from junction.config.snapshot import Snapshot
+from junction.security.secrets import SecretBox
+from junction.settings import Settings
+from junction.store import models as m
+from junction.store.db import create_engine, migrate, session_factory
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def engine(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_url: str
+) -> AsyncIterator[AsyncEngine]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'feed.db'}" if request.param == "sqlite" else pg_url
+    engine = create_engine(url)
+    await migrate(engine)
+    yield engine
+    if request.param == "postgresql":
+        async with engine.begin() as conn:
+            await conn.run_sync(m.Base.metadata.drop_all)
+            await conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    await engine.dispose()
+
+
+def _consistent(snap: Snapshot) -> None:
+    """What no reader may ever see: a key or assistant whose workspace is not there."""
+    assert all(k.workspace_id in snap.workspaces for k in snap.keys.values())
+    assert set(snap.assistants) == set(snap.workspaces)
+    assert all(a.workspace_id == ws for ws, by in snap.assistants.items() for a in by.values())
+
+
+class Writer:
+    """Admin-style writes: a tracked session whose commit carries its feed entries."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], keep: int = 10_000) -> None:
+        self.sessions = sessions
+        self.keep = keep
+
+    async def write(self, *rows: object, delete: tuple[object, ...] = ()) -> int | None:
+        async with self.sessions() as s:
+            feed.track(s)
+            for row in rows:
+                await s.merge(row)
+            for row in delete:
+                await s.delete(await s.merge(row))
+            entries = await feed.record(s, self.keep)
+            await s.commit()
+            return entries[-1].seq if entries else None
+
+
+def _key(kid: str, ws: str, parent: str | None = None) -> m.ApiKey:
+    return m.ApiKey(
+        id=kid, workspace_id=ws, name=kid, key_hash="h-" + kid, key_prefix="jk", rotated_from=parent
+    )
+
+
+async def _catalogs(engine: AsyncEngine, tmp_path: Path) -> tuple[Writer, Catalog]:
+    sessions = session_factory(engine)
+    catalog = Catalog(Settings(data_dir=tmp_path), sessions, SecretBox(b"s" * 32))
+    await catalog.reload()
+    return Writer(sessions), catalog
+
+
+async def test_changes_apply_by_the_rows_they_touched(engine: AsyncEngine, tmp_path: Path) -> None:
+    writer, catalog = await _catalogs(engine, tmp_path)
+    try:
+        seq = await writer.write(m.Workspace(id="ws_a", name="a"))
+        assert seq == 1
+        expires = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+        expiring = _key("k1", "ws_a")
+        expiring.expires_at = expires
+        await writer.write(
+            expiring,
+            m.Assistant(
+                id="as_1", workspace_id="ws_a", name="bot", model=["p/m"], fallbacks=["p/f"]
+            ),
+        )
+        await catalog.catch_up()
+        first = catalog.snapshot
+        assert catalog.applied == 3 and catalog.full_reloads == 1
+        assert first.keys["h-k1"].workspace_id == "ws_a"
+        assert first.keys["h-k1"].expires_at == expires.timestamp()
+        bot = first.assistants["ws_a"]["bot"]
+        assert bot.model == ("p/m",) and bot.fallbacks == ("p/f",)
+        assert abs(bot.created - time.time()) < 300
+        _consistent(first)
+        fresh = Catalog(catalog._settings, catalog._sessions, SecretBox(b"s" * 32))
+        await fresh.reload()
+        assert fresh.snapshot.keys == first.keys and fresh.snapshot.assistants == first.assistants
+        await fresh.close()
+
+        # A rename touches one assistant: the other dictionaries are shared, not rebuilt.
+        await writer.write(
+            m.Assistant(id="as_1", workspace_id="ws_a", name="helper", model=["p/n"])
+        )
+        await catalog.catch_up()
+        second = catalog.snapshot
+        assert second is not first and catalog.full_reloads == 1
+        assert "bot" not in second.assistants["ws_a"]
+        assert second.assistants["ws_a"]["helper"].model == ("p/n",)
+        assert second.keys is first.keys and second.workspaces is first.workspaces
+        assert first.assistants["ws_a"]["bot"].model == ("p/m",), "the old snapshot unchanged"
+
+        # A workspace deleted: its keys and assistants go with it, in the same snapshot.
+        await writer.write(delete=(m.Workspace(id="ws_a", name="a"),))
+        await catalog.catch_up()
+        third = catalog.snapshot
+        assert "ws_a" not in third.workspaces and "h-k1" not in third.keys
+        _consistent(third)
+        assert catalog.full_reloads == 1
+    finally:
+        await catalog.close()
+
+
+async def test_rotation_owner_kept_incrementally(engine: AsyncEngine, tmp_path: Path) -> None:
+    writer, catalog = await _catalogs(engine, tmp_path)
+    try:
+        await writer.write(m.Workspace(id="ws_r", name="r"))
+        await writer.write(_key("k1", "ws_r"))
+        await catalog.catch_up()
+        for parent, child in (("k1", "k2"), ("k2", "k3"), ("k3", "k4")):
+            await writer.write(_key(child, "ws_r", parent))
+            await catalog.catch_up()  # one rotation at a time: the chain is in the database
+        await writer.write(_key("k5", "ws_r", "k4"), _key("k6", "ws_r", "k5"))
+        await catalog.catch_up()  # two links in one change
+        owners = {h: k.owner_id for h, k in catalog.snapshot.keys.items()}
+        assert set(owners.values()) == {"k1"}, owners
+        assert catalog.full_reloads == 1
+
+        fresh = Catalog(catalog._settings, catalog._sessions, SecretBox(b"s" * 32))
+        await fresh.reload()
+        assert fresh.snapshot.keys == catalog.snapshot.keys, "incremental equals a full load"
+        await fresh.close()
+    finally:
+        await catalog.close()
+
+
+async def test_missed_pruned_entries_mean_a_full_reload(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    writer, catalog = await _catalogs(engine, tmp_path)
+    writer.keep = 100
+    try:
+        await writer.write(m.Workspace(id="ws_p", name="p"))
+        keys = [_key(f"k{i}", "ws_p") for i in range(feed.PRUNE_EVERY + 50)]
+        seq = await writer.write(*keys)  # one change of 1,050 rows: pruning runs with it
+        assert seq == feed.PRUNE_EVERY + 51
+        async with writer.sessions() as s:
+            oldest = await s.scalar(select(func.min(m.ConfigChange.seq)))
+            kept = await s.scalar(select(func.count()).select_from(m.ConfigChange))
+        assert oldest == seq - 99 and kept == 100, "only the newest entries are kept"
+
+        await catalog.catch_up()  # catalog had applied nothing: entries it needs are gone
+        assert catalog.full_reloads == 2
+        assert catalog.applied == seq
+        assert len(catalog.snapshot.keys) == feed.PRUNE_EVERY + 50
+        _consistent(catalog.snapshot)
+
+        await writer.write(_key("late", "ws_p"))
+        await catalog.catch_up()
+        assert "h-late" in catalog.snapshot.keys and catalog.full_reloads == 2
+    finally:
+        await catalog.close()
+
+
+async def test_a_write_without_configuration_rows_is_not_an_entry(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    writer, catalog = await _catalogs(engine, tmp_path)
+    try:
+        assert await writer.write() is None
+        async with writer.sessions() as s:
+            assert await feed.current(s) == 0
+        await catalog.catch_up()
+        assert catalog.applied == 0 and catalog.full_reloads == 1
+    finally:
+        await catalog.close()
+
+
+async def test_the_writer_applies_what_it_read_in_its_own_transaction(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    writer, catalog = await _catalogs(engine, tmp_path)
+    try:
+
+        async def write(row: object) -> tuple[int, Prepared]:
+            async with writer.sessions() as s:
+                feed.track(s)
+                await s.merge(row)
+                entries = await feed.record(s, writer.keep)
+                prepared = await catalog.prepare(s, entries)
+                await s.commit()
+            assert prepared is not None
+            return entries[-1].seq, prepared
+
+        seq, prepared = await write(m.Workspace(id="ws_w", name="w"))
+        await catalog.catch_up(seq, prepared)
+        assert catalog.snapshot is prepared.snapshot
+        assert "ws_w" in catalog.snapshot.workspaces and catalog.applied == seq
+
+        # Built on a snapshot that was replaced meanwhile: not used; the feed is read instead.
+        seq, prepared = await write(_key("kw", "ws_w"))
+        await catalog.reload()
+        await writer.write(m.Workspace(id="ws_w", name="w", max_tokens=7))
+        await catalog.catch_up(seq + 1, prepared)
+        assert catalog.snapshot is not prepared.snapshot
+        assert catalog.snapshot.workspaces["ws_w"].max_tokens == 7
+        assert "h-kw" in catalog.snapshot.keys
+        _consistent(catalog.snapshot)
+    finally:
+        await catalog.close()
