@@ -24,7 +24,7 @@ from junction.config.snapshot import (
     Snapshot,
     WorkspaceView,
 )
-from junction.providers.base import Provider, ProviderConfig
+from junction.providers.base import Provider, ProviderConfig, UpstreamLimits
 from junction.providers.registry import provider_class
 from junction.security.secrets import SecretBox
 from junction.settings import Settings
@@ -46,6 +46,11 @@ class Catalog:
         self._retired: list[tuple[float, Provider]] = []
         self._closing: set[asyncio.Task[None]] = set()
         self.snapshot = Snapshot()
+        self._limits = UpstreamLimits(
+            settings.upstream_max_body_bytes,
+            settings.upstream_max_error_bytes,
+            settings.upstream_max_line_bytes,
+        )
 
     async def reload(self) -> None:
         async with self._lock, self._sessions() as session:
@@ -72,6 +77,7 @@ class Catalog:
             tls_verify=row.tls_verify is not False,
             max_concurrent=row.max_concurrent,
             tokenizer=row.tokenizer,
+            limits=self._limits,
         )
 
     async def _load(self, session: AsyncSession) -> Snapshot:
