@@ -49,7 +49,7 @@ MODELS = [
 def _response(status: str, body: bytes, content_type: bytes = b"application/json") -> bytes:
     return (
         b"HTTP/1.1 " + status.encode() + b"\r\nContent-Type: " + content_type + b"\r\n"
-        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body
     )
 
 
@@ -103,21 +103,25 @@ class HostileUpstream(FaultyUpstream):
             pass
         finally:
             self._handlers.discard(task)
-            writer.transport.abort()
+            writer.close()  # not abort: a reset could discard an answer not read yet
 
     async def _attack(self, model: str, writer: asyncio.StreamWriter) -> None:
         if model == "redirect":
             target = f"http://127.0.0.1:{self.port}/caught/v1/chat/completions"
             writer.write(
                 b"HTTP/1.1 307 Temporary Redirect\r\nLocation: " + target.encode() + b"\r\n"
-                b"Content-Length: 0\r\n\r\n"
+                b"Content-Length: 0\r\nConnection: close\r\n\r\n"
             )
         elif model == "leak-500":
             writer.write(_error("500 Internal Server Error", LEAK_500))
         elif model == "leak-400":
             writer.write(_error("400 Bad Request", LEAK_400))
         elif model == "unauthorized":
-            writer.write(_error("401 Unauthorized", "Incorrect API key provided: sk-live-0123456789abcdefSECRET"))
+            writer.write(
+                _error(
+                    "401 Unauthorized", "Incorrect API key provided: sk-live-0123456789abcdefSECRET"
+                )
+            )
         elif model == "json-stream":
             body = json.dumps(completion(model, "one piece")).encode()
             writer.write(_response("200 OK", body))

@@ -61,11 +61,11 @@ def _fails(tenant: Tenant, model: str, **kwargs: Any) -> openai.APIStatusError:
     return caught.value
 
 
-def _health(router: RouterProcess, provider: str, model: str) -> dict[str, Any]:
+def _health(router: RouterProcess, provider: str, model: str) -> dict[str, Any] | None:
+    """The deployment's health as the admin API shows it; None when it has no record."""
     with router.admin() as admin:
         deployments = admin.get(f"/providers/{provider}").json()["health"]["deployments"]
-    found: dict[str, Any] = next(d for d in deployments if d["deployment"].endswith("/" + model))
-    return found
+    return next((d for d in deployments if d["deployment"] == f"{provider}/{model}"), None)
 
 
 def _logged_errors(router: RouterProcess, tenant: Tenant, count: int) -> list[str]:
@@ -174,11 +174,14 @@ def test_one_requests_bad_answer_cools_nothing_down(
         assert _fails(attacked, "leak-400").status_code == 400
         assert _fails(attacked, "endless-line", stream=True).status_code == 502
         assert _fails(attacked, "unauthorized").status_code == 502
-    for model in ("leak-400", "endless-line", "unauthorized"):
+    assert _health(router, name, "leak-400") is None, "a 400 about the request is not health"
+    for model in ("endless-line", "unauthorized"):
         health = _health(router, name, model)
+        assert health is not None
         assert health["status"] != "cooldown", health
         assert health["consecutive_failures"] == 0, health
         assert health["last_error"], "shown to operators all the same"
     for _ in range(2):
         _fails(attacked, "leak-500")
-    assert _health(router, name, "leak-500")["status"] == "cooldown"
+    cooled = _health(router, name, "leak-500")
+    assert cooled is not None and cooled["status"] == "cooldown"

@@ -28,7 +28,7 @@ def scripted() -> Iterator[ScriptedUpstream]:
 def test_stream_scores_and_judge_calls_are_recorded(
     tmp_path: Path, scripted: ScriptedUpstream
 ) -> None:
-    app = create_app(Settings(data_dir=tmp_path, admin_key="ja-quality-test"))
+    app = create_app(Settings(data_dir=tmp_path, admin_key="ja-quality-test-0123456789"))
     calls: list[Call] = []
     app.state.runtime.call_observers.append(calls.append)
     with TestClient(app) as client:
@@ -80,7 +80,9 @@ def test_stream_scores_and_judge_calls_are_recorded(
 
 
 def test_routing_notes_on_the_call(tmp_path: Path, scripted: ScriptedUpstream) -> None:
-    settings = Settings(data_dir=tmp_path, admin_key="ja-quality-test", routing_backoff_base=0.01)
+    settings = Settings(
+        data_dir=tmp_path, admin_key="ja-quality-test-0123456789", routing_backoff_base=0.01
+    )
     app = create_app(settings)
     calls: list[Call] = []
     app.state.runtime.call_observers.append(calls.append)
