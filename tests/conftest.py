@@ -74,7 +74,7 @@ class RouterProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0, with_admin_key: bool = True) -> RouterProcess:
+    def start(self, timeout: float = 60.0, with_admin_key: bool = True) -> RouterProcess:
         env = {**os.environ, **self.env, "JUNCTION_DATA_DIR": str(self.data_dir)}
         if with_admin_key:
             env["JUNCTION_ADMIN_KEY"] = self.admin_key

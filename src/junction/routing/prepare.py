@@ -9,6 +9,7 @@ from typing import Any
 
 from junction.config.snapshot import AssistantView, WorkspaceView
 from junction.errors import InvalidRequest
+from junction.hardening.sampling import check_sampling
 
 Json = dict[str, Any]
 
@@ -41,11 +42,7 @@ def check_chat_body(body: object) -> Json:
             raise InvalidRequest(f"'{name}' must be an integer.", param=name)
         if isinstance(value, int) and value < 1:
             raise InvalidRequest(f"'{name}' must be at least 1.", param=name)
-    temperature = body.get("temperature")
-    if temperature is not None and (
-        isinstance(temperature, bool) or not isinstance(temperature, int | float)
-    ):
-        raise InvalidRequest("'temperature' must be a number.", param="temperature")
+    check_sampling(body)
     return body
 
 
