@@ -144,7 +144,7 @@ def main() -> None:
                     f"{model} ({'stream' if stream else 'non-stream'}), "
                     f"{len(outcomes)} requests in {time.monotonic() - started:.1f} s: "
                     f"{sorted(set(o.split(' in ')[0] for o in outcomes))}; "
-                    f"slowest {max(float(o.split(' in ')[1][:-2]) for o in outcomes):.2f} s; "
+                    f"times {[o.split(' in ')[1] for o in outcomes]}; "
                     f"VmHWM now {status_kb(proc.pid, 'VmHWM') / 1024:.1f} MiB"
                 )
             peak = status_kb(proc.pid, "VmHWM")

@@ -113,6 +113,6 @@ def test_a_short_admin_key_is_refused_at_start(tmp_path: Path) -> None:
     router = RouterProcess(tmp_path, {}, admin_key="ja-short")
     try:
         with pytest.raises(RuntimeError, match="JUNCTION_ADMIN_KEY is too short"):
-            router.start(timeout=20)
+            router.start(timeout=90)
     finally:
         router.stop()
