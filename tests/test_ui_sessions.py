@@ -3,7 +3,11 @@ worker; the cookie holds only a random id; failed logins are throttled per addre
 
 from __future__ import annotations
 
+import os
 import re
+import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -74,6 +78,31 @@ def test_logout_ends_the_session_in_every_worker(tmp_path: Path) -> None:
         time.sleep(float(CACHE) + 0.2)  # a worker may trust what it read for that long
         # ...and each one knows it ended.
         assert [_page_status(router, cookie) for _ in range(16)] == [303] * 16
+    finally:
+        router.stop()
+
+
+def test_admin_key_rotation_ends_every_session(tmp_path: Path) -> None:
+    env = {"JUNCTION_ADMIN_KEY_REFRESH_SECONDS": "0.3", "JUNCTION_UI_SESSION_CACHE_SECONDS": CACHE}
+    router = RouterProcess(tmp_path, env)
+    router.start(timeout=90, with_admin_key=False)
+    try:
+        printed = router.log().split("keep it safe:")[1].split()[0]
+        cookie, _csrf = _login(router, printed)
+        assert _page_status(router, cookie) == 200
+        cli_env = {**os.environ, "JUNCTION_DATA_DIR": str(tmp_path)}
+        cli_env.pop("JUNCTION_ADMIN_KEY", None)
+        subprocess.run(
+            [sys.executable, "-m", "junction", "admin-key", "rotate"],
+            env=cli_env,
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
+        time.sleep(0.3 + float(CACHE) + 0.5)  # the router re-reads the key, the cache expires
+        assert _page_status(router, cookie) == 303
+        with sqlite3.connect(tmp_path / "junction.db") as db:
+            assert db.execute("SELECT count(*) FROM ui_sessions").fetchone() == (0,)
     finally:
         router.stop()
 
