@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from junction.quality.gate import StreamTranscript
+from junction.pipeline.accumulator import StreamAccumulator
 from junction.quality.schema import problem
 from junction.quality.scorer import CEILINGS, score_answer
 
@@ -115,8 +115,8 @@ def test_schema_subset() -> None:
     assert problem({"x": 1}, {"$ref": "#/elsewhere"}) is None, "unsupported keywords pass"
 
 
-def test_stream_transcript_rebuilds_the_answer() -> None:
-    transcript = StreamTranscript()
+def test_stream_accumulator_rebuilds_the_answer() -> None:
+    transcript = StreamAccumulator()
     for delta, finish in [
         ({"role": "assistant", "content": ""}, None),
         ({"tool_calls": [{"index": 0, "function": {"name": "lookup", "arguments": '{"ci'}}]}, None),

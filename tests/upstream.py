@@ -13,6 +13,8 @@ What it does is chosen by the model name it is asked for, so that one server pla
   ``reasoning_content`` field too; streams it 3 characters a chunk, so tags are split.
 - ``tool-call`` answers a ``lookup`` tool call to a user message, and echoes otherwise.
 
+``/v1/completions`` (not streamed) answers ``echo: <prompt>`` for any model.
+
 Every request body is recorded in ``Upstream.requests`` (newest last).
 
 It also plays the tokenizer endpoints at its root, counting on purpose unlike tiktoken:
@@ -173,6 +175,27 @@ def build_app(state: Upstream) -> web.Application:
             {"object": "list", "data": data, "model": body["model"], "usage": usage}
         )
 
+    async def completions(request: web.Request) -> web.Response:
+        body = await request.json(loads=orjson.loads)
+        state.requests.append(body)
+        text = f"echo: {body.get('prompt')}"
+        prompt, completion = len(str(body.get("prompt")).split()), len(text.split())
+        choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": "stop"}
+        return web.json_response(
+            {
+                "id": "cmpl-upstream",
+                "object": "text_completion",
+                "created": int(time.time()),
+                "model": body.get("model"),
+                "choices": [choice],
+                "usage": {
+                    "prompt_tokens": prompt,
+                    "completion_tokens": completion,
+                    "total_tokens": prompt + completion,
+                },
+            }
+        )
+
     async def tokenize(request: web.Request) -> web.Response:
         body = await request.json(loads=orjson.loads)
         state.tokenize_requests.append((request.path, body))
@@ -198,6 +221,7 @@ def build_app(state: Upstream) -> web.Application:
     app.router.add_get("/v1/models", models)
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_post("/v1/embeddings", embeddings)
+    app.router.add_post("/v1/completions", completions)
     return app
 
 

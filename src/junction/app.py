@@ -28,7 +28,7 @@ from junction.dataplane.routes import data_plane_routes
 from junction.errors import InvalidRequest, JunctionError, NotFound, ValidationFailed
 from junction.gc_tuning import serving_collector
 from junction.hardening.crash import install_crash_handler
-from junction.history.install import install as install_history
+from junction.history.store import ConversationStore
 from junction.operations import operation_routes
 from junction.routing.router import Router
 from junction.runtime import Runtime
@@ -36,6 +36,7 @@ from junction.security.secrets import SecretBox, load_root_secret
 from junction.security.throttle import FailureThrottle
 from junction.settings import Settings
 from junction.store.db import create_engine, migrate, session_factory
+from junction.tokens.counter import TokenCounter
 from junction.ui.routes import ui_mount
 
 log = logging.getLogger("junction")
@@ -54,7 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     sync = rt.config_sync = ConfigSync(catalog, sessions, redis, settings.config_poll_seconds)
     rt.router = Router.from_settings(settings)
     background = services.install(rt)
-    install_history(rt)
+    rt.tokens = TokenCounter()  # the tokenizer, loaded once per process
+    rt.history = ConversationStore(settings, sessions, rt.tokens)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

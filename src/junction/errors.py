@@ -1,6 +1,7 @@
 """Every error Junction answers with, mapped to its OpenAI status, type and code in one place.
 
     JunctionError                      500 server_error
+     ├── InternalError                 500 server_error / internal_error (a bug: logged)
      ├── InvalidRequest                400 invalid_request_error
      │    └── ContextLengthExceeded    400 invalid_request_error / context_length_exceeded
      ├── AuthenticationFailed          401 invalid_request_error / invalid_api_key
@@ -83,6 +84,18 @@ class JunctionError(Exception):
 
     def to_json(self) -> bytes:
         return orjson.dumps(self.body())
+
+
+class InternalError(JunctionError):
+    """The router failed (a bug): the traceback is logged, the caller gets the request id."""
+
+    code = "internal_error"
+
+    @classmethod
+    def for_request(cls, request_id: str) -> InternalError:
+        return cls(
+            f"The router failed while handling this request ({request_id}); the failure was logged."
+        )
 
 
 class InvalidRequest(JunctionError):

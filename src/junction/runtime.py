@@ -47,8 +47,8 @@ class Runtime:
             check(call)
 
     rate_limits: RateLimits = field(default_factory=RateLimits)
-    tokens: TokenCounter = field(init=False)  # set by history.install
-    history: ConversationStore = field(init=False)  # set by history.install
+    tokens: TokenCounter = field(init=False)  # set by create_app
+    history: ConversationStore = field(init=False)  # set by create_app
 
     def finish(self, call: Call) -> None:
         """A data-plane call is complete: hand it to every observer. Never raises."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from junction.config.snapshot import Snapshot
 from junction.core.call import Call
 
@@ -51,7 +53,26 @@ COLUMNS = (
     "error_code",
     "request_content",
     "response_content",
+    "counted_by_router",
+    "details",
 )
+
+# The notes a log entry keeps (as JSON in ``details``); the others are in-process bookkeeping.
+DETAIL_NOTES = (
+    "conversation_id",
+    "routing_failures",
+    "fallback_reason",
+    "quality",
+    "history_trimmed_turns",
+    "knowledge",
+    "content_clipped",
+)
+
+
+def details_of(call: Call) -> str | None:
+    notes = call.notes
+    kept = {name: notes[name] for name in DETAIL_NOTES if name in notes}
+    return orjson.dumps(kept, default=str).decode() if kept else None
 
 
 def log_values(call: Call, snapshot: Snapshot) -> tuple[Any, ...]:
@@ -86,4 +107,6 @@ def log_values(call: Call, snapshot: Snapshot) -> tuple[Any, ...]:
         call.error_code,
         call.request_content,
         call.response_content,
+        call.counted_by_router,
+        details_of(call),
     )

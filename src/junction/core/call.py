@@ -34,6 +34,7 @@ class Call:
     first_token_at: float | None = None  # perf_counter of the first streamed content
     finished_at: float | None = None
     cut_off: bool = False  # a stream that ended early (client gone or upstream broke)
+    counted_by_router: bool = False  # usage counted by the router: the upstream's never came
     quality_score: float | None = None  # set when the assistant's quality gate scored it
     notes: dict[str, object] = field(default_factory=dict)
     # Filled only when the workspace logs content (accounting.content), capped in size.

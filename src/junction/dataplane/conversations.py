@@ -10,10 +10,11 @@ from starlette.responses import Response
 
 from junction.core.call import Call
 from junction.core.responses import json_response
-from junction.dataplane.http import Handler, authenticate, openai_endpoint
+from junction.dataplane.http import Handler, openai_endpoint
 from junction.errors import NotFound
 from junction.history.identity import storage_id
 from junction.history.state import ConversationState
+from junction.pipeline.request import authenticate
 from junction.runtime import Runtime
 
 

@@ -7,8 +7,9 @@ from starlette.responses import Response
 
 from junction.core.call import Call
 from junction.core.responses import json_response
-from junction.dataplane.http import Handler, authenticate, openai_endpoint
+from junction.dataplane.http import Handler, openai_endpoint
 from junction.dataplane.wire import model_entry
+from junction.pipeline.request import authenticate
 from junction.routing.resolve import resolve_assistant
 from junction.runtime import Runtime
 

@@ -17,22 +17,16 @@ from __future__ import annotations
 import os
 import re
 
-from starlette.requests import Request
-from starlette.responses import Response
-
-from junction.core.call import Call
-from junction.core.responses import json_response
-from junction.dataplane.admission import admit
-from junction.dataplane.chat import routing_headers
-from junction.dataplane.http import Handler, authenticate, openai_endpoint, read_json
-from junction.dataplane.responses_stream import stream_response
-from junction.dataplane.responses_wire import Json, chat_body, response_object
-from junction.dataplane.wire import completion_id, normalize_completion
+from junction.core.types import Json
+from junction.dataplane.responses_stream import ResponsesEncoder
+from junction.dataplane.responses_wire import chat_body, response_object
+from junction.dataplane.wire import completion_id, normalize_chunk, normalize_completion
 from junction.errors import InvalidRequest, NotFound
 from junction.history.flow import ChatTurn
 from junction.history.state import ConversationState, Turn
-from junction.routing.prepare import check_chat_body, prepare_chat
-from junction.routing.resolve import Deployment, resolve_assistant
+from junction.pipeline.door import FrontDoor, StreamEncoder
+from junction.pipeline.exchange import Exchange
+from junction.pipeline.shape import check_chat
 from junction.runtime import Runtime
 from junction.security.secrets import new_id
 
@@ -40,16 +34,20 @@ _RESPONSE_ID = re.compile(r"^resp_([0-9a-f]{16})([0-9a-f]{16})$")
 CHAIN_PREFIX = "responses:"
 
 
-def create_response(rt: Runtime) -> Handler:
-    @openai_endpoint(rt, "responses.create")
-    async def handler(request: Request, call: Call) -> Response:
-        snapshot = rt.catalog.snapshot
-        call.key, call.workspace = authenticate(request, snapshot, rt.box)
-        wanted = await read_json(request, rt.settings.max_body_bytes)
-        if not isinstance(wanted, dict):
-            raise InvalidRequest("The request body must be a JSON object.")
-        body = check_chat_body(chat_body(wanted))
-        call.assistant = assistant = resolve_assistant(snapshot, call.workspace.id, body["model"])
+class ResponsesDoor(FrontDoor):
+    endpoint = "responses.create"
+    operation = "chat"
+
+    def parse(self, ex: Exchange, raw: Json) -> None:
+        body = chat_body(raw)
+        check_chat(body, ex.rt.settings, param="input")
+        ex.wire, ex.body = raw, body
+        if raw.get("stream") is True:
+            body["stream"] = ex.call.stream = True
+
+    async def open_history(self, ex: Exchange) -> ChatTurn:
+        rt, call, assistant, wanted = ex.rt, ex.call, ex.assistant, ex.wire
+        workspace_id = ex.workspace.id
         keeps_history = assistant.chat_history != "off"
         previous = wanted.get("previous_response_id")
         if previous is not None and not keeps_history:
@@ -59,46 +57,46 @@ def create_response(rt: Runtime) -> Handler:
                 param="previous_response_id",
             )
         store = keeps_history and wanted.get("store", True) is not False
-        owner = call.key.owner_id or call.key.id
+        owner = ex.key.owner_id or ex.key.id
         stored: list[Turn] = []
         parent: ConversationState | None = None
         if previous is not None:
-            parent = await _find(rt, call.workspace.id, owner, previous)
+            parent = await _find(rt, workspace_id, owner, previous)
             index = _turn_index(parent, previous)
             stored = parent.turns[: index + 1]
             if store and index != len(parent.turns) - 1:
-                parent = _branch(rt, call.workspace.id, owner, assistant.name, stored)
+                parent = _branch(rt, workspace_id, owner, assistant.name, stored)
         chain = parent
         if store and chain is None:
             chain = rt.history.create(
-                call.workspace.id, owner, CHAIN_PREFIX + os.urandom(8).hex(), assistant.name
+                workspace_id, owner, CHAIN_PREFIX + os.urandom(8).hex(), assistant.name
             )
-        prepare_chat(body, assistant, call.workspace)
-        await admit(rt, call, body)
         turn = await ChatTurn.begin(
-            rt.history, rt.tokens, snapshot, call, body, chain if store else None, stored
+            rt.history, rt.tokens, ex.snapshot, call, ex.body, chain if store else None, stored
         )
         if store and chain is not None:
             turn.turn_id = new_id("turn")
             chain_hex = chain.external_id.removeprefix(CHAIN_PREFIX)
-            response_id = f"resp_{chain_hex}{turn.turn_id.removeprefix('turn_')}"
+            ex.state["response_id"] = f"resp_{chain_hex}{turn.turn_id.removeprefix('turn_')}"
             call.notes["conversation_id"] = chain.external_id
         else:
-            response_id = "resp_" + os.urandom(16).hex()
-        if wanted.get("stream"):
-            return await stream_response(rt, call, body, turn, wanted, response_id, store)
+            ex.state["response_id"] = "resp_" + os.urandom(16).hex()
+        ex.state["store"] = store
+        return turn
 
-        async def attempt(target: Deployment) -> Json:
-            return await target.provider.client.chat({**body, "model": target.model})
+    def normalize(self, ex: Exchange, data: object) -> Json:
+        return normalize_completion(data, ex.assistant.name, completion_id(ex.call.request_id))
 
-        data, outcome = await rt.router.call(snapshot, assistant, attempt)
-        answer = normalize_completion(data, assistant.name, completion_id(call.request_id))
-        call.record_usage(answer.get("usage"))
-        turn.answered(answer)
-        result = response_object(answer, response_id, wanted, store)
-        return json_response(result, headers=routing_headers(call, outcome))
+    def normalize_chunk(self, ex: Exchange, chunk: Json) -> Json:
+        return normalize_chunk(chunk, ex.assistant.name, completion_id(ex.call.request_id))
 
-    return handler
+    def answer(self, ex: Exchange, answer: Json) -> Json:
+        return response_object(answer, ex.state["response_id"], ex.wire, ex.state["store"])
+
+    def encoder(self, ex: Exchange) -> StreamEncoder:
+        return ResponsesEncoder(
+            ex.assistant.name, ex.state["response_id"], ex.wire, ex.state["store"]
+        )
 
 
 async def _find(

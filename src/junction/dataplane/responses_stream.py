@@ -11,176 +11,142 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-from starlette.responses import Response
 
-from junction.core.call import Call
-from junction.dataplane.chat import routing_headers
+from junction.core.types import Json
 from junction.dataplane.responses_wire import response_object
-from junction.dataplane.streaming import EventStreamResponse
-from junction.dataplane.wire import completion_id, normalize_chunk
 from junction.errors import JunctionError
-from junction.history.flow import ChatTurn
-from junction.routing.resolve import Deployment
-from junction.runtime import Runtime
-
-Json = dict[str, Any]
+from junction.pipeline.accumulator import StreamAccumulator
+from junction.pipeline.door import StreamEncoder
 
 
-class _Events:
-    """Numbers and encodes the events of one stream."""
+class ResponsesEncoder(StreamEncoder):
+    """Frames the internal chat chunks as Responses events, numbered in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, model: str, response_id: str, wanted: Json, store: bool) -> None:
+        super().__init__(wants_usage=False)
         self.sequence = 0
+        self.model = model
+        self.response_id = response_id
+        self.wanted = wanted
+        self.store = store
+        self.created = int(time.time())
+        self.message_id = "msg_" + os.urandom(12).hex()
+        self.text: list[str] = []
+        self.calls: dict[int, Json] = {}
+        self.finish: str | None = None
 
-    def __call__(self, kind: str, **fields: Any) -> bytes:
+    def _event(self, kind: str, **fields: Any) -> bytes:
         payload = {"type": kind, "sequence_number": self.sequence, **fields}
         self.sequence += 1
         return b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
 
+    def _skeleton(self) -> Json:
+        answer = {"choices": [], "model": self.model, "created": self.created}
+        skeleton = response_object(answer, self.response_id, self.wanted, self.store)
+        skeleton.update(status="in_progress", completed_at=None)
+        del skeleton["usage"]
+        return skeleton
 
-async def stream_response(
-    rt: Runtime,
-    call: Call,
-    body: Json,
-    turn: ChatTurn,
-    wanted: Json,
-    response_id: str,
-    store: bool,
-) -> Response:
-    assert call.assistant is not None
-    assistant = call.assistant
-    given = body.get("stream_options")
-    body["stream"] = True
-    body["stream_options"] = {**(given if isinstance(given, dict) else {}), "include_usage": True}
+    def start(self) -> list[bytes]:
+        skeleton = self._skeleton()
+        return [
+            self._event("response.created", response=skeleton),
+            self._event("response.in_progress", response=skeleton),
+        ]
 
-    async def attempt(target: Deployment) -> AsyncIterator[Json]:
-        return await target.provider.client.chat_stream({**body, "model": target.model})
-
-    chunks, outcome = await rt.router.call(rt.catalog.snapshot, assistant, attempt)
-    headers = {**routing_headers(call, outcome), "x-request-id": call.request_id}
-    call.stream = True
-    rt.router.enter(outcome.deployment.ref)
-    created = int(time.time())
-    skeleton = response_object(
-        {"choices": [], "model": assistant.name, "created": created}, response_id, wanted, store
-    )
-    skeleton.update(status="in_progress", completed_at=None)
-    del skeleton["usage"]
-
-    async def events() -> AsyncIterator[bytes]:
-        event = _Events()
-        message_id = "msg_" + os.urandom(12).hex()
-        text: list[str] = []
-        calls: dict[int, Json] = {}
-        finish: str | None = None
-        usage: Json | None = None
-        yield event("response.created", response=skeleton)
-        yield event("response.in_progress", response=skeleton)
-        try:
-            async for chunk in chunks:
-                normalize_chunk(chunk, assistant.name, completion_id(call.request_id))
-                turn.chunk(chunk)
-                if isinstance(chunk.get("usage"), dict):
-                    usage = chunk["usage"]
-                    call.record_usage(usage)
-                for choice in chunk["choices"]:
-                    if choice.get("index", 0) != 0:
-                        continue
-                    finish = choice.get("finish_reason") or finish
-                    delta = choice.get("delta") or {}
-                    piece = delta.get("content")
-                    if isinstance(piece, str) and piece:
-                        if call.first_token_at is None:
-                            call.first_token_at = time.perf_counter()
-                        if not text:
-                            yield event(
-                                "response.output_item.added",
-                                output_index=0,
-                                item=_message(message_id, "", "in_progress"),
-                            )
-                            yield event(
-                                "response.content_part.added",
-                                item_id=message_id,
-                                output_index=0,
-                                content_index=0,
-                                part=_part(""),
-                            )
-                        text.append(piece)
-                        yield event(
-                            "response.output_text.delta",
-                            item_id=message_id,
+    def chunk(self, chunk: Json) -> bytes | None:
+        events: list[bytes] = []
+        for choice in chunk.get("choices") or ():
+            if choice.get("index", 0) != 0:
+                continue
+            self.finish = choice.get("finish_reason") or self.finish
+            delta = choice.get("delta") or {}
+            piece = delta.get("content")
+            if isinstance(piece, str) and piece:
+                if not self.text:
+                    events.append(
+                        self._event(
+                            "response.output_item.added",
+                            output_index=0,
+                            item=_message(self.message_id, "", "in_progress"),
+                        )
+                    )
+                    events.append(
+                        self._event(
+                            "response.content_part.added",
+                            item_id=self.message_id,
                             output_index=0,
                             content_index=0,
-                            delta=piece,
-                            logprobs=[],
+                            part=_part(""),
                         )
-                    _merge_tool_calls(calls, delta.get("tool_calls"))
-            output: list[Json] = []
-            if text:
-                whole = "".join(text)
-                yield event(
-                    "response.output_text.done",
-                    item_id=message_id,
-                    output_index=0,
-                    content_index=0,
-                    text=whole,
-                    logprobs=[],
+                    )
+                self.text.append(piece)
+                events.append(
+                    self._event(
+                        "response.output_text.delta",
+                        item_id=self.message_id,
+                        output_index=0,
+                        content_index=0,
+                        delta=piece,
+                        logprobs=[],
+                    )
                 )
-                yield event(
-                    "response.content_part.done",
-                    item_id=message_id,
-                    output_index=0,
-                    content_index=0,
-                    part=_part(whole),
-                )
-                output.append(_message(message_id, whole, "completed"))
-                yield event("response.output_item.done", output_index=0, item=output[-1])
-            for index in sorted(calls):
-                item = calls[index]
-                position = len(output)
-                yield event(
+            _merge_tool_calls(self.calls, delta.get("tool_calls"))
+        return b"".join(events) if events else None
+
+    def end(self, acc: StreamAccumulator) -> list[bytes]:
+        events: list[bytes] = []
+        output: list[Json] = []
+        if self.text:
+            whole = "".join(self.text)
+            ids = {"item_id": self.message_id, "output_index": 0, "content_index": 0}
+            events.append(self._event("response.output_text.done", **ids, text=whole, logprobs=[]))
+            events.append(self._event("response.content_part.done", **ids, part=_part(whole)))
+            output.append(_message(self.message_id, whole, "completed"))
+            events.append(self._event("response.output_item.done", output_index=0, item=output[-1]))
+        for index in sorted(self.calls):
+            item = self.calls[index]
+            position = len(output)
+            events.append(
+                self._event(
                     "response.output_item.added",
                     output_index=position,
                     item={**item, "arguments": "", "status": "in_progress"},
                 )
-                yield event(
+            )
+            events.append(
+                self._event(
                     "response.function_call_arguments.done",
                     item_id=item["id"],
                     output_index=position,
                     name=item["name"],
                     arguments=item["arguments"],
                 )
-                output.append(item)
-                yield event("response.output_item.done", output_index=position, item=item)
-            answer = {
-                "choices": [{"message": {}, "finish_reason": finish}],
-                "model": assistant.name,
-                "created": created,
-                "usage": usage,
-            }
-            final = response_object(answer, response_id, wanted, store)
-            final["output"] = output
-            kind = "response.incomplete" if finish == "length" else "response.completed"
-            yield event(kind, response=final)
-        except JunctionError as error:
-            call.record_error(error)
-            body = error.body()["error"]
-            yield event(
-                "error", code=body["code"], message=body["message"], param=body["param"], error=body
             )
+            output.append(item)
+            events.append(
+                self._event("response.output_item.done", output_index=position, item=item)
+            )
+        answer = {
+            "choices": [{"message": {}, "finish_reason": self.finish}],
+            "model": self.model,
+            "created": self.created,
+            "usage": acc.usage,
+        }
+        final = response_object(answer, self.response_id, self.wanted, self.store)
+        final["output"] = output
+        kind = "response.incomplete" if self.finish == "length" else "response.completed"
+        events.append(self._event(kind, response=final))
+        return events
 
-    async def done(completed: bool) -> None:
-        rt.router.leave(outcome.deployment.ref)
-        await chunks.aclose()  # type: ignore[attr-defined]
-        call.cut_off = not completed or call.error is not None
-        turn.stream_ended(not call.cut_off)
-        rt.finish(call)
-
-    return EventStreamResponse(events(), headers, done)
+    def error(self, error: JunctionError) -> bytes:
+        body = error.body()["error"]
+        return self._event(
+            "error", code=body["code"], message=body["message"], param=body["param"], error=body
+        )
 
 
 def _message(message_id: str, text: str, status: str) -> Json:

@@ -92,15 +92,6 @@ def normalize_chunk(data: Json, model: str, fallback_id: str) -> Json:
     return data
 
 
-def drop_usage(chunk: Json) -> bool:
-    """A chunk's usage taken out for a client that did not ask for it (``stream_options``);
-    False when nothing would be left to send."""
-    if not chunk["choices"]:
-        return False
-    del chunk["usage"]
-    return True
-
-
 def normalize_embeddings(data: object, model: str) -> Json:
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise UpstreamError("The upstream answered embeddings without a 'data' list.")

@@ -1,10 +1,11 @@
 """One chat request's part in token management and chat history.
 
-``ChatTurn.open`` runs after the assistant's settings are applied: it finds the conversation,
-drops what the client re-sent of it, prepends the stored history, fits the prompt into the
-token context window (trimming history oldest-first, whole turns at a time), and for
-``disable_think`` switches thinking off. ``answered`` / ``chunk`` / ``stream_ended`` strip
-thinking from the answer and store the turn once the answer is complete.
+``ChatTurn.open`` runs in the request pipeline's context step, after the assistant's settings
+are applied: it finds the conversation, drops what the client re-sent of it, prepends the
+stored history, fits the prompt into the token context window (trimming history
+oldest-first, whole turns at a time), and for ``disable_think`` switches thinking off.
+``answered`` / ``chunk`` / ``stream_ended`` strip thinking from the answer and store the turn
+once the answer is complete.
 """
 
 from __future__ import annotations
@@ -25,7 +26,13 @@ from junction.history.messages import (
 )
 from junction.history.state import ConversationState, Turn
 from junction.history.store import ConversationStore
-from junction.tokens.counter import REPLY_PRIMING, TokenCounter, tools_upper_bound, upper_bound
+from junction.tokens.counter import (
+    REPLY_PRIMING,
+    TokenCounter,
+    lower_bound,
+    tools_upper_bound,
+    upper_bound,
+)
 from junction.tokens.upstream import prompt_tokens
 from junction.tokens.window import context_lengths, effective_window, units_to_drop
 
@@ -44,8 +51,6 @@ class ChatTurn:
     strip: bool = False
     turn_id: str | None = None  # the stored turn's id, when the caller must know it ahead
     _strippers: dict[int, thinking.StreamStripper] = field(default_factory=dict)
-    _content: list[str] = field(default_factory=list)
-    _tool_calls: dict[int, Json] = field(default_factory=dict)
 
     @classmethod
     async def open(
@@ -130,44 +135,19 @@ class ChatTurn:
         return None
 
     def chunk(self, chunk: Json) -> bool:
-        """One streamed chunk (changed in place); False when it is to be left out."""
-        keep = thinking.strip_chunk(chunk, self._strippers) if self.strip else True
-        if self.state is not None:
-            for choice in chunk.get("choices") or ():
-                if isinstance(choice, dict) and choice.get("index", 0) == 0:
-                    self._collect(choice.get("delta"))
-        return keep
+        """One streamed chunk on its way to the client (changed in place); False when it is to
+        be left out."""
+        return thinking.strip_chunk(chunk, self._strippers) if self.strip else True
 
-    def stream_ended(self, complete: bool) -> None:
-        """Store the streamed answer, unless the stream was cut off."""
+    def stream_ended(self, complete: bool, message: Json) -> None:
+        """Store the streamed answer (the stream accumulator's ``message``), unless the stream
+        was cut off."""
         if not complete or self.state is None:
             return
-        message: Json = {"content": "".join(self._content) if self._content else None}
-        if self._tool_calls:
-            message["tool_calls"] = [self._tool_calls[i] for i in sorted(self._tool_calls)]
+        if self.strip:
+            message = copy.deepcopy(message)
+            thinking.strip_message(message)
         self._store(answer_message(message))
-
-    def _collect(self, delta: object) -> None:
-        if not isinstance(delta, dict):
-            return
-        content = delta.get("content")
-        if isinstance(content, str):
-            self._content.append(content)
-        for piece in delta.get("tool_calls") or ():
-            if not isinstance(piece, dict):
-                continue
-            index = piece.get("index", 0)
-            call = self._tool_calls.setdefault(
-                index if isinstance(index, int) else 0,
-                {"id": None, "type": "function", "function": {"name": "", "arguments": ""}},
-            )
-            if piece.get("id"):
-                call["id"] = piece["id"]
-            function = piece.get("function")
-            if isinstance(function, dict):
-                for part in ("name", "arguments"):
-                    if isinstance(function.get(part), str):
-                        call["function"][part] += function[part]
 
     def _store(self, answer: Json | None) -> Turn | None:
         if self.state is None or answer is None:
@@ -214,6 +194,9 @@ async def _fit(
     if bound + sum(store.tokens(t) for t in history) <= window:
         return history  # stored turns are counted once; the new part still needs no encoding
     assert call.assistant is not None
+    least = lower_bound(fixed, tools)
+    if least > window:  # refused without encoding: a huge prompt costs no tokenizer time
+        raise _exceeded(least, window, "system prompt and new messages", at_least=True)
     needed = await prompt_tokens(counter, snapshot, call.assistant, fixed, tools)
     if needed > window:
         raise _exceeded(needed, window, "system prompt and new messages")
@@ -240,9 +223,12 @@ async def _fit(
     return [t for unit in units[dropped:] for t in unit] + pinned
 
 
-def _exceeded(needed: int, window: int, what: str) -> ContextLengthExceeded:
+def _exceeded(
+    needed: int, window: int, what: str, *, at_least: bool = False
+) -> ContextLengthExceeded:
+    size = f"at least {needed}" if at_least else str(needed)
     return ContextLengthExceeded(
-        f"This request's prompt is {needed} tokens ({what}), more than the context window "
+        f"This request's prompt is {size} tokens ({what}), more than the context window "
         f"of {window} tokens for this assistant. Shorten the messages.",
         param="messages",
     )

@@ -2,8 +2,8 @@
 
 Non-streamed: ``QualityGate.check`` is the router's answer check; below the assistant's
 ``quality_score`` the router tries the next fallback and finally returns the best answer.
-Streamed: ``StreamTranscript`` collects the answer as it passes (only when the gate is on)
-and it is scored once the stream has ended; the score is recorded on the ``Call``.
+Streamed: the answer the pipeline's stream accumulator rebuilt is scored once the stream has
+ended; the score is recorded on the ``Call``.
 
 Score = the deterministic score (``scorer.py``); if that is 100 and the workspace names a
 ``judge_assistant``, the judge's grade replaces it (a judge is not paid for an answer the
@@ -65,55 +65,11 @@ def _text(answer: Json) -> str:
     return content if isinstance(content, str) else ""
 
 
-class StreamTranscript:
-    """The answer of a stream, rebuilt from its chunks for scoring after the fact."""
-
-    def __init__(self) -> None:
-        self.content: list[str] = []
-        self.tool_calls: dict[int, Json] = {}
-        self.finish_reason: str | None = None
-        self.refusal: str | None = None
-
-    def feed(self, chunk: Json) -> None:
-        for choice in chunk.get("choices") or ():
-            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
-                continue
-            if choice.get("finish_reason"):
-                self.finish_reason = choice["finish_reason"]
-            delta = choice.get("delta") or {}
-            if isinstance(delta.get("content"), str):
-                self.content.append(delta["content"])
-            if isinstance(delta.get("refusal"), str):
-                self.refusal = (self.refusal or "") + delta["refusal"]
-            for call in delta.get("tool_calls") or ():
-                if not isinstance(call, dict):
-                    continue
-                entry = self.tool_calls.setdefault(
-                    int(call.get("index", 0)), {"name": "", "arguments": ""}
-                )
-                function = call.get("function") or {}
-                entry["name"] += function.get("name") or ""
-                entry["arguments"] += function.get("arguments") or ""
-
-    def answer(self) -> Json:
-        message: Json = {"role": "assistant", "content": "".join(self.content)}
-        if self.refusal:
-            message["refusal"] = self.refusal
-        if self.tool_calls:
-            message["tool_calls"] = [
-                {"type": "function", "function": self.tool_calls[i]}
-                for i in sorted(self.tool_calls)
-            ]
-        return {"choices": [{"index": 0, "message": message, "finish_reason": self.finish_reason}]}
-
-
-async def score_stream(
-    rt: Runtime, call: Call, request: Json, transcript: StreamTranscript
-) -> None:
-    """Score a finished stream (after the fact: the client has its answer) onto the call.
-    Never raises: the call must still be finished and recorded."""
+async def score_stream(rt: Runtime, call: Call, request: Json, answer: Json) -> None:
+    """Score a finished stream's ``answer`` (rebuilt by the stream accumulator; after the fact:
+    the client has it) onto the call. Never raises: the call must still be recorded."""
     gate = QualityGate(rt, call, request)
     try:
-        gate.record(await gate.check(transcript.answer()))
+        gate.record(await gate.check(answer))
     except Exception:
         log.exception("scoring a streamed answer failed (request %s)", call.request_id)

@@ -4,8 +4,10 @@ The judge is an ordinary assistant of the same workspace (its own model, pool, f
 system prompt apply). It is asked once per answer, with temperature 0 and 8 tokens; the first
 integer in its reply, clamped to 0-100, is the grade. Its call is a ``Call`` of its own
 (endpoint ``quality.judge``) handed to the call observers, so its tokens are logged and
-accounted to the workspace like any other request. A judge that is missing, fails or answers
-no number gives no grade (the deterministic score stands).
+accounted to the workspace like any other request (metered by the router when the judge's
+upstream sends no usage). It is part of the request it grades, which was admitted already, so it
+is not admitted again. A judge that is missing, fails or answers no number gives no grade (the
+deterministic score stands).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import re
 from typing import Any
 
+from junction.accounting.metering import answer_texts, meter
 from junction.core.call import Call
 from junction.errors import JunctionError, UpstreamError
 from junction.routing.prepare import prepare_chat
@@ -88,6 +91,7 @@ async def judge(rt: Runtime, parent: Call, request: Json, answer_text: str) -> i
         return None
     call.deployment, call.attempts = outcome.deployment.ref, outcome.attempts
     call.record_usage(data.get("usage"))
+    await meter(rt.tokens, call, "chat", body, answer_texts(data))
     rt.finish(call)
     try:
         reply = data["choices"][0]["message"]["content"] or ""

@@ -8,42 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from junction.config.snapshot import AssistantView, WorkspaceView
-from junction.errors import InvalidRequest
-from junction.hardening.sampling import check_sampling
 
 Json = dict[str, Any]
 
 _LENGTH_FIELDS = ("max_tokens", "max_completion_tokens")
-
-
-def check_chat_body(body: object) -> Json:
-    """The fields the router itself relies on must be present and well-typed."""
-    if not isinstance(body, dict):
-        raise InvalidRequest("The request body must be a JSON object.")
-    if "model" not in body:
-        raise InvalidRequest("Missing required parameter: 'model'.", param="model")
-    if not isinstance(body["model"], str):
-        raise InvalidRequest("'model' must be a string.", param="model")
-    messages = body.get("messages")
-    if messages is None:
-        raise InvalidRequest("Missing required parameter: 'messages'.", param="messages")
-    if not isinstance(messages, list) or not messages:
-        raise InvalidRequest("'messages' must be a non-empty array.", param="messages")
-    for i, message in enumerate(messages):
-        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
-            raise InvalidRequest(
-                f"messages[{i}] must be an object with a 'role'.", param=f"messages[{i}]"
-            )
-    if "stream" in body and not isinstance(body["stream"], bool):
-        raise InvalidRequest("'stream' must be a boolean.", param="stream")
-    for name in _LENGTH_FIELDS:
-        value = body.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise InvalidRequest(f"'{name}' must be an integer.", param=name)
-        if isinstance(value, int) and value < 1:
-            raise InvalidRequest(f"'{name}' must be at least 1.", param=name)
-    check_sampling(body)
-    return body
 
 
 def apply_system_prompt(body: Json, assistant: AssistantView) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+import orjson
+from pydantic import BaseModel, field_validator
 
 from junction.schemas.common import Public
 
@@ -33,6 +34,13 @@ class LogEntryPublic(Public):
     error_code: str | None
     request_content: str | None
     response_content: str | None
+    counted_by_router: bool = False
+    details: dict[str, Any] | None = None  # routing failures, quality verdicts, history trims
+
+    @field_validator("details", mode="before")
+    @classmethod
+    def _parse_details(cls, value: object) -> object:
+        return orjson.loads(value) if isinstance(value, str) else value
 
 
 class UsageReport(BaseModel):

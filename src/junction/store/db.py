@@ -92,4 +92,4 @@ async def _sqlite_file_lock(engine: AsyncEngine) -> AsyncIterator[None]:
 def _upgrade(connection: Connection) -> None:
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, "heads")

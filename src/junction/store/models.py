@@ -174,6 +174,9 @@ class RequestLog(Base):
     error_code: Mapped[str | None] = mapped_column(String(64), default=None)
     request_content: Mapped[str | None] = mapped_column(Text, default=None)
     response_content: Mapped[str | None] = mapped_column(Text, default=None)
+    # Tokens the router counted itself because the upstream's usage never arrived.
+    counted_by_router: Mapped[bool] = mapped_column(Boolean, default=False)
+    details: Mapped[str | None] = mapped_column(Text, default=None)  # JSON: routing, quality, …
 
 
 # Tables kept in modules of their own register on Base when imported; importing them here keeps

@@ -10,10 +10,17 @@ Counting is the exact tiktoken count of every text, plus OpenAI's documented fra
 cheap on the request path: ``upper_bound`` (a token is at least one UTF-8 byte, so a prompt's
 byte length bounds its token count; nothing is encoded when that already fits) and a memo of
 recent texts (system prompts and re-sent messages are counted once).
+
+Counting never stalls the event loop: ``lower_bound`` (no token is longer than
+``MAX_TOKEN_BYTES`` bytes) refuses a prompt that cannot fit without encoding it, and a prompt
+whose byte length is over ``OFFLOAD_BYTES`` is encoded in a worker thread (tiktoken releases
+the GIL while it encodes), one such count at a time per process, so a tenant's huge prompt
+waits its turn instead of holding up every other request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import struct
@@ -36,6 +43,9 @@ IMAGE_BASE = 85
 IMAGE_TILE = 170
 IMAGE_UNKNOWN_SIZE = (1024, 1024)  # a remote image is not fetched: priced as 1024x1024
 
+MAX_TOKEN_BYTES = 128  # the longest token of cl100k_base, in UTF-8 bytes
+OFFLOAD_BYTES = 256 * 1024  # prompts larger than this are encoded off the event loop
+
 MEMO_MIN_CHARS = 64  # shorter texts are cheaper to encode than to remember
 MEMO_MAX_CHARS = 8_000_000
 
@@ -47,6 +57,7 @@ class TokenCounter:
         self.encoding = tiktoken.get_encoding(ENCODING)
         self._memo: dict[str, int] = {}
         self._memo_chars = 0
+        self._offloaded = asyncio.Semaphore(1)
 
     # -- texts ---------------------------------------------------------------------------------
 
@@ -87,10 +98,48 @@ class TokenCounter:
     def prompt(self, messages: Sequence[Mapping[str, Any]], tools: object = None) -> int:
         return self.messages(messages) + self.tools(tools) + REPLY_PRIMING
 
+    async def prompt_off_loop(
+        self, messages: Sequence[Mapping[str, Any]], tools: object = None
+    ) -> int:
+        """``prompt``, encoded in a worker thread when the prompt is large (see the module)."""
+        if upper_bound(messages) + tools_upper_bound(tools) <= OFFLOAD_BYTES:
+            return self.prompt(messages, tools)
+        async with self._offloaded:
+            return await asyncio.to_thread(self._plain_prompt, list(messages), tools)
+
+    async def texts_off_loop(self, texts: Sequence[str]) -> int:
+        """The tokens of ``texts`` (a generated answer's parts), off the loop when large."""
+        if sum(len(t) for t in texts) * 4 <= OFFLOAD_BYTES:
+            return sum(self.text(t) for t in texts if t)
+        async with self._offloaded:
+            return await asyncio.to_thread(lambda: sum(self._plain(t) for t in texts if t))
+
+    def _plain(self, text: str) -> int:
+        """An encoding that leaves the memo alone: safe in a worker thread."""
+        return len(self.encoding.encode_ordinary(text))
+
+    def _plain_prompt(self, messages: list[Mapping[str, Any]], tools: object) -> int:
+        total = sum(_message_cost(m, self._plain) for m in messages) + REPLY_PRIMING
+        if isinstance(tools, list):
+            total += sum(self._plain(_json_text(t)) + TOKENS_PER_TOOL for t in tools)
+        return total
+
 
 def upper_bound(messages: Iterable[Mapping[str, Any]]) -> int:
     """At least the exact count of ``messages``, without encoding anything."""
     return sum(_message_cost(m, _byte_length) for m in messages)
+
+
+def lower_bound(messages: Iterable[Mapping[str, Any]], tools: object = None) -> int:
+    """At most the exact count of ``messages`` and ``tools``, without encoding anything."""
+    total = sum(_message_cost(m, _least_tokens) for m in messages) + REPLY_PRIMING
+    if isinstance(tools, list):
+        total += sum(_least_tokens(_json_text(t)) + TOKENS_PER_TOOL for t in tools)
+    return total
+
+
+def _least_tokens(text: str) -> int:
+    return -(-_byte_length(text) // MAX_TOKEN_BYTES)
 
 
 def tools_upper_bound(tools: object) -> int:

@@ -60,7 +60,7 @@ async def prompt_tokens(
             )
         else:
             return count
-    return counter.prompt(messages, tools)
+    return await counter.prompt_off_loop(messages, tools)
 
 
 async def upstream_count(

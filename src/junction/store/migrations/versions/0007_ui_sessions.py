@@ -1,7 +1,7 @@
 """ui_sessions: the admin web UI's logins, shared by every worker and replica
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0006"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

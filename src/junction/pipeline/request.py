@@ -1,0 +1,69 @@
+"""Reading a data-plane request: its id, its body (parsed once, bounded), its credential."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import orjson
+from starlette.requests import ClientDisconnect, Request
+
+from junction.config.snapshot import KeyView, Snapshot, WorkspaceView
+from junction.errors import AuthenticationFailed, InvalidRequest, PayloadTooLarge
+from junction.security.secrets import SecretBox
+
+
+def new_request_id() -> str:
+    return "req_" + os.urandom(12).hex()
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    """The body parsed once; a chunked body over ``limit`` bytes is a 413 (``BodySizeLimit``
+    refuses a declared one before this runs)."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes.")
+            chunks.append(chunk)
+    except ClientDisconnect:  # gone, or cut off by the server's read deadline
+        raise InvalidRequest("The connection closed before the whole body arrived.") from None
+    raw = b"".join(chunks)
+    if not raw:
+        raise InvalidRequest("The request body is empty; expected a JSON object.")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"The request body is not valid JSON: {exc}.") from None
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def authenticate(
+    request: Request, snapshot: Snapshot, box: SecretBox, token: str | None = None
+) -> tuple[KeyView, WorkspaceView]:
+    """The workspace key's record and workspace, from the in-process catalog. ``token`` is the
+    credential as a front door found it; by default the ``Authorization: Bearer`` one."""
+    token = token if token is not None else bearer_token(request)
+    if token is None:
+        raise AuthenticationFailed(
+            "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'."
+        )
+    key = snapshot.keys.get(box.hash_key(token))
+    if key is None or not key.usable(time.time()):
+        raise AuthenticationFailed("Incorrect API key provided.")
+    workspace = snapshot.workspaces.get(key.workspace_id)
+    if workspace is None:
+        raise AuthenticationFailed("Incorrect API key provided.")
+    return key, workspace
