@@ -44,3 +44,13 @@ def test_known_secrets_are_removed_wherever_they_appear() -> None:
     assert redact("echo of my-custom-header-value!", ["my-custom-header-value"]) == (
         f"echo of {MASK}!"
     )
+
+
+def test_cost_is_linear_in_hostile_text() -> None:
+    """Long runs of name characters (what a hostile upstream may send) cost no backtracking."""
+    import time
+
+    for text in ("e" * 65536, "a_" * 32768, "token" * 13000, "x=" * 32768):
+        started = time.perf_counter()
+        redact(text)
+        assert time.perf_counter() - started < 2.0, text[:10]  # quadratic: minutes

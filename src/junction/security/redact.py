@@ -9,6 +9,9 @@ Google API keys, the password part of URLs, and the value of any ``name=value`` 
 ``"name": "value"`` pair whose name speaks of a key, secret, token, password or credential.
 Values the router knows to be secret (the provider's own key and header values) are removed
 wherever they appear.
+
+Every pattern is anchored or bounded, so the cost is linear in the text: it runs on what a
+hostile upstream chose to send.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)\b(bearer|basic|token)(\s+)[A-Za-z0-9._~+/=-]{6,}"), r"\1\2" + MASK),
     (
         re.compile(
-            r"(?i)([A-Za-z0-9_.-]*(?:api[_-]?key|secret|token(?!s)|passw(?:or)?d|pwd|credential"
-            r"|access[_-]?key|authorization|auth)[A-Za-z0-9_.-]*"
+            r"(?i)(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]{0,40}?(?:api[_-]?key|secret|token(?!s)"
+            r"|passw(?:or)?d|pwd|credential|access[_-]?key|authorization|auth)[A-Za-z0-9_.-]{0,40}"
             r"[\"']?\s*[:=]\s*[\"']?)(?!\[redacted\])([^\s\"'&,;}<>]{3,})"
         ),
         r"\1" + MASK,
