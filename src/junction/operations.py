@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from junction.admin.deps import holds_admin_key
 from junction.core.responses import json_response
 from junction.runtime import Runtime
+from junction.security.secrets import holds_admin_key
 
 
 def operation_routes(rt: Runtime) -> list[BaseRoute]:
@@ -46,7 +46,7 @@ def operation_routes(rt: Runtime) -> list[BaseRoute]:
             checks["providers"] = "ok"
         ready = all(v == "ok" for v in checks.values())
         body: dict[str, Any] = {"status": "ready" if ready else "unavailable", "checks": checks}
-        if holds_admin_key(rt, request.headers.get("authorization")):
+        if holds_admin_key(rt.box, rt.admin_key_hash, request.headers.get("authorization")):
             body["details"] = {
                 "database": database_error,
                 "providers": "every provider is cooling down"

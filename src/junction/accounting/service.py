@@ -19,11 +19,10 @@ from junction.accounting.budget import BudgetLedger, LocalSpend
 from junction.accounting.retention import Retention
 from junction.accounting.shared_spend import RedisSpend
 from junction.accounting.writer import LogWriter
-from junction.admin.deps import holds_admin_key
 from junction.core.responses import error_response
 from junction.errors import AuthenticationFailed
 from junction.runtime import Runtime
-from junction.security.secrets import same_secret
+from junction.security.secrets import holds_admin_key, same_secret
 from junction.telemetry.access_log import AccessLog
 from junction.telemetry.metrics import LogQueueStats, Metrics
 from junction.telemetry.process_log import uses_json
@@ -96,7 +95,7 @@ def metrics_allowed(rt: Runtime, authorization: str | None) -> bool:
     scheme, _, given = (authorization or "").partition(" ")
     if token and scheme.lower() == "bearer" and same_secret(given.strip(), token):
         return True
-    return holds_admin_key(rt, authorization)
+    return holds_admin_key(rt.box, rt.admin_key_hash, authorization)
 
 
 def install(app: Starlette, rt: Runtime) -> Accounting:

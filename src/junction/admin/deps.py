@@ -28,15 +28,6 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-def holds_admin_key(rt: Runtime, authorization: str | None) -> bool:
-    """``Authorization: Bearer <admin key>`` (for endpoints outside the admin API)."""
-    scheme, _, token = (authorization or "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        return False
-    return same_secret(rt.box.hash_key(token), rt.admin_key_hash)
-
-
 def require_admin(request: Request, rt: Annotated[Runtime, Depends(get_runtime)]) -> Runtime:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
