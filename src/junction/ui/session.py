@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from junction.runtime import Runtime
 from junction.security.secrets import same_secret
@@ -104,16 +104,6 @@ class Sessions:
                 delete(UiSessionRow).where(UiSessionRow.id == self._row_id(session.nonce))
             )
             await s.commit()
-
-    async def end_all(self) -> int:
-        """End every session (the admin key changed)."""
-        self._cache.clear()
-        async with self.rt.sessions() as s:
-            result = await s.execute(select(UiSessionRow.id))
-            count = len(result.all())
-            await s.execute(delete(UiSessionRow))
-            await s.commit()
-        return count
 
     def _row_id(self, session_id: str) -> str:
         return self.rt.box.hash_key("junction-ui-session/" + session_id)
