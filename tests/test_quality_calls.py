@@ -15,7 +15,7 @@ from junction.core.call import Call
 from junction.settings import Settings
 from tests.upstream_scripted import ScriptedUpstream, start_scripted
 
-ADMIN = {"Authorization": "Bearer ja-quality-test"}
+ADMIN = {"Authorization": "Bearer ja-quality-test-0123456789"}
 
 
 @pytest.fixture(scope="module")
