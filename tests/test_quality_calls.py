@@ -103,7 +103,9 @@ def test_routing_notes_on_the_call(tmp_path: Path, scripted: ScriptedUpstream) -
         served = calls[-1]
         assert (served.deployment, served.attempts) == ("up/rn-second", 4)
         assert [f["status"] for f in served.notes["routing_failures"]] == [502, 503, 502]
-        assert served.notes["fallback_reason"] == "up/rn-first: upstream answered 502: scripted 502"
+        assert served.notes["fallback_reason"] == (
+            "up/rn-first: provider 'up' failed (upstream 502) [upstream said: scripted 502]"
+        )
 
         scripted.plan("rn-second", "500", "500", "500")
         response = client.post("/v1/chat/completions", json=request, headers=auth)

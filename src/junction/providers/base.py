@@ -217,14 +217,14 @@ def error_from_status(
     The upstream's words stay in ``detail`` (operators only), except for a 400/404/413/422
     about the request itself, whose message the caller gets too, redacted."""
     name = config.name
-    detail = upstream_detail(config, text)
+    detail = upstream_detail(config, _error_message(text, MAX_DETAIL_CHARS))
     headers = {"Retry-After": retry_after} if retry_after else {}
     if status == 429:
         return RateLimited(
             f"provider '{name}' is rate limited (upstream 429)", headers=headers, detail=detail
         )
     if status in (400, 404, 413, 422):
-        said = redact(_error_message(text), config.secrets())
+        said = redact(_error_message(text, 500), config.secrets())
         return UpstreamRejected(
             f"upstream answered {status}: {said}", upstream_status=status, detail=detail
         )
@@ -249,22 +249,21 @@ def error_from_status(
     return UpstreamError(f"provider '{name}' failed (upstream {status})", detail=detail)
 
 
-def _error_message(text: str) -> str:
+def _error_message(text: str, limit: int) -> str:
+    """The message of a JSON error body (OpenAI's, Anthropic's, FastAPI's shapes), else the
+    body itself; at most ``limit`` characters."""
     try:
         data = orjson.loads(text)
-        if isinstance(data, dict):
-            err = data.get("error")
-            if isinstance(err, dict) and isinstance(err.get("message"), str):
-                return str(err["message"])[:500]
-            if isinstance(err, str):
-                return err[:500]
-            if isinstance(data.get("message"), str):
-                return str(data["message"])[:500]
-            if isinstance(data.get("detail"), str):
-                return str(data["detail"])[:500]
     except orjson.JSONDecodeError:
-        pass
-    return text.strip()[:500] or "(empty body)"
+        data = None
+    if isinstance(data, dict):
+        err = data.get("error")
+        if isinstance(err, dict) and isinstance(err.get("message"), str):
+            return str(err["message"])[:limit]
+        for found in (err, data.get("message"), data.get("detail")):
+            if isinstance(found, str):
+                return found[:limit]
+    return text.strip()[:limit] or "(empty body)"
 
 
 def error_from_exception(config: ProviderConfig, exc: BaseException) -> UpstreamError:
