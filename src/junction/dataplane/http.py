@@ -3,6 +3,7 @@ endpoints that do go through the request pipeline (``junction.pipeline``)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from functools import wraps
 
@@ -11,9 +12,11 @@ from starlette.responses import Response
 
 from junction.core.call import Call
 from junction.core.responses import error_response
-from junction.errors import JunctionError
+from junction.errors import InternalError, JunctionError
 from junction.pipeline.request import new_request_id
 from junction.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -22,8 +25,8 @@ CallHandler = Callable[[Request, Call], Awaitable[Response]]
 
 
 def openai_endpoint(rt: Runtime, name: str) -> Callable[[CallHandler], Handler]:
-    """Gives the handler a fresh ``Call``, turns every ``JunctionError`` into its JSON answer,
-    and finishes the call (a streaming handler sets ``call.stream`` and finishes it itself)."""
+    """Gives the handler a fresh ``Call``, turns every ``JunctionError`` (and every bug: a
+    logged 500) into its JSON answer, and finishes the call."""
 
     def wrap(handler: CallHandler) -> Handler:
         @wraps(handler)
@@ -31,10 +34,14 @@ def openai_endpoint(rt: Runtime, name: str) -> Callable[[CallHandler], Handler]:
             call = Call(new_request_id(), name)
             try:
                 response = await handler(request, call)
-            except JunctionError as error:
+            except Exception as exc:
+                if isinstance(exc, JunctionError):
+                    error = exc
+                else:
+                    log.exception("data-plane request %s failed", call.request_id)
+                    error = InternalError.for_request(call.request_id)
                 call.status = error.status_code
                 call.record_error(error)
-                call.stream = False
                 rt.finish(call)
                 response = error_response(error, call.request_id)
                 await rt.rate_limits.describe(call)
@@ -43,9 +50,8 @@ def openai_endpoint(rt: Runtime, name: str) -> Callable[[CallHandler], Handler]:
             response.headers["x-request-id"] = call.request_id
             await rt.rate_limits.describe(call)
             response.headers.update(call.headers)
-            if not call.stream:
-                call.status = response.status_code
-                rt.finish(call)
+            call.status = response.status_code
+            rt.finish(call)
             return response
 
         return endpoint
