@@ -57,6 +57,7 @@ def start_junction(
         **os.environ,
         "JUNCTION_DATA_DIR": str(datadir),
         "JUNCTION_ADMIN_KEY": admin_key,
+        "JUNCTION_METRICS_PUBLIC": "1",  # scraped below without a token
         **VARIANTS[variant],
     }
     port = harness.free_port()

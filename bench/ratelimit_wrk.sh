@@ -13,14 +13,14 @@ $PY bench/upstream.py --port 9391 >$TMP/up.log 2>&1 &
 UP=$!
 start_router () { # port dir extra-env
   rm -rf "$2"; mkdir -p "$2"
-  env -u JUNCTION_REDIS_URL JUNCTION_DATA_DIR="$2" JUNCTION_ADMIN_KEY=ja-bench $3 $PY -m junction serve --port "$1" >"$2/log" 2>&1 &
+  env -u JUNCTION_REDIS_URL JUNCTION_DATA_DIR="$2" JUNCTION_ADMIN_KEY=ja-bench-0123456789abcdef $3 $PY -m junction serve --port "$1" >"$2/log" 2>&1 &
   echo $!
 }
 R1=$(start_router 9392 $TMP/r1 "")
 R2=$(start_router 9393 $TMP/r2 "JUNCTION_REDIS_URL=$REDIS JUNCTION_REDIS_PREFIX=rlbench-$$")
 for port in 9392 9393; do for i in $(seq 100); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.2; done; done
 setup () { # port -> prints keys: nolimit limited
-  A="Authorization: Bearer ja-bench"; J="Content-Type: application/json"; U=http://127.0.0.1:$1/admin/v1
+  A="Authorization: Bearer ja-bench-0123456789abcdef"; J="Content-Type: application/json"; U=http://127.0.0.1:$1/admin/v1
   curl -s $U/providers -H "$A" -H "$J" -d '{"name":"b","base_url":"http://127.0.0.1:9391/v1"}' >/dev/null
   curl -s $U/workspaces -H "$A" -H "$J" -d '{"name":"free"}' >/dev/null
   curl -s $U/workspaces -H "$A" -H "$J" -d '{"name":"capped","rpm_limit":100000000,"tpm_limit":1000000000}' >/dev/null

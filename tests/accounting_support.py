@@ -97,7 +97,8 @@ def wait_for_logs(
 
 def metrics(proc: RouterProcess) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     """``/metrics`` parsed with prometheus-client's own parser: (sample name, labels) -> value."""
-    response = httpx.get(proc.url + "/metrics", timeout=10)
+    auth = {"Authorization": f"Bearer {proc.admin_key}"}
+    response = httpx.get(proc.url + "/metrics", headers=auth, timeout=10)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     samples = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -63,6 +64,7 @@ def test_message_count_and_nesting(strict: RouterProcess) -> None:
 def test_oversized_headers_get_431(strict: RouterProcess) -> None:
     response = httpx.get(strict.url + "/healthz", headers={"x-padding": "a" * 5000})
     assert response.status_code == 431
+    assert response.json()["error"]["code"] == "headers_too_large"
     many = {f"x-h{i}": "v" * 50 for i in range(100)}
     assert httpx.get(strict.url + "/healthz", headers=many).status_code == 431
     assert httpx.get(strict.url + "/healthz", headers={"x-small": "a" * 1000}).status_code == 200
@@ -103,6 +105,9 @@ def test_slow_loris_clients_are_cut_off(strict: RouterProcess) -> None:
             closed, answer = _closed_within(sock, TIMEOUT + 10)
             assert closed, "the server hung up"
             assert answer.startswith(b"HTTP/1.1 408"), answer
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert b"content-type: application/json" in head.lower()
+            assert json.loads(body)["error"]["code"] == "request_timeout"
         # A generous ceiling for a loaded machine; the 408s show the request deadline did it.
         assert time.monotonic() - started < TIMEOUT + 10
     finally:
@@ -131,6 +136,19 @@ def _answer_on(sock: socket.socket) -> bytes:
         assert chunk, "the server closed the connection mid-answer"
         body += chunk
     return head
+
+
+def test_bytes_that_are_not_http_get_a_json_400(strict: RouterProcess) -> None:
+    for garbage in (b"\x00\x01\x02 nonsense\r\n\r\n", b"GET / HTTP/9.9\r\nHost x\r\n\r\n"):
+        with socket.create_connection(("127.0.0.1", strict.port)) as sock:
+            sock.sendall(garbage)
+            closed, answer = _closed_within(sock, 5)
+        assert closed and answer.startswith(b"HTTP/1.1 400"), answer
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert b"content-type: application/json" in head.lower()
+        error = json.loads(body)["error"]
+        assert error["type"] == "invalid_request_error" and error["code"] == "invalid_http_request"
+    assert httpx.get(strict.url + "/healthz").status_code == 200
 
 
 def test_keep_alive_connection_gets_a_fresh_deadline(strict: RouterProcess) -> None:

@@ -271,8 +271,8 @@ def test_a_bug_in_the_router_is_a_logged_counted_500(tmp_path: Path, upstream: U
     from junction.core.call import Call
     from junction.settings import Settings
 
-    admin = {"Authorization": "Bearer ja-pipeline-test"}
-    app = create_app(Settings(data_dir=tmp_path, admin_key="ja-pipeline-test"))
+    admin = {"Authorization": "Bearer ja-pipeline-test-0123456789"}
+    app = create_app(Settings(data_dir=tmp_path, admin_key="ja-pipeline-test-0123456789"))
     rt = app.state.runtime
 
     def broken_check(call: Call) -> None:

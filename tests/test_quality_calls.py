@@ -15,7 +15,7 @@ from junction.core.call import Call
 from junction.settings import Settings
 from tests.upstream_scripted import ScriptedUpstream, start_scripted
 
-ADMIN = {"Authorization": "Bearer ja-quality-test"}
+ADMIN = {"Authorization": "Bearer ja-quality-test-0123456789"}
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def scripted() -> Iterator[ScriptedUpstream]:
 def test_stream_scores_and_judge_calls_are_recorded(
     tmp_path: Path, scripted: ScriptedUpstream
 ) -> None:
-    app = create_app(Settings(data_dir=tmp_path, admin_key="ja-quality-test"))
+    app = create_app(Settings(data_dir=tmp_path, admin_key="ja-quality-test-0123456789"))
     calls: list[Call] = []
     app.state.runtime.call_observers.append(calls.append)
     with TestClient(app) as client:
@@ -80,7 +80,9 @@ def test_stream_scores_and_judge_calls_are_recorded(
 
 
 def test_routing_notes_on_the_call(tmp_path: Path, scripted: ScriptedUpstream) -> None:
-    settings = Settings(data_dir=tmp_path, admin_key="ja-quality-test", routing_backoff_base=0.01)
+    settings = Settings(
+        data_dir=tmp_path, admin_key="ja-quality-test-0123456789", routing_backoff_base=0.01
+    )
     app = create_app(settings)
     calls: list[Call] = []
     app.state.runtime.call_observers.append(calls.append)
@@ -101,7 +103,9 @@ def test_routing_notes_on_the_call(tmp_path: Path, scripted: ScriptedUpstream) -
         served = calls[-1]
         assert (served.deployment, served.attempts) == ("up/rn-second", 4)
         assert [f["status"] for f in served.notes["routing_failures"]] == [502, 503, 502]
-        assert served.notes["fallback_reason"] == "up/rn-first: upstream answered 502: scripted 502"
+        assert served.notes["fallback_reason"] == (
+            "up/rn-first: provider 'up' failed (upstream 502) [upstream said: scripted 502]"
+        )
 
         scripted.plan("rn-second", "500", "500", "500")
         response = client.post("/v1/chat/completions", json=request, headers=auth)

@@ -84,7 +84,9 @@ def test_two_routers_share_one_limit_through_redis(
         stored = redis.Redis.from_url(REDIS)
         assert list(stored.scan_iter(f"{prefix}:ratelimit*")), "the counters live in Redis"
         stored.close()
-        ready = httpx.get(b.url + "/readyz").json()
+        ready = httpx.get(
+            b.url + "/readyz", headers={"Authorization": f"Bearer {b.admin_key}"}
+        ).json()
         assert ready["rate_limits"]["backend"] == "redis"
     finally:
         if b is not None:
@@ -116,7 +118,9 @@ def test_redis_down_fails_open_and_limits_return(
             # Served all the same, on in-process counters that start afresh (3 per minute).
             down = [chat(router, tenant.key).status_code for _ in range(4)]
             assert down == [200, 200, 200, 429], "in-process limits still apply"
-            ready = httpx.get(router.url + "/readyz").json()
+            ready = httpx.get(
+                router.url + "/readyz", headers={"Authorization": f"Bearer {router.admin_key}"}
+            ).json()
             assert ready["status"] == "ready"
             assert ready["rate_limits"]["backend"] == "memory (redis unreachable)"
             assert ready["rate_limits"]["redis_failures"] >= 1
@@ -128,7 +132,9 @@ def test_redis_down_fails_open_and_limits_return(
             # Redis still holds the 2 requests counted before the outage: one more fits.
             back = [chat(router, tenant.key).status_code for _ in range(2)]
             assert back == [200, 429]
-            ready = httpx.get(router.url + "/readyz").json()
+            ready = httpx.get(
+                router.url + "/readyz", headers={"Authorization": f"Bearer {router.admin_key}"}
+            ).json()
             assert ready["rate_limits"]["backend"] == "redis"
             assert "shared limits restored" in router.log()
         finally:

@@ -199,7 +199,8 @@ def test_cooldown_probe_and_recovery(
     assert health["status"] == "cooldown"
     assert "scripted 500" in health["last_error"]
     assert health["deployments"][0]["failures"] == 3
-    ready = httpx.get(rrouter.url + "/readyz").json()
+    auth = {"Authorization": f"Bearer {rrouter.admin_key}"}
+    ready = httpx.get(rrouter.url + "/readyz", headers=auth).json()
     assert ready["providers"][prov]["status"] == "cooldown"
 
     # While cooling down the deployment is skipped: a fast 503, the upstream is not asked.

@@ -34,6 +34,7 @@ from junction.operations import operation_routes
 from junction.routing.router import Router
 from junction.runtime import Runtime
 from junction.security.secrets import SecretBox, load_root_secret
+from junction.security.throttle import FailureThrottle
 from junction.settings import Settings
 from junction.store.db import create_engine, migrate, session_factory
 from junction.tokens.counter import TokenCounter
@@ -46,13 +47,14 @@ log = logging.getLogger("junction")
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     engine = create_engine(settings.resolved_database_url())
     sessions = session_factory(engine)
     box = SecretBox(load_root_secret(settings))
     catalog = Catalog(settings, sessions, box)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     rt = Runtime(settings, engine, sessions, box, catalog, redis=redis)
+    rt.login_failures = FailureThrottle(settings.login_failures_per_minute)
     sync = rt.config_sync = ConfigSync(catalog, sessions, redis, settings.config_poll_seconds)
     rt.router = Router.from_settings(settings)
     background = services.install(rt)

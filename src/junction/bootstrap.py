@@ -9,11 +9,19 @@ from junction.security.secrets import new_api_key
 from junction.store.models import Meta
 
 ADMIN_KEY_HASH = "admin_key_hash"
+MIN_ADMIN_KEY_LENGTH = 20
+"""A ``JUNCTION_ADMIN_KEY`` shorter than this is refused at start (a generated or rotated key
+is 46 characters of 256 random bits)."""
 
 
 async def ensure_admin_key(rt: Runtime) -> str | None:
     """Sets ``rt.admin_key_hash``; returns the new key when one was generated (to print once)."""
     if rt.settings.admin_key:
+        if len(rt.settings.admin_key.strip()) < MIN_ADMIN_KEY_LENGTH:
+            raise RuntimeError(
+                f"JUNCTION_ADMIN_KEY is too short: use at least {MIN_ADMIN_KEY_LENGTH} random "
+                "characters (or unset it to have the router generate one)"
+            )
         rt.admin_key_hash = rt.box.hash_key(rt.settings.admin_key)
         return None
     async with rt.sessions() as s:

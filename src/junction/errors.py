@@ -15,12 +15,22 @@
      │    └── QuotaExceeded            429 insufficient_quota (monthly token budget spent)
      ├── DatabaseUnavailable           503 server_error / database_unavailable
      └── UpstreamError                 502 upstream_error
-          ├── UpstreamRejected         the upstream's own 4xx status, passed on
+          ├── UpstreamRejected         the upstream's 400/404/413/422 about the request, passed on
+          ├── UpstreamRefused          502 upstream_error: credentials, redirects, other 4xx
+          ├── UpstreamMalformed        502 upstream_error: an answer that breaks the protocol
           ├── UpstreamUnavailable      503 upstream_unavailable
           └── UpstreamTimeout          504 upstream_timeout
 
 Raise these anywhere; the app's exception handlers turn them into
 ``{"error": {"message", "type", "param", "code"}}`` with the status below.
+
+``message`` is what the caller reads. ``detail`` is for operators only (the request log, the
+admin API and UI, never a workspace caller): what an upstream said, already redacted
+(``security/redact.py``). ``operator_message`` joins the two.
+
+``health_fault`` says whether the error is the deployment's own health (connect errors,
+timeouts, 5xx, 429), which may cool it down; ``retry_same`` whether trying the same deployment
+again could help (a refused credential or a malformed answer will not change).
 """
 
 from __future__ import annotations
@@ -34,6 +44,8 @@ class JunctionError(Exception):
     status: ClassVar[int] = 500
     type: ClassVar[str] = "server_error"
     code: ClassVar[str | None] = None
+    health_fault: ClassVar[bool] = True
+    retry_same: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -42,12 +54,19 @@ class JunctionError(Exception):
         param: str | None = None,
         code: str | None = None,
         headers: dict[str, str] | None = None,
+        detail: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
         self.instance_code = code
         self.headers = headers or {}
+        self.detail = detail
+
+    @property
+    def operator_message(self) -> str:
+        """The message with the operator-only detail: for the request log and admin views."""
+        return f"{self.message} [upstream said: {self.detail}]" if self.detail else self.message
 
     @property
     def status_code(self) -> int:
@@ -157,10 +176,13 @@ class UpstreamError(JunctionError):
 
 
 class UpstreamRejected(UpstreamError):
-    """The upstream refused the request itself (a 4xx): its status goes back to the client."""
+    """The upstream refused the request itself (400/404/413/422): its status goes back to the
+    client, with the upstream's message once credential-like text is removed."""
 
     type = "invalid_request_error"
     code = "upstream_rejected"
+    health_fault = False
+    retry_same = False
 
     def __init__(self, message: str, *, upstream_status: int, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -169,6 +191,21 @@ class UpstreamRejected(UpstreamError):
     @property
     def status_code(self) -> int:
         return self.upstream_status
+
+
+class UpstreamRefused(UpstreamError):
+    """The upstream refused the router, not the request: its credential (401/403), a redirect,
+    another 4xx. The caller's request was fine, so it gets a 502, never the upstream's 401."""
+
+    health_fault = False
+    retry_same = False
+
+
+class UpstreamMalformed(UpstreamError):
+    """One answer broke the protocol (not JSON, too large, a line without end, empty)."""
+
+    health_fault = False
+    retry_same = False
 
 
 class UpstreamUnavailable(UpstreamError):

@@ -18,6 +18,7 @@ from junction.knowledge.service import Knowledge
 from junction.ratelimit.limiter import RateLimits
 from junction.routing.router import Router
 from junction.security.secrets import SecretBox
+from junction.security.throttle import FailureThrottle
 from junction.settings import Settings
 from junction.tokens.counter import TokenCounter
 
@@ -35,6 +36,8 @@ class Runtime:
     redis: Redis | None = None
     router: Router = field(default_factory=Router)
     admin_key_hash: str = ""
+    # Failed admin-key attempts per client address (the UI's login form, the admin API).
+    login_failures: FailureThrottle = field(default_factory=lambda: FailureThrottle(10))
     call_observers: list[Callable[[Call], None]] = field(default_factory=list)
     # Admission checks (budgets, limits): each may raise a JunctionError to refuse the call.
     call_checks: list[Callable[[Call], None]] = field(default_factory=list)

@@ -99,6 +99,15 @@ class Settings(BaseSettings):
     knowledge_max_attempts: int = Field(default=3, ge=1)
     knowledge_top_k: int = Field(default=8, ge=1)
     knowledge_context_tokens: int = Field(default=3000, ge=0)
+    # The trust boundary: upstream reads, operations endpoints, the UI's sessions and logins.
+    upstream_max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    upstream_max_error_bytes: int = Field(default=64 * 1024, ge=256)
+    upstream_max_line_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    metrics_token: str | None = None
+    metrics_public: bool = False
+    ui_session_seconds: float = Field(default=12 * 3600.0, gt=0)
+    ui_session_cache_seconds: float = Field(default=2.0, ge=0)
+    login_failures_per_minute: int = Field(default=10, ge=1)
 
     def resolved_database_url(self) -> str:
         """The configured database, or the embedded SQLite file in the data directory."""

@@ -19,7 +19,10 @@ from junction.accounting.budget import BudgetLedger, LocalSpend
 from junction.accounting.retention import Retention
 from junction.accounting.shared_spend import RedisSpend
 from junction.accounting.writer import LogWriter
+from junction.core.responses import error_response
+from junction.errors import AuthenticationFailed
 from junction.runtime import Runtime
+from junction.security.secrets import holds_admin_key, same_secret
 from junction.telemetry.access_log import AccessLog
 from junction.telemetry.metrics import LogQueueStats, Metrics
 from junction.telemetry.otel import SpanExport, parse_headers
@@ -102,6 +105,18 @@ class Accounting:
             await self.spans.stop()
 
 
+def metrics_allowed(rt: Runtime, authorization: str | None) -> bool:
+    """``/metrics`` names workspaces and assistants: it takes the metrics token or the admin
+    key, unless the operator made it public (``metrics_public``)."""
+    if rt.settings.metrics_public:
+        return True
+    token = rt.settings.metrics_token
+    scheme, _, given = (authorization or "").partition(" ")
+    if token and scheme.lower() == "bearer" and same_secret(given.strip(), token):
+        return True
+    return holds_admin_key(rt.box, rt.admin_key_hash, authorization)
+
+
 def install(app: Starlette, rt: Runtime) -> Accounting:
     accounting = Accounting(rt)
     rt.call_observers.extend([accounting.budget.record, accounting.metrics.observe])
@@ -114,7 +129,15 @@ def install(app: Starlette, rt: Runtime) -> Accounting:
     rt.call_checks.append(accounting.budget.check)
     app.state.accounting = accounting
 
-    async def metrics(_request: Request) -> Response:
+    async def metrics(request: Request) -> Response:
+        if not metrics_allowed(rt, request.headers.get("authorization")):
+            return error_response(
+                AuthenticationFailed(
+                    "/metrics needs 'Authorization: Bearer <token>': the metrics token "
+                    "(JUNCTION_METRICS_TOKEN) or the admin key, unless JUNCTION_METRICS_PUBLIC "
+                    "is set."
+                )
+            )
         return Response(
             generate_latest(accounting.metrics.registry), media_type=CONTENT_TYPE_LATEST
         )

@@ -11,7 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.config import feed
-from junction.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied
+from junction.errors import (
+    AuthenticationFailed,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+)
 from junction.runtime import Runtime
 from junction.security.secrets import same_secret
 from junction.store import models as m
@@ -28,9 +34,17 @@ def require_admin(request: Request, rt: Annotated[Runtime, Depends(get_runtime)]
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise AuthenticationFailed("The admin API needs 'Authorization: Bearer <admin key>'.")
+    address = request.client.host if request.client else "local"
+    wait = rt.login_failures.retry_after(address)
+    if wait is not None:
+        raise RateLimited(
+            f"Too many wrong admin keys from your address; try again in {wait} s.",
+            headers={"Retry-After": str(wait)},
+        )
     hashed = rt.box.hash_key(token)
     if same_secret(hashed, rt.admin_key_hash):
         return rt
+    rt.login_failures.failed(address)
     if hashed in rt.catalog.snapshot.keys:
         raise PermissionDenied("Workspace API keys cannot use the admin API.")
     raise AuthenticationFailed("Incorrect admin key provided.")

@@ -1,8 +1,14 @@
-"""``/admin/v1/workspaces/{ws}/keys``: create, list, rotate with grace, revoke."""
+"""``/admin/v1/workspaces/{ws}/keys``: create, list, rotate with grace, revoke.
+
+Lifecycle rules: an expiry given is in the future; a key retired by rotation (a newer key was
+rotated from it) or revoked stays retired: its expiry can only be brought forward, never
+cleared or pushed back; rotation gives the new key its own expiry (the one asked for, else
+the old key's if still ahead, else none), never one already passed.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -111,8 +117,7 @@ async def list_all_keys(
 @router.post("/workspaces/{ws}/keys", status_code=201)
 async def create_key(ws: str, body: KeyCreate, rt: Admin, s: Session) -> KeyCreated:
     workspace = await workspace_by_name(s, ws)
-    if body.expires_at is not None and body.expires_at <= utcnow():
-        raise InvalidRequest("expires_at: must be in the future", param="expires_at")
+    _check_future(body.expires_at)
     row, secret = _new_key_row(rt, workspace.id, **body.model_dump())
     s.add(row)
     await save(rt, s)
@@ -127,6 +132,8 @@ async def update_key(ws: str, key_id: str, body: KeyUpdate, rt: Admin, s: Sessio
     changes = body.model_dump(exclude_unset=True)
     if changes.get("name") is None:
         changes.pop("name", None)
+    if "expires_at" in changes:
+        await _check_new_expiry(s, row, changes["expires_at"])
     for field, value in changes.items():
         setattr(row, field, value)
     await save(rt, s)
@@ -142,13 +149,19 @@ async def rotate_key(
     old = await _key(s, workspace.id, key_id)
     if old.revoked_at is not None:
         raise InvalidRequest("A revoked key cannot be rotated.", param="id")
-    grace = (body or KeyRotate()).grace_seconds
-    end = utcnow() + timedelta(seconds=grace)
+    asked = body or KeyRotate()
+    _check_future(asked.expires_at)
+    grace = asked.grace_seconds
+    now = utcnow()
+    end = now + timedelta(seconds=grace)
+    expires = asked.expires_at
+    if expires is None and old.expires_at is not None and old.expires_at > now:
+        expires = old.expires_at
     new, secret = _new_key_row(
         rt,
         workspace.id,
         name=old.name,
-        expires_at=old.expires_at,
+        expires_at=expires,
         rpm_limit=old.rpm_limit,
         tpm_limit=old.tpm_limit,
         rotated_from=old.id,
@@ -160,6 +173,26 @@ async def rotate_key(
     s.add(new)
     await save(rt, s)
     return _created(new, secret)
+
+
+def _check_future(expires_at: datetime | None) -> None:
+    if expires_at is not None and expires_at <= utcnow():
+        raise InvalidRequest("expires_at: must be in the future", param="expires_at")
+
+
+async def _check_new_expiry(s: AsyncSession, row: m.ApiKey, expires_at: datetime | None) -> None:
+    """A live key may get any future expiry or none; a retired one only an earlier one."""
+    _check_future(expires_at)
+    successor = await s.scalar(select(m.ApiKey.id).where(m.ApiKey.rotated_from == row.id))
+    retired = "revoked" if row.revoked_at is not None else "rotated" if successor else None
+    if retired is None:
+        return
+    if expires_at is None or row.expires_at is None or expires_at > row.expires_at:
+        raise InvalidRequest(
+            f"expires_at: this key was {retired}; it stays retired (its expiry can only be "
+            "brought forward). Create a new key instead.",
+            param="expires_at",
+        )
 
 
 @router.delete("/workspaces/{ws}/keys/{key_id}", status_code=204)

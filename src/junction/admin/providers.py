@@ -100,7 +100,7 @@ async def discover(catalog: Catalog, row: m.Provider, seconds: float) -> None:
         async with asyncio.timeout(seconds):
             found = await client.list_models()
     except (JunctionError, TimeoutError) as exc:
-        message = exc.message if isinstance(exc, JunctionError) else "timed out"
+        message = exc.operator_message if isinstance(exc, JunctionError) else "timed out"
         row.discovery_error = message
     else:
         row.models = merge_models(row.models or [], found)

@@ -19,8 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction.config import feed
 from junction.config.load import apply_changes, load_all
-from junction.config.snapshot import ModelInfo, ProviderRuntime, Snapshot
-from junction.providers.base import Provider, ProviderConfig
+from junction.config.snapshot import (
+    ModelInfo,
+    ProviderRuntime,
+    Snapshot,
+)
+from junction.providers.base import Provider, ProviderConfig, UpstreamLimits
 from junction.providers.registry import provider_class
 from junction.security.secrets import SecretBox
 from junction.settings import Settings
@@ -53,6 +57,11 @@ class Catalog:
         self.snapshot = Snapshot()
         self.applied = 0  # the last change-feed entry the snapshot includes
         self.full_reloads = 0
+        self._limits = UpstreamLimits(
+            settings.upstream_max_body_bytes,
+            settings.upstream_max_error_bytes,
+            settings.upstream_max_line_bytes,
+        )
 
     async def reload(self) -> None:
         """Load everything (start-up, or a process that missed pruned feed entries)."""
@@ -139,6 +148,7 @@ class Catalog:
             tls_verify=row.tls_verify is not False,
             max_concurrent=row.max_concurrent,
             tokenizer=row.tokenizer,
+            limits=self._limits,
         )
 
     def _runtime(self, row: m.Provider) -> ProviderRuntime:

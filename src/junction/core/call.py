@@ -62,7 +62,7 @@ class Call:
             self.first_token_at = time.perf_counter()
 
     def record_error(self, error: JunctionError) -> None:
-        self.error = error.message
+        self.error = error.operator_message  # the log is operator data: upstream detail too
         self.error_code = error.instance_code or error.code
 
     def record_usage(self, usage: object) -> None:

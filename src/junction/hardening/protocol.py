@@ -1,5 +1,6 @@
 """uvicorn's httptools protocol with two guards it lacks: a cap on the size of the request
-line and headers (431), and a deadline for receiving a whole request (408).
+line and headers (431), and a deadline for receiving a whole request (408). These answers,
+and uvicorn's own 400 for bytes that are not HTTP, are OpenAI-shaped JSON like every other.
 
 Without the deadline a client that opens connections and sends a request a byte at a time
 (slow loris) keeps each of them, and its buffers, for ever: uvicorn only times out idle
@@ -13,15 +14,26 @@ import asyncio
 from functools import cache
 from typing import Any
 
+import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from junction.settings import Settings
 
 
-def _plain_response(status: bytes, message: str) -> bytes:
-    body = message.encode()
+def _error_response(status: bytes, message: str, code: str) -> bytes:
+    """An OpenAI-shaped JSON error, written before any application code has run."""
+    body = orjson.dumps(
+        {
+            "error": {
+                "message": message,
+                "type": "invalid_request_error",
+                "param": None,
+                "code": code,
+            }
+        }
+    )
     return (
-        b"HTTP/1.1 " + status + b"\r\ncontent-type: text/plain; charset=utf-8\r\n"
+        b"HTTP/1.1 " + status + b"\r\ncontent-type: application/json\r\n"
         b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body
     )
 
@@ -45,19 +57,25 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._deadline.cancel()
             self._deadline = None
 
-    def _refuse(self, status: bytes, message: str) -> None:
+    def _refuse(self, status: bytes, message: str, code: str) -> None:
         self._refused = True
         self._disarm()
         if not self.transport.is_closing():
-            self.transport.write(_plain_response(status, message))
+            self.transport.write(_error_response(status, message, code))
             self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        """What uvicorn answers to bytes that are not HTTP, as JSON rather than plain text."""
+        self._refuse(b"400 Bad Request", msg, "invalid_http_request")
 
     def _too_slow(self) -> None:
         self._deadline = None
         if self.cycle is not None and self.cycle.response_started:
             self.transport.close()
             return
-        self._refuse(b"408 Request Timeout", "The request was not received in time.")
+        self._refuse(
+            b"408 Request Timeout", "The request was not received in time.", "request_timeout"
+        )
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -82,6 +100,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse(
                 b"431 Request Header Fields Too Large",
                 f"The request line and headers exceed {self.max_header_bytes} bytes.",
+                "headers_too_large",
             )
         return not self._refused
 

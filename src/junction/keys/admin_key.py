@@ -12,12 +12,13 @@ import asyncio
 import contextlib
 import logging
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction.bootstrap import ADMIN_KEY_HASH
 from junction.runtime import Runtime
 from junction.security.secrets import SecretBox, new_api_key
-from junction.store.models import Meta
+from junction.store.models import Meta, UiSessionRow
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,8 @@ def new_admin_key() -> str:
 
 
 async def rotate_admin_key(sessions: async_sessionmaker[AsyncSession], box: SecretBox) -> str:
-    """Replace the stored admin key's hash; returns the new key (to show once)."""
+    """Replace the stored admin key's hash and end every UI session; returns the new key (to
+    show once)."""
     key = new_admin_key()
     async with sessions() as s:
         row = await s.get(Meta, ADMIN_KEY_HASH)
@@ -35,6 +37,7 @@ async def rotate_admin_key(sessions: async_sessionmaker[AsyncSession], box: Secr
             s.add(Meta(key=ADMIN_KEY_HASH, value=box.hash_key(key)))
         else:
             row.value = box.hash_key(key)
+        await s.execute(delete(UiSessionRow))
         await s.commit()
     return key
 

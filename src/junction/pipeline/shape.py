@@ -13,6 +13,7 @@ from typing import Any
 
 from junction.core.types import Json
 from junction.errors import InvalidRequest
+from junction.hardening.sampling import check_sampling
 from junction.settings import Settings
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
@@ -92,11 +93,7 @@ def check_chat(body: Json, settings: Settings, param: str = "messages") -> None:
         raise InvalidRequest("'tools' must be an array.", param="tools")
     check_stream_flag(body)
     check_lengths(body)
-    temperature = body.get("temperature")
-    if temperature is not None and (
-        isinstance(temperature, bool) or not isinstance(temperature, int | float)
-    ):
-        raise InvalidRequest("'temperature' must be a number.", param="temperature")
+    check_sampling(body)
 
 
 def check_lengths(body: Json) -> None:
@@ -117,6 +114,7 @@ def check_completion(body: Json) -> None:
         raise InvalidRequest("'prompt' must be a string or an array.", param="prompt")
     check_stream_flag(body)
     check_lengths(body)
+    check_sampling(body)
 
 
 def check_embedding(body: Json) -> None:

@@ -70,7 +70,10 @@ async def stream(ex: Exchange) -> Response:
                 yield event
         except JunctionError as error:
             call.record_error(error)
-            rt.router.health.failure(ref, error.message)
+            if error.health_fault:  # a broken connection; a malformed event cools nothing
+                rt.router.health.failure(ref, error.operator_message)
+            else:
+                rt.router.health.note_error(ref, error.operator_message)
             yield encoder.error(error)
         except Exception:  # a bug must still end the stream cleanly and be on record
             log.exception("streaming request %s failed", call.request_id)

@@ -41,12 +41,20 @@ from typing import Any
 import aiohttp
 import orjson
 
-from junction.errors import UpstreamError
+from junction.errors import UpstreamMalformed
 from junction.providers.anthropic_stream import STOP_REASONS, StreamTranslator, message_usage
 from junction.providers.base import DiscoveredModel, Json, Provider
-from junction.providers.http import reading_stream, request_json, send, stream_event
+from junction.providers.http import (
+    answered_json,
+    read_json,
+    reading_stream,
+    request_json,
+    send,
+    stream_event,
+)
 from junction.providers.sse import sse_data
 from junction.providers.translate import (
+    completion_chunks,
     image_urls,
     max_tokens_of,
     new_id,
@@ -86,7 +94,9 @@ class AnthropicProvider(Provider):
             data = await request_json(self, "GET", self.api + "/models" + query, None)
             entries = data.get("data") if isinstance(data, dict) else None
             if not isinstance(entries, list):
-                raise UpstreamError(f"provider '{self.config.name}': /models answered no 'data'")
+                raise UpstreamMalformed(
+                    f"provider '{self.config.name}': /models answered no 'data'"
+                )
             for entry in entries:
                 if isinstance(entry, dict) and isinstance(entry.get("id"), str):
                     window = entry.get("max_input_tokens")  # reported by newer API versions
@@ -100,7 +110,7 @@ class AnthropicProvider(Provider):
     async def chat(self, body: Json) -> Json:
         data = await request_json(self, "POST", self.api + "/messages", to_messages(body, False))
         if not isinstance(data, dict):
-            raise UpstreamError(f"provider '{self.config.name}' answered a non-object")
+            raise UpstreamMalformed(f"provider '{self.config.name}' answered a non-object")
         return from_message(data, body["model"])
 
     async def chat_stream(self, body: Json) -> AsyncIterator[Json]:
@@ -108,10 +118,18 @@ class AnthropicProvider(Provider):
         return self._chunks(response, body["model"])
 
     async def _chunks(self, response: aiohttp.ClientResponse, model: str) -> AsyncIterator[Json]:
-        translator = StreamTranslator(model)
-        async with reading_stream(self.config.name, response):
-            async for payload in sse_data(response):
-                event = stream_event(self.config.name, payload)
+        config = self.config
+        if answered_json(response):  # a plain message to a stream request: one chunk
+            data = await read_json(config, response)
+            if not isinstance(data, dict) or data.get("type") != "message":
+                raise UpstreamMalformed(f"provider '{config.name}' answered no stream")
+            for chunk in completion_chunks(from_message(data, model)):
+                yield chunk
+            return
+        translator = StreamTranslator(model, config)
+        async with reading_stream(config, response):
+            async for payload in sse_data(response, config):
+                event = stream_event(config, payload)
                 if isinstance(event, dict):
                     for out in translator.feed(event):
                         yield out

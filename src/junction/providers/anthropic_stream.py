@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from junction.errors import JunctionError, RateLimited, UpstreamError, UpstreamUnavailable
-from junction.providers.base import Json
+from junction.providers.base import Json, ProviderConfig, upstream_detail
 from junction.providers.translate import chunk, new_id, usage_chunk
 
 STOP_REASONS = {
@@ -32,8 +32,9 @@ def message_usage(raw: object) -> tuple[int, int]:
 class StreamTranslator:
     """Messages API stream events in, ``chat.completion.chunk`` dicts out."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, config: ProviderConfig) -> None:
         self.model = model
+        self.config = config
         self.id = new_id("chatcmpl-")
         self.prompt = 0
         self.output = 0
@@ -79,7 +80,7 @@ class StreamTranslator:
             self.done = True
             return [usage_chunk(self.id, self.model, self.prompt, self.output)]
         if kind == "error":
-            raise _stream_error(event.get("error"))
+            raise _stream_error(self.config, event.get("error"))
         return []  # ping, content_block_stop, and event types added later
 
     def _delta(self, index: int, delta: Json) -> list[Json]:
@@ -102,12 +103,13 @@ class StreamTranslator:
         return chunk(self.id, self.model, delta, finish)
 
 
-def _stream_error(error: object) -> JunctionError:
+def _stream_error(config: ProviderConfig, error: object) -> JunctionError:
+    """The caller reads the router's words; what the upstream said is for operators."""
     kind = error.get("type") if isinstance(error, dict) else None
     message = error.get("message") if isinstance(error, dict) else None
-    text = f"upstream stream error: {message or kind or 'unknown'}"
+    detail = upstream_detail(config, f"{kind}: {message}")
     if kind == "overloaded_error":
-        return UpstreamUnavailable(text)
+        return UpstreamUnavailable(f"provider '{config.name}' is overloaded", detail=detail)
     if kind == "rate_limit_error":
-        return RateLimited(text)
-    return UpstreamError(text)
+        return RateLimited(f"provider '{config.name}' is rate limited", detail=detail)
+    return UpstreamError(f"provider '{config.name}' broke off the stream", detail=detail)

@@ -13,17 +13,30 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import aiohttp
+import orjson
 
 from junction.errors import (
     JunctionError,
     RateLimited,
     UpstreamError,
+    UpstreamMalformed,
+    UpstreamRefused,
     UpstreamRejected,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from junction.security.redact import redact
 
 Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class UpstreamLimits:
+    """How much of an upstream's bytes the router reads (``upstream_max_*`` settings)."""
+
+    body: int = 64 * 1024 * 1024  # a non-streamed answer
+    error: int = 64 * 1024  # an error answer's body: the rest is not read
+    line: int = 8 * 1024 * 1024  # one line (one event) of a streamed answer
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,11 @@ class ProviderConfig:
     tls_verify: bool = True
     max_concurrent: int | None = None  # upstream connections at once; more requests queue
     tokenizer: str = "tiktoken"  # who counts prompts: tiktoken, vllm, llama.cpp (tokens/upstream)
+    limits: UpstreamLimits = field(default_factory=UpstreamLimits)
+
+    def secrets(self) -> tuple[str | None, ...]:
+        """Values that must never appear in what the router stores or shows."""
+        return (self.api_key, *self.headers.values())
 
     def fingerprint(self) -> tuple[object, ...]:
         return (
@@ -52,6 +70,7 @@ class ProviderConfig:
             self.tls_verify,
             self.max_concurrent,
             self.tokenizer,
+            self.limits,
         )
 
 
@@ -136,72 +155,129 @@ class Provider(abc.ABC):
         )
 
 
-MAX_ANSWER_BYTES = 64 * 1024 * 1024
-"""A non-streamed upstream answer larger than this is refused (an endless body would otherwise
-grow the router's memory without bound)."""
-
-
-async def read_bounded(response: aiohttp.ClientResponse, provider: str, seconds: float) -> bytes:
-    """The whole body of a non-streamed answer: at most ``MAX_ANSWER_BYTES``, within
-    ``seconds`` of its headers (an upstream answers a non-streamed request once it is done, so
-    a body still trickling in after the read timeout is broken, not slow)."""
+async def read_bounded(response: aiohttp.ClientResponse, config: ProviderConfig) -> bytes:
+    """The whole body of a non-streamed answer: at most ``limits.body`` bytes, within the read
+    timeout of its headers (an upstream answers a non-streamed request once it is done, so a
+    body still trickling in after the read timeout is broken, not slow)."""
+    limit = config.limits.body
     chunks: list[bytes] = []
     size = 0
-    async with asyncio.timeout(seconds):
+    async with asyncio.timeout(config.read_timeout):
         async for chunk in response.content.iter_any():
             size += len(chunk)
-            if size > MAX_ANSWER_BYTES:
+            if size > limit:
                 response.close()  # drop the connection: the rest of the body is never read
-                raise UpstreamError(
-                    f"provider '{provider}' answered more than {MAX_ANSWER_BYTES} bytes"
+                raise UpstreamMalformed(
+                    f"provider '{config.name}' answered more than {limit} bytes"
                 )
             chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def read_error_body(response: aiohttp.ClientResponse, config: ProviderConfig) -> str:
+    """At most ``limits.error`` bytes of an error answer, within the read timeout; a longer
+    body is cut there and its connection dropped rather than drained."""
+    limit = config.limits.error
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(config.read_timeout):
+            while size < limit:
+                chunk = await response.content.read(limit - size)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+    except (TimeoutError, aiohttp.ClientError):
+        pass
+    if size >= limit and not response.content.at_eof():
+        response.close()
+    else:
+        response.release()
+    return b"".join(chunks).decode(errors="replace")
 
 
 def _no_json(_obj: object) -> str:
     raise TypeError("encode request bodies with orjson before handing them to aiohttp")
 
 
-def error_from_status(status: int, text: str, retry_after: str | None = None) -> JunctionError:
-    """An upstream's error answer as the error Junction gives its own client."""
-    message = f"upstream answered {status}: {_error_message(text)}"
+MAX_DETAIL_CHARS = 2000
+
+
+def upstream_detail(config: ProviderConfig, text: str) -> str:
+    """What an upstream said, for operators: redacted, and short."""
+    return redact(text.strip()[:MAX_DETAIL_CHARS], config.secrets()) or "(empty body)"
+
+
+def error_from_status(
+    config: ProviderConfig, status: int, text: str, retry_after: str | None = None
+) -> JunctionError:
+    """An upstream's error answer as the error Junction gives its own client.
+
+    The upstream's words stay in ``detail`` (operators only), except for a 400/404/413/422
+    about the request itself, whose message the caller gets too, redacted."""
+    name = config.name
+    detail = upstream_detail(config, _error_message(text, MAX_DETAIL_CHARS))
+    headers = {"Retry-After": retry_after} if retry_after else {}
     if status == 429:
-        headers = {"Retry-After": retry_after} if retry_after else {}
-        return RateLimited(message, headers=headers)
+        return RateLimited(
+            f"provider '{name}' is rate limited (upstream 429)", headers=headers, detail=detail
+        )
+    if status in (400, 404, 413, 422):
+        said = redact(_error_message(text, 500), config.secrets())
+        return UpstreamRejected(
+            f"upstream answered {status}: {said}", upstream_status=status, detail=detail
+        )
+    if status in (401, 403):
+        return UpstreamRefused(
+            f"provider '{name}' refused the router's credentials (upstream {status}); "
+            "this is the router's configuration, not your API key",
+            detail=detail,
+        )
+    if status == 408:
+        return UpstreamTimeout(f"provider '{name}' timed out (upstream 408)", detail=detail)
     if 400 <= status < 500:
-        return UpstreamRejected(message, upstream_status=status)
+        return UpstreamRefused(
+            f"provider '{name}' refused the request (upstream {status})", detail=detail
+        )
     if status == 503:
         return UpstreamUnavailable(
-            message, headers={"Retry-After": retry_after} if retry_after else None
+            f"provider '{name}' is unavailable (upstream 503)", headers=headers, detail=detail
         )
     if status == 504:
-        return UpstreamTimeout(message)
-    return UpstreamError(message)
+        return UpstreamTimeout(f"provider '{name}' timed out (upstream 504)", detail=detail)
+    return UpstreamError(f"provider '{name}' failed (upstream {status})", detail=detail)
 
 
-def _error_message(text: str) -> str:
-    import orjson
-
+def _error_message(text: str, limit: int) -> str:
+    """The message of a JSON error body (OpenAI's, Anthropic's, FastAPI's shapes), else the
+    body itself; at most ``limit`` characters."""
     try:
         data = orjson.loads(text)
-        if isinstance(data, dict):
-            err = data.get("error")
-            if isinstance(err, dict) and isinstance(err.get("message"), str):
-                return str(err["message"])[:500]
-            if isinstance(err, str):
-                return err[:500]
-            if isinstance(data.get("message"), str):
-                return str(data["message"])[:500]
     except orjson.JSONDecodeError:
-        pass
-    return text.strip()[:500] or "(empty body)"
+        data = None
+    if isinstance(data, dict):
+        err = data.get("error")
+        if isinstance(err, dict) and isinstance(err.get("message"), str):
+            return str(err["message"])[:limit]
+        for found in (err, data.get("message"), data.get("detail")):
+            if isinstance(found, str):
+                return found[:limit]
+    return text.strip()[:limit] or "(empty body)"
 
 
-def error_from_exception(provider: str, exc: BaseException) -> UpstreamError:
-    """A transport failure (refused, reset, timed out, garbage) as a 502 or 504."""
+def error_from_exception(config: ProviderConfig, exc: BaseException) -> UpstreamError:
+    """A transport failure (refused, reset, timed out, garbage) as a 502 or 504; the
+    transport's own words (addresses, proxies) go to operators only."""
+    name = config.name
     if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
-        return UpstreamTimeout(f"provider '{provider}' timed out")
+        return UpstreamTimeout(f"provider '{name}' timed out")
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return UpstreamError(f"provider '{provider}' is unreachable: {exc.strerror or exc}")
-    return UpstreamError(f"provider '{provider}' failed: {type(exc).__name__}: {exc}")
+        return UpstreamError(
+            f"provider '{name}' is unreachable",
+            detail=upstream_detail(config, str(exc.strerror or exc)),
+        )
+    return UpstreamError(
+        f"provider '{name}' failed: {type(exc).__name__}",
+        detail=upstream_detail(config, str(exc)),
+    )

@@ -34,16 +34,16 @@ from typing import Any
 import aiohttp
 import orjson
 
-from junction.errors import InvalidRequest, JunctionError, UpstreamError
-from junction.providers.base import DiscoveredModel, Json, Provider
+from junction.errors import InvalidRequest, JunctionError, UpstreamError, UpstreamMalformed
+from junction.providers.base import DiscoveredModel, Json, Provider, upstream_detail
 from junction.providers.http import reading_stream, request_json, send, stream_event
 from junction.providers.ollama_generate import from_generate, generate_chunks, to_generate
+from junction.providers.sse import ndjson_lines
 from junction.providers.translate import (
     chunk,
     completion,
     image_urls,
     max_tokens_of,
-    ndjson_lines,
     new_id,
     split_data_url,
     stop_list,
@@ -80,7 +80,7 @@ class OllamaProvider(Provider):
         data = await request_json(self, "GET", self.root + "/api/tags", None)
         entries = data.get("models") if isinstance(data, dict) else None
         if not isinstance(entries, list):
-            raise UpstreamError(f"provider '{self.config.name}': /api/tags listed no 'models'")
+            raise UpstreamMalformed(f"provider '{self.config.name}': /api/tags listed no 'models'")
         names: list[str] = []
         for entry in entries:
             name = entry.get("name") or entry.get("model") if isinstance(entry, dict) else None
@@ -102,7 +102,7 @@ class OllamaProvider(Provider):
     async def chat(self, body: Json) -> Json:
         data = await request_json(self, "POST", self.root + "/api/chat", to_ollama(body, False))
         if not isinstance(data, dict):
-            raise UpstreamError(f"provider '{self.config.name}' answered a non-object")
+            raise UpstreamMalformed(f"provider '{self.config.name}' answered a non-object")
         return from_ollama(data, body["model"])
 
     async def chat_stream(self, body: Json) -> AsyncIterator[Json]:
@@ -113,13 +113,17 @@ class OllamaProvider(Provider):
         chunk_id = new_id("chatcmpl-")
         tool_index = 0
         role: Json = {"role": "assistant"}  # goes with the first event, once data has come
-        async with reading_stream(self.config.name, response):
-            async for line in ndjson_lines(response):
-                data = stream_event(self.config.name, line)
+        config = self.config
+        async with reading_stream(config, response):
+            async for line in ndjson_lines(response, config):
+                data = stream_event(config, line)
                 if not isinstance(data, dict):
                     continue
                 if "error" in data:
-                    raise UpstreamError(f"provider '{self.config.name}': {data['error']}")
+                    raise UpstreamError(
+                        f"provider '{config.name}' broke off the stream",
+                        detail=upstream_detail(config, str(data["error"])),
+                    )
                 message = data.get("message") or {}
                 delta: Json = {}
                 if message.get("content"):
@@ -145,13 +149,13 @@ class OllamaProvider(Provider):
         request = to_generate(body, False, ollama_options(body))
         data = await request_json(self, "POST", self.root + "/api/generate", request)
         if not isinstance(data, dict):
-            raise UpstreamError(f"provider '{self.config.name}' answered a non-object")
+            raise UpstreamMalformed(f"provider '{self.config.name}' answered a non-object")
         return from_generate(data, body["model"])
 
     async def completions_stream(self, body: Json) -> AsyncIterator[Json]:
         request = to_generate(body, True, ollama_options(body))
         response = await send(self, "POST", self.root + "/api/generate", request)
-        return generate_chunks(self.config.name, response, body["model"])
+        return generate_chunks(self.config, response, body["model"])
 
     async def embeddings(self, body: Json) -> Json:
         given = body.get("input")
@@ -171,7 +175,9 @@ class OllamaProvider(Provider):
         data = await request_json(self, "POST", self.root + "/api/embed", request)
         vectors = data.get("embeddings") if isinstance(data, dict) else None
         if not isinstance(vectors, list):
-            raise UpstreamError(f"provider '{self.config.name}': /api/embed gave no 'embeddings'")
+            raise UpstreamMalformed(
+                f"provider '{self.config.name}': /api/embed gave no 'embeddings'"
+            )
         prompt = _int(data.get("prompt_eval_count"))
         return {
             "object": "list",

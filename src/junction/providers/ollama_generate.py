@@ -17,9 +17,10 @@ from typing import Any
 import aiohttp
 
 from junction.errors import InvalidRequest, UpstreamError
-from junction.providers.base import Json
+from junction.providers.base import Json, ProviderConfig, upstream_detail
 from junction.providers.http import reading_stream, stream_event
-from junction.providers.translate import ndjson_lines, new_id, usage
+from junction.providers.sse import ndjson_lines
+from junction.providers.translate import new_id, usage
 
 
 def to_generate(body: Json, stream: bool, options: Json) -> Json:
@@ -68,16 +69,19 @@ def from_generate(data: Json, model: str) -> Json:
 
 
 async def generate_chunks(
-    provider: str, response: aiohttp.ClientResponse, model: str
+    config: ProviderConfig, response: aiohttp.ClientResponse, model: str
 ) -> AsyncIterator[Json]:
     base: dict[str, Any] = {"id": new_id("cmpl-"), "object": "text_completion", "model": model}
-    async with reading_stream(provider, response):
-        async for line in ndjson_lines(response):
-            data = stream_event(provider, line)
+    async with reading_stream(config, response):
+        async for line in ndjson_lines(response, config):
+            data = stream_event(config, line)
             if not isinstance(data, dict):
                 continue
             if "error" in data:
-                raise UpstreamError(f"provider '{provider}': {data['error']}")
+                raise UpstreamError(
+                    f"provider '{config.name}' broke off the stream",
+                    detail=upstream_detail(config, str(data["error"])),
+                )
             created = int(time.time())
             if data.get("response"):
                 yield {**base, "created": created, "choices": [_choice(data["response"], None)]}

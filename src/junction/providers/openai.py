@@ -10,15 +10,23 @@ from typing import Any
 
 import aiohttp
 
-from junction.errors import UpstreamError
+from junction.errors import UpstreamMalformed
 from junction.providers.base import (
     DiscoveredModel,
     Json,
     Provider,
     error_from_status,
 )
-from junction.providers.http import reading_stream, request_json, send, stream_event
+from junction.providers.http import (
+    answered_json,
+    read_json,
+    reading_stream,
+    request_json,
+    send,
+    stream_event,
+)
 from junction.providers.sse import sse_data
+from junction.providers.translate import completion_chunks
 
 # Where OpenAI-compatible servers report a model's context length in /v1/models.
 _CONTEXT_FIELDS = ("max_model_len", "context_length", "context_window", "max_context_length")
@@ -37,7 +45,9 @@ class OpenAIProvider(Provider):
         data = await self._request_json("GET", "/models", None)
         entries = data.get("data") if isinstance(data, dict) else None
         if not isinstance(entries, list):
-            raise UpstreamError(f"provider '{self.config.name}': /models answered no 'data' list")
+            raise UpstreamMalformed(
+                f"provider '{self.config.name}': /models answered no 'data' list"
+            )
         models = []
         for entry in entries:
             if isinstance(entry, dict) and isinstance(entry.get("id"), str):
@@ -65,14 +75,24 @@ class OpenAIProvider(Provider):
         return self._chunks(response)
 
     async def _chunks(self, response: aiohttp.ClientResponse) -> AsyncIterator[Json]:
-        name = self.config.name
-        async with reading_stream(name, response):
-            async for payload in sse_data(response):
-                chunk = stream_event(name, payload)
+        config = self.config
+        if answered_json(response):  # a plain answer to a stream request: one chunk
+            answer = await read_json(config, response)
+            if not isinstance(answer, dict) or "choices" not in answer:
+                raise UpstreamMalformed(f"provider '{config.name}' answered no stream")
+            if answer.get("object") == "chat.completion":
+                for chunk in completion_chunks(answer):
+                    yield chunk
+            else:
+                yield answer
+            return
+        async with reading_stream(config, response):
+            async for payload in sse_data(response, config):
+                chunk = stream_event(config, payload)
                 if not isinstance(chunk, dict):
-                    raise UpstreamError(f"provider '{name}' sent a non-object event")
+                    raise UpstreamMalformed(f"provider '{config.name}' sent a non-object event")
                 if "error" in chunk and "choices" not in chunk:  # also for /completions
-                    raise error_from_status(502, payload.decode(errors="replace"))
+                    raise error_from_status(config, 502, payload.decode(errors="replace"))
                 yield chunk
 
     async def _request_json(self, method: str, path: str, body: Json | None) -> Any:

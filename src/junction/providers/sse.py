@@ -1,4 +1,10 @@
-"""Server-sent events read from an upstream as they arrive, without waiting for the whole body."""
+"""Streamed answers read line by line as they arrive: server-sent events and NDJSON.
+
+Every line is bounded (``UpstreamLimits.line``): an upstream that sends a line without end is
+cut off with an error once the line passes the limit, after holding at most that many bytes.
+The reader is linear in what it receives: each piece is scanned once for line ends and the
+unfinished line is kept as a list of pieces, not re-copied as it grows.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +12,77 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 
+from junction.errors import UpstreamMalformed
+from junction.providers.base import ProviderConfig
 
-async def sse_data(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-    """Yield each event's ``data`` payload; stops at ``[DONE]`` or the end of the body."""
-    buffer = b""
-    data: list[bytes] = []
+
+async def lines(response: aiohttp.ClientResponse, config: ProviderConfig) -> AsyncIterator[bytes]:
+    """Each line of the body (without its ``\\n``), as it arrives; the last one even if the
+    body ends without a line end."""
+    limit = config.limits.line
+    pending: list[bytes] = []  # pieces of the line not finished yet
+    size = 0
     async for piece in response.content.iter_any():
-        buffer += piece
-        while True:
-            end = buffer.find(b"\n")
-            if end < 0:
-                break
-            line = buffer[:end].rstrip(b"\r")
-            buffer = buffer[end + 1 :]
-            if not line:
-                if data:
-                    payload = b"\n".join(data)
-                    data = []
-                    if payload == b"[DONE]":
-                        return
-                    yield payload
-            elif line.startswith(b"data:"):
-                value = line[5:]
-                data.append(value[1:] if value.startswith(b" ") else value)
+        start = 0
+        while (end := piece.find(b"\n", start)) >= 0:
+            if pending:
+                pending.append(piece[start:end])
+                line = b"".join(pending)
+                pending, size = [], 0
+            else:
+                line = piece[start:end]
+            if len(line) > limit:
+                raise _too_long(config)
+            yield line
+            start = end + 1
+        if start < len(piece):
+            rest = piece[start:] if start else piece
+            size += len(rest)
+            if size > limit:
+                raise _too_long(config)
+            pending.append(rest)
+    if pending:
+        yield b"".join(pending)
+
+
+def _too_long(config: ProviderConfig) -> UpstreamMalformed:
+    return UpstreamMalformed(
+        f"provider '{config.name}' streamed a line longer than {config.limits.line} bytes"
+    )
+
+
+async def sse_data(
+    response: aiohttp.ClientResponse, config: ProviderConfig
+) -> AsyncIterator[bytes]:
+    """Yield each event's ``data`` payload; stops at ``[DONE]`` or the end of the body. An
+    event's ``data`` lines together are bounded like one line."""
+    data: list[bytes] = []
+    size = 0
+    async for raw in lines(response, config):
+        line = raw[:-1] if raw.endswith(b"\r") else raw
+        if not line:
+            if data:
+                payload = b"\n".join(data)
+                data, size = [], 0
+                if payload == b"[DONE]":
+                    return
+                yield payload
+        elif line.startswith(b"data:"):
+            value = line[5:]
+            value = value[1:] if value.startswith(b" ") else value
+            size += len(value)
+            if size > config.limits.line:
+                raise _too_long(config)
+            data.append(value)
     if data and (payload := b"\n".join(data)) != b"[DONE]":
         yield payload
+
+
+async def ndjson_lines(
+    response: aiohttp.ClientResponse, config: ProviderConfig
+) -> AsyncIterator[bytes]:
+    """Each non-empty line of a newline-delimited JSON body, as it arrives."""
+    async for raw in lines(response, config):
+        line = raw.strip()
+        if line:
+            yield line

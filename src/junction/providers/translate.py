@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator
 from typing import Any
-
-import aiohttp
 
 from junction.errors import InvalidRequest
 
@@ -114,14 +111,35 @@ def usage_chunk(chunk_id: str, model: str, prompt: int, completion_tokens: int) 
     }
 
 
-async def ndjson_lines(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-    """Each non-empty line of a newline-delimited JSON body, as it arrives (any length)."""
-    buffer = b""
-    async for piece in response.content.iter_any():
-        buffer += piece
-        while (end := buffer.find(b"\n")) >= 0:
-            line, buffer = buffer[:end].strip(), buffer[end + 1 :]
-            if line:
-                yield line
-    if buffer.strip():
-        yield buffer.strip()
+def completion_chunks(answer: Json) -> list[Json]:
+    """A whole ``chat.completion`` as the stream that would have carried it: one chunk with
+    each choice's message as its delta and its finish reason, then a usage chunk. For an
+    upstream that answers a stream request with a plain completion."""
+    chunk_id = str(answer.get("id") or new_id("chatcmpl-"))
+    created = answer.get("created") if isinstance(answer.get("created"), int) else int(time.time())
+    base = {"id": chunk_id, "object": "chat.completion.chunk", "created": created}
+    base["model"] = str(answer.get("model") or "")
+    choices = []
+    for position, choice in enumerate(answer.get("choices") or []):
+        if not isinstance(choice, dict):
+            continue
+        message = choice.get("message")
+        delta = dict(message) if isinstance(message, dict) else {}
+        calls = delta.get("tool_calls")
+        if isinstance(calls, list):
+            delta["tool_calls"] = [
+                {**call, "index": i} if isinstance(call, dict) else call
+                for i, call in enumerate(calls)
+            ]
+        choices.append(
+            {
+                "index": choice.get("index", position),
+                "delta": delta,
+                "logprobs": choice.get("logprobs"),
+                "finish_reason": choice.get("finish_reason") or "stop",
+            }
+        )
+    out: list[Json] = [{**base, "choices": choices}]
+    if isinstance(answer.get("usage"), dict):
+        out.append({**base, "choices": [], "usage": answer["usage"]})
+    return out

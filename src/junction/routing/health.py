@@ -7,6 +7,11 @@ probes the provider first (``Provider.probe``, a cheap metadata call, bounded by
 doubled cooldown (at most 8 times the base); a passed probe puts the deployment on probation,
 where one more failure sends it straight back to cooldown and one success makes it healthy.
 
+Only the deployment's own health counts (connect errors, timeouts, 5xx, 429): the router
+reports one request's 4xx or a malformed answer with ``note_error``, which shows it to
+operators and cools nothing down. ``last_error`` is operator text (redacted upstream words):
+the admin API and UI show it, ``/readyz`` only to the admin key.
+
 Everything here is in-process, lock-free and O(1) per request.
 """
 
@@ -141,6 +146,13 @@ class HealthBoard:
         if found.probation or found.consecutive_failures >= self.threshold:
             self._open(found, message)
 
+    def note_error(self, ref: str, message: str) -> None:
+        """An error that is not the deployment's health (one request's 4xx, a malformed
+        answer): shown to operators as the last error, never counted towards a cooldown."""
+        found = self.state(ref)
+        found.last_error = message
+        found.last_error_at = time.time()
+
     def _open(self, found: DeploymentHealth, message: str) -> None:
         found.cooldowns += 1
         factor = min(MAX_COOLDOWN_FACTOR, 2 ** (found.cooldowns - 1))
@@ -185,7 +197,7 @@ class HealthBoard:
 
 
 def _describe(exc: BaseException) -> str:
-    message = getattr(exc, "message", None)
+    message = getattr(exc, "operator_message", None)
     if isinstance(message, str):
         return message
     if isinstance(exc, TimeoutError):

@@ -35,7 +35,9 @@ class RetryPolicy:
 
 
 def retryable(error: JunctionError) -> bool:
-    """Connect errors, timeouts, 5xx and 429 are worth another try; an upstream 4xx is not."""
+    """Worth another attempt (the same deployment again only if ``error.retry_same``):
+    connect errors, timeouts, 5xx, 429, redirects, refused credentials, malformed answers;
+    an upstream 400/404/413/422 about the request is not."""
     if isinstance(error, UpstreamRejected):
         return False
     return isinstance(error, UpstreamError | RateLimited)

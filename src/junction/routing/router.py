@@ -5,8 +5,12 @@ then each fallback alone. Within the pool the deployment with the fewest request
 goes first (ties rotate), and deployments in cooldown (``health.py``) are skipped. A failed
 attempt (connect error, timeout, 429, 5xx) moves on to a pool member not tried yet, or — when
 every member has failed once — retries with backoff (``retry.py``) up to ``retries`` times;
-then the next group. An upstream 4xx ends the request at once. Attempts and total time are
-bounded for the whole request. Nothing here runs on the success path but bookkeeping.
+then the next group. An upstream 400/404/413/422 (about the request) ends the request at once.
+An answer that breaks the protocol, a redirect or a refused credential moves on to the other
+candidates without trying that deployment again. Only the deployment's own health (connect
+errors, timeouts, 5xx, 429: ``JunctionError.health_fault``) counts towards its cooldown; one
+request's 4xx or malformed answer never does. Attempts and total time are bounded for the
+whole request. Nothing here runs on the success path but bookkeeping.
 
 With an answer check (the quality gate), an answer that scores below the threshold moves on to
 the next group too, and the best answer seen is returned when none passes.
@@ -25,6 +29,7 @@ from junction.errors import (
     JunctionError,
     RateLimited,
     UpstreamError,
+    UpstreamMalformed,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
@@ -118,12 +123,13 @@ class Router:
         last: JunctionError | None = None
         best: _Best[T] | None = None
         skipped: list[str] = []
+        spent: set[str] = set()  # not worth another try within this request
         for group in self.groups(snapshot, assistant):
             failed: set[str] = set()
             retries = 0
             retry_after: float | None = None
             while attempts < policy.max_attempts:
-                target = self._pick(group, failed, skipped)
+                target = self._pick(group, failed, skipped, spent)
                 if target is None:
                     break
                 ref = target.ref
@@ -178,14 +184,19 @@ class Router:
                     busy[ref] -= 1
                 last = error
                 failed.add(ref)
+                if not error.retry_same:
+                    spent.add(ref)
                 retry_after = retry_after_seconds(error)
-                health.failure(ref, error.message)
+                if error.health_fault:
+                    health.failure(ref, error.operator_message)
+                else:
+                    health.note_error(ref, error.operator_message)
                 failures.append(
                     {
                         "deployment": ref,
                         "reason": type(error).__name__,
                         "status": error.status_code,
-                        "error": error.message,
+                        "error": error.operator_message,
                     }
                 )
                 if loop.time() >= deadline:
@@ -220,13 +231,15 @@ class Router:
         return config.connect_timeout + config.read_timeout >= self.policy.total_timeout
 
     def _pick(
-        self, group: list[Deployment], failed: set[str], skipped: list[str]
+        self, group: list[Deployment], failed: set[str], skipped: list[str], spent: set[str]
     ) -> Deployment | None:
         """A usable member not tried yet, else a usable one to retry; None when none is."""
         health = self.health
         fallback: Deployment | None = None
         now = time.monotonic()
         for target in group:
+            if target.ref in spent:
+                continue
             if not health.usable(target.ref, now):
                 skipped.append(target.ref)
             elif target.ref not in failed:
@@ -255,7 +268,9 @@ def _final(error: JunctionError, attempts: int) -> JunctionError:
     """The last failure, as the client sees it once retries and fallbacks are exhausted."""
     if isinstance(error, RateLimited):  # the upstream's 429 is not the client's own limit
         return UpstreamUnavailable(
-            f"{error.message} (after {attempts} attempts)", headers=error.headers
+            f"{error.message} (after {attempts} attempts)",
+            headers=error.headers,
+            detail=error.detail,
         )
     if isinstance(error, UpstreamError) and attempts > 1:
         error.message = f"{error.message} (after {attempts} attempts)"
@@ -268,7 +283,7 @@ async def prefetch(chunks: AsyncIterator[T]) -> AsyncIterator[T]:
     try:
         first = await anext(chunks)
     except StopAsyncIteration:
-        raise UpstreamError("the upstream ended the stream before sending anything") from None
+        raise UpstreamMalformed("the upstream ended the stream before sending anything") from None
     return _chain(first, chunks)
 
 

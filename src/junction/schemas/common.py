@@ -29,7 +29,15 @@ ModelRef = Annotated[
 ]
 """A model addressed as ``<provider>/<model>``, e.g. ``ollama/qwen3:14b``."""
 
-PositiveInt = Annotated[int, Field(ge=1)]
+MAX_TOKENS = 100_000_000
+"""The largest token count accepted anywhere (context lengths, windows, max_tokens)."""
+MAX_LIMIT = 10**15
+"""The largest rate limit or budget accepted: far below 2**63, so every database stores it."""
+
+PositiveInt = Annotated[int, Field(ge=1, le=MAX_TOKENS)]
+"""A token count: context lengths, windows, ``max_tokens``."""
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
+"""A rate limit (requests or tokens per minute) or a token budget."""
 
 
 class Strict(BaseModel):

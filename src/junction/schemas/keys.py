@@ -7,9 +7,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field
 
-from junction.schemas.common import Public, Strict
-
-Limit = Annotated[int, Field(ge=1)]
+from junction.schemas.common import Limit, Public, Strict
 
 
 class KeyCreate(Strict):
@@ -28,6 +26,8 @@ class KeyUpdate(Strict):
 
 class KeyRotate(Strict):
     grace_seconds: Annotated[int, Field(ge=0, le=30 * 86400)] = 0
+    expires_at: AwareDatetime | None = None
+    """The new key's expiry; by default the old key's, if that is still ahead, else none."""
 
 
 class KeyPublic(Public):

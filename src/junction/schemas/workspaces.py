@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import field_validator
 
-from junction.schemas.common import AssistantName, PositiveInt, Public, Slug, Strict
+from junction.schemas.common import (
+    MAX_TOKENS,
+    AssistantName,
+    Limit,
+    PositiveInt,
+    Public,
+    Slug,
+    Strict,
+)
 
 _PERCENT = re.compile(r"^(\d{1,3}(?:\.\d+)?)%$")
 
@@ -22,18 +29,15 @@ def check_context_window(value: ContextWindow | None) -> ContextWindow | None:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError("must be a token count or a percentage such as '40%'")
     if isinstance(value, int):
-        if value < 1:
-            raise ValueError("must be at least 1 token")
+        if not 1 <= value <= MAX_TOKENS:
+            raise ValueError(f"must be between 1 and {MAX_TOKENS} tokens")
         return value
-    if value.isdigit():
+    if value.isdigit() and len(value) <= 12:
         return check_context_window(int(value))
     match = _PERCENT.match(value.strip())
     if not match or not 0 < float(match.group(1)) <= 100:
         raise ValueError("must be a token count or a percentage in (0, 100], such as '40%'")
     return value.strip()
-
-
-Limit = Annotated[int, Field(ge=1)]
 
 
 class WorkspaceSettings(Strict):

@@ -75,3 +75,12 @@ def new_id(prefix: str) -> str:
 
 def same_secret(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+def holds_admin_key(box: SecretBox, admin_key_hash: str, authorization: str | None) -> bool:
+    """``Authorization: Bearer <admin key>`` (for endpoints outside the admin API)."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or not admin_key_hash:
+        return False
+    return same_secret(box.hash_key(token), admin_key_hash)

@@ -74,6 +74,18 @@ class ConfigChange(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class UiSessionRow(Base):
+    """A login to the admin web UI. ``id`` is the HMAC of the random session id the cookie
+    holds (the database alone does not let anyone take a session over); the admin key it was
+    opened with is kept encrypted, so that the UI calls the admin API as that admin."""
+
+    __tablename__ = "ui_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    admin_key_encrypted: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class Provider(Base):
     __tablename__ = "providers"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

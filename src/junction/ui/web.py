@@ -169,7 +169,7 @@ def page(ui: Ui) -> Callable[[PageHandler], Callable[[Request], Awaitable[Respon
     def wrap(handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
         @wraps(handler)
         async def endpoint(request: Request) -> Response:
-            session = ui.sessions.read(request.cookies.get(SESSION_COOKIE))
+            session = await ui.sessions.read(request.cookies.get(SESSION_COOKIE))
             if session is None:
                 if request.method in SAFE_METHODS:
                     return see_other("/ui/login?next=" + quote(request.url.path, safe="/"))
