@@ -4,6 +4,7 @@ hashed bags of words, so relevance follows the words a question shares with a ch
 
 from __future__ import annotations
 
+import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -120,13 +121,20 @@ def test_two_replicas_on_postgresql_share_the_knowledge(
         proc.data_dir.mkdir()
         proc.start(timeout=40)
     try:
+        # Its own provider name: the PostgreSQL database is shared by the tests of this worker.
+        provider = "kn-" + secrets.token_hex(3)
         with a.admin() as admin:
             response = admin.post(
-                "/providers", json={"name": "local", "kind": "openai", "base_url": upstream.url}
+                "/providers", json={"name": provider, "kind": "openai", "base_url": upstream.url}
             )
             assert response.status_code == 201, response.text
         tenant = make_tenant(a)
-        tenant.assistant("shared", embedding_model="local/bow", context_score=20)
+        tenant.assistant(
+            "shared",
+            model=f"{provider}/echo",
+            embedding_model=f"{provider}/bow",
+            context_score=20,
+        )
         assert add_file(a, tenant.name, "shared", "penguins.md", PENGUINS.encode())["status"] == (
             "ready"
         )

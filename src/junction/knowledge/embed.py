@@ -38,7 +38,9 @@ async def embed(
             async with asyncio.timeout(seconds):
                 answer = await runtime.client.embeddings(body)
         except JunctionError as exc:
-            raise EmbeddingFailed(f"the embedding model '{ref}' failed: {exc.message}") from None
+            raise EmbeddingFailed(
+                f"the embedding model '{ref}' failed: {exc.operator_message}"
+            ) from None
         except TimeoutError:
             raise EmbeddingFailed(
                 f"the embedding model '{ref}' did not answer within {seconds:g} s"
