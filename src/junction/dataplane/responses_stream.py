@@ -44,7 +44,6 @@ class ResponsesEncoder(StreamEncoder):
         self.created = created  # the router's clock
         self.message_id = "msg_" + os.urandom(12).hex()
         self.text: list[str] = []
-        self.calls: dict[int, Json] = {}
         self.finish: str | None = None
 
     def _event(self, kind: str, **fields: Any) -> bytes:
@@ -103,7 +102,6 @@ class ResponsesEncoder(StreamEncoder):
                         logprobs=[],
                     )
                 )
-            _merge_tool_calls(self.calls, delta.get("tool_calls"))
         return b"".join(events) if events else None
 
     def end(self, acc: StreamAccumulator) -> list[bytes]:
@@ -116,8 +114,8 @@ class ResponsesEncoder(StreamEncoder):
             events.append(self._event("response.content_part.done", **ids, part=_part(whole)))
             output.append(_message(self.message_id, whole, "completed"))
             events.append(self._event("response.output_item.done", output_index=0, item=output[-1]))
-        for index in sorted(self.calls):
-            item = self.calls[index]
+        for call in acc.tool_calls:  # the stream accumulator merged the deltas
+            item = _function_call(call)
             position = len(output)
             events.append(
                 self._event(
@@ -174,28 +172,14 @@ def _part(text: str) -> Json:
     return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
 
 
-def _merge_tool_calls(calls: dict[int, Json], pieces: object) -> None:
-    if not isinstance(pieces, list):
-        return
-    for piece in pieces:
-        if not isinstance(piece, dict):
-            continue
-        index = piece.get("index", 0)
-        item = calls.setdefault(
-            index if isinstance(index, int) else 0,
-            {
-                "type": "function_call",
-                "id": "fc_" + os.urandom(12).hex(),
-                "call_id": "",
-                "name": "",
-                "arguments": "",
-                "status": "completed",
-            },
-        )
-        if piece.get("id"):
-            item["call_id"] = piece["id"]
-        function = piece.get("function")
-        if isinstance(function, dict):
-            for part in ("name", "arguments"):
-                if isinstance(function.get(part), str):
-                    item[part] += function[part]
+def _function_call(call: Json) -> Json:
+    """A chat tool call (as the stream accumulator rebuilt it) as a Responses output item."""
+    function = call["function"]
+    return {
+        "type": "function_call",
+        "id": "fc_" + os.urandom(12).hex(),
+        "call_id": call["id"] or "",
+        "name": function["name"],
+        "arguments": function["arguments"],
+        "status": "completed",
+    }
