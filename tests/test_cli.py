@@ -82,6 +82,16 @@ def fresh(tmp_path: Path) -> RouterProcess:
     proc.stop()
 
 
+@pytest.fixture(scope="module")
+def untouched(tmp_path_factory: pytest.TempPathFactory) -> RouterProcess:
+    """One router for the refused files: each test checks that it still holds nothing."""
+    proc = RouterProcess(tmp_path_factory.mktemp("untouched") / "r", {})
+    proc.data_dir.mkdir()
+    proc.start()
+    yield proc  # type: ignore[misc]
+    proc.stop()
+
+
 def test_management_commands_and_exit_codes(fresh: RouterProcess, upstream: Upstream) -> None:
     junction(fresh, "providers", "add", "up", upstream.url)
     listed = json.loads(junction(fresh, "models", "--json").stdout)
@@ -210,14 +220,15 @@ def test_export_apply_export_round_trip(
     ],
 )
 def test_invalid_file_changes_nothing_and_names_the_line(
-    fresh: RouterProcess, tmp_path: Path, text: str, expected: str
+    untouched: RouterProcess, tmp_path: Path, text: str, expected: str
 ) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(text)
-    result = junction(fresh, "apply", "-f", str(path), check=False)
+    result = junction(untouched, "apply", "-f", str(path), check=False)
     assert result.returncode == 2, result.stdout + result.stderr
     assert expected in result.stderr, result.stderr
-    assert json.loads(junction(fresh, "workspaces", "list", "--json").stdout) == []
+    assert json.loads(junction(untouched, "workspaces", "list", "--json").stdout) == []
+    assert json.loads(junction(untouched, "providers", "list", "--json").stdout) == []
 
 
 def test_serve_with_config_applies_it(tmp_path: Path, upstream: Upstream) -> None:
