@@ -79,7 +79,11 @@ class FaultyUpstream:
         self._thread.join(5)
         self._loop.close()
 
+    # A reset once the answer is written: the faults end connections abruptly on purpose.
+    abort_when_done = True
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Read one request (head, and the JSON body by its Content-Length), then answer it."""
         task = asyncio.current_task()
         assert task is not None
         self._handlers.add(task)
@@ -90,15 +94,18 @@ class FaultyUpstream:
                 if line.lower().startswith(b"content-length:"):
                     length = int(line.split(b":")[1])
             body = json.loads(await reader.readexactly(length)) if length else {}
-            await self._answer(str(body.get("model", "")), writer)
+            await self._answer(head, str(body.get("model", "")), writer)
         except (OSError, asyncio.IncompleteReadError, ValueError):
             pass
         finally:
             self._handlers.discard(task)
             with contextlib.suppress(Exception):
-                writer.transport.abort()
+                if self.abort_when_done:
+                    writer.transport.abort()
+                else:
+                    writer.close()
 
-    async def _answer(self, model: str, writer: asyncio.StreamWriter) -> None:
+    async def _answer(self, head: bytes, model: str, writer: asyncio.StreamWriter) -> None:
         if model == "garbage":
             writer.write(b"\x00\xff\x13 this is not HTTP \r\n\r\n")
         elif model == "not-json":

@@ -81,29 +81,17 @@ class HostileUpstream(FaultyUpstream):
         self.caught = 0
         self.seen_headers: list[bytes] = []
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._handlers.add(task)
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            self.seen_headers.append(head)
-            if b" /caught/" in head.split(b"\r\n", 1)[0]:
-                self.caught += 1
-                writer.write(_error("500 Internal Server Error", "you were redirected"))
-                await writer.drain()
-                return
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            body = json.loads(await reader.readexactly(length)) if length else {}
-            await self._attack(str(body.get("model", "")), writer)
-        except (OSError, asyncio.IncompleteReadError, ValueError):
-            pass
-        finally:
-            self._handlers.discard(task)
-            writer.close()  # not abort: a reset could discard an answer not read yet
+    # Closed, not reset: a reset could discard an answer the router has not read yet.
+    abort_when_done = False
+
+    async def _answer(self, head: bytes, model: str, writer: asyncio.StreamWriter) -> None:
+        self.seen_headers.append(head)
+        if b" /caught/" in head.split(b"\r\n", 1)[0]:
+            self.caught += 1
+            writer.write(_error("500 Internal Server Error", "you were redirected"))
+            await writer.drain()
+            return
+        await self._attack(model, writer)
 
     async def _attack(self, model: str, writer: asyncio.StreamWriter) -> None:
         if model == "redirect":
