@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from junction.knowledge.embed import EmbeddingFailed, embed
+from junction.knowledge.embed import EmbeddingFailed
 from junction.knowledge.index import Loaded
 
 if TYPE_CHECKING:
@@ -74,13 +74,7 @@ async def retrieve(rt: Runtime, call: Call, question: str, budget_tokens: int) -
     s = rt.settings
     started = time.perf_counter()
     try:
-        vector = await embed(
-            rt.catalog.snapshot,
-            assistant.embedding_model,
-            [question],
-            1,
-            s.knowledge_query_timeout,
-        )
+        vector = await rt.knowledge.embedder.question(call, question, s.knowledge_query_timeout)
     except EmbeddingFailed as exc:
         log.warning("knowledge of assistant %s not used: %s", assistant.name, exc)
         return Retrieved(error=str(exc), embed_ms=(time.perf_counter() - started) * 1000)
