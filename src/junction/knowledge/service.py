@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 class Knowledge:
     def __init__(self, rt: Runtime) -> None:
         self._rt = rt
-        self.index = KnowledgeIndex(rt.sessions)
+        self.index = KnowledgeIndex(rt.sessions, rt.settings.knowledge_ann_min_chunks)
         self.embedder = Embedder(rt)
         self._warming: asyncio.Task[None] | None = None
         self.ingestor = Ingestor(
@@ -65,6 +65,7 @@ class Knowledge:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._warming
         await self.ingestor.stop()
+        await self.index.close()
 
     def kick(self) -> None:
         self.ingestor.kick()
