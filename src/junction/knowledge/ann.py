@@ -6,14 +6,16 @@ only proposes candidates: ``retrieve.select`` re-scores them exactly on the floa
 scores, the Context Score filter, the order and the token budget are those of the exact scan,
 and a chunk is missed only when the graph fails to propose it (recall: ``bench``, tests).
 
-Vectors are held as int8 (usearch quantises them; 384 bytes a chunk at 384 dimensions, plus
-the graph): measured, building is 5-8x faster than float32 (the CPU's int8 dot products) and
-recall after the exact re-score the same. Keys are the chunks' database ids, so files added or
-deleted update the graph in place rather than rebuilding it.
+Vectors are held as int8 (usearch quantises them: 384 bytes a chunk at 384 dimensions, plus
+the graph) and compared with the CPU's int8 dot products. Measured at 20,000 chunks on a busy
+2-core machine (load 11-15): built in 7-11 s against 40 s as float16 and 86 s as float32, with
+the same recall after the exact re-score. Keys are the chunks' database ids, so files added
+or deleted update the graph in place rather than rebuilding it.
 
-Built and updated in a worker thread, in batches (a router that stops waits for one batch, not
-a whole build), one thread (the other core stays with the event loop). A search that finds the
-index being updated gets None, and the caller scans exactly: nothing ever waits for it.
+Built and updated in the index's one builder thread (``index.KnowledgeIndex``), in batches (a
+router that stops waits for one batch, not a whole build); usearch releases the GIL while it
+works. A search that finds the index being updated gets None, and the caller scans exactly:
+nothing ever waits for the index.
 """
 
 from __future__ import annotations

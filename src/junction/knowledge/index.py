@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +61,7 @@ class KnowledgeIndex:
         self._anns: dict[str, Ann] = {}  # each assistant's index, at whichever version it holds
         self._building: dict[str, asyncio.Task[None]] = {}
         self._stop = threading.Event()
+        self._builder: ThreadPoolExecutor | None = None  # one thread, made on first use
 
     async def get(self, assistant: AssistantView) -> Loaded | None:
         version = assistant.knowledge_version
@@ -96,7 +99,10 @@ class KnowledgeIndex:
                 if target.ann is not None:
                     return
                 previous = self._anns.pop(assistant_id, None)
-                ann = await asyncio.to_thread(sync, previous, target, self._stop)
+                if self._builder is None:
+                    self._builder = ThreadPoolExecutor(1, "knowledge-ann", _background)
+                loop = asyncio.get_running_loop()
+                ann = await loop.run_in_executor(self._builder, sync, previous, target, self._stop)
                 if ann is None:  # stopping
                     return
                 self._anns[assistant_id] = ann
@@ -114,6 +120,8 @@ class KnowledgeIndex:
         for task in list(self._building.values()):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._builder is not None:
+            self._builder.shutdown(wait=False)
 
     def memory(self) -> int:
         """Bytes held: the float32 matrices and the approximate indexes."""
@@ -151,6 +159,13 @@ class KnowledgeIndex:
         return await asyncio.to_thread(
             build, version, [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
         )
+
+
+def _background() -> None:
+    """The builder thread yields the CPU to the event loop and the requests' threads: a build
+    of 100,000 chunks takes minutes of one core, and nothing waits for it."""
+    with contextlib.suppress(OSError, AttributeError):  # not Linux, or not allowed
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
 def build(version: str, rows: list[tuple[str, int, bytes, str, int]]) -> Loaded:
