@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 
 CONNECTIVITY = 16  # HNSW's M: edges per node
 EXPANSION_ADD = 128  # efConstruction
-EXPANSION_SEARCH = 128  # ef: candidates a search keeps while walking the graph
+# ef: candidates a search keeps while walking the graph. Measured at 100,000 chunks: 64 gave the
+# exact scan's choice for 300 of 300 questions at half the time of 128; 32 missed 2.
+EXPANSION_SEARCH = 64
 BATCH = 4096  # vectors added between two looks at the stop flag
 
 
