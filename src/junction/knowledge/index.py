@@ -123,11 +123,6 @@ class KnowledgeIndex:
         if self._builder is not None:
             self._builder.shutdown(wait=False)
 
-    def memory(self) -> int:
-        """Bytes held: the float32 matrices and the approximate indexes."""
-        held = sum(int(loaded.matrix.nbytes) for loaded in self._loaded.values())
-        return held + sum(ann.memory for ann in self._anns.values())
-
     def current(self, assistant: AssistantView) -> bool:
         """Its vectors are loaded at its present version."""
         found = self._loaded.get(assistant.id)
