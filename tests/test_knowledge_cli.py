@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import RouterProcess
+from tests.knowledge_docs import pdf_bytes
 from tests.test_cli import junction
 from tests.upstream import Upstream
 
@@ -105,3 +107,46 @@ def test_files_commands(fresh: RouterProcess, upstream: Upstream, tmp_path: Path
     assert refused.returncode != 0
     junction(fresh, "assistants", "files", "delete", "team", "kb", entry["id"])
     assert _files(fresh) == {}
+
+
+def test_export_writes_the_files_and_apply_round_trips_them(
+    fresh: RouterProcess, upstream: Upstream, tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Alpha\n\nThe alpha team owns billing.")
+    (docs / "b.pdf").write_bytes(pdf_bytes(["The beta team owns search."]))
+    config = tmp_path / "junction.yaml"
+    config.write_text(CONFIG.format(upstream=upstream.url, files="docs/a.md, docs/b.pdf"))
+    junction(fresh, "apply", "-f", str(config))
+
+    out = tmp_path / "out" / "junction.yaml"
+    out.parent.mkdir()
+    exported = junction(fresh, "export", "-o", str(out))
+    assert "Wrote 2 knowledge file(s)" in exported.stderr
+    [team] = [w for w in yaml.safe_load(out.read_text())["workspaces"] if w["name"] == "team"]
+    [kb] = team["assistants"]
+    assert kb["files"] == ["files/team/kb/a.md", "files/team/kb/b.pdf"]
+    for name in ("a.md", "b.pdf"):
+        assert (out.parent / "files/team/kb" / name).read_bytes() == (docs / name).read_bytes()
+
+    empty = RouterProcess(tmp_path / "empty", {})
+    empty.data_dir.mkdir()
+    empty.start(timeout=60)
+    try:
+        applied = junction(empty, "apply", "-f", str(out))
+        assert "create file team/kb/a.md" in applied.stdout
+        assert "create file team/kb/b.pdf" in applied.stdout
+        assert {n: f["sha256"] for n, f in _files(empty).items()} == {
+            n: f["sha256"] for n, f in _files(fresh).items()
+        }
+        again = tmp_path / "again" / "junction.yaml"
+        again.parent.mkdir()
+        junction(empty, "export", "-o", str(again))
+        assert again.read_text() == out.read_text()
+        assert "No changes" in junction(empty, "apply", "-f", str(again)).stdout
+        # Without files the document names none (so apply without --prune keeps them).
+        bare = junction(empty, "export", "--no-files").stdout
+        assert "files:" not in bare and "Wrote" not in bare
+    finally:
+        empty.stop()

@@ -53,6 +53,16 @@ class AdminClient:
             raise AdminAPIError(0, f"cannot reach the router: {exc}") from exc
         return _answer(response)
 
+    async def download(self, path: str) -> bytes:
+        """A body as bytes (a knowledge file's content)."""
+        try:
+            response = await self._http.get(path)
+        except httpx.HTTPError as exc:
+            raise AdminAPIError(0, f"cannot reach the router: {exc}") from exc
+        if response.status_code >= 400:
+            _answer(response)  # raises with the router's message
+        return response.content
+
     async def get(self, path: str) -> Any:
         return await self.request("GET", path)
 

@@ -99,6 +99,7 @@ class Settings(BaseSettings):
     knowledge_max_attempts: int = Field(default=3, ge=1)
     knowledge_top_k: int = Field(default=8, ge=1)
     knowledge_context_tokens: int = Field(default=3000, ge=0)
+    knowledge_ann_min_chunks: int = Field(default=20_000, ge=0)
     # The trust boundary: upstream reads, operations endpoints, the UI's sessions and logins.
     upstream_max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     upstream_max_error_bytes: int = Field(default=64 * 1024, ge=256)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import PurePath, PureWindowsPath
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Response, UploadFile
 from sqlalchemy import func, select
@@ -166,6 +167,24 @@ async def _read_capped(file: UploadFile, limit: int) -> bytes:
 async def get_file(ws: str, name: str, file_id: str, rt: Admin, s: Session) -> KnowledgeFilePublic:
     assistant = await _assistant(s, ws, name)
     return KnowledgeFilePublic.model_validate(await _file(s, assistant, file_id))
+
+
+@router.get(
+    "/workspaces/{ws}/assistants/{name}/files/{file_id}/content",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+async def file_content(ws: str, name: str, file_id: str, rt: Admin, s: Session) -> Response:
+    """The bytes as uploaded (what ``junction export`` writes beside the YAML)."""
+    assistant = await _assistant(s, ws, name)
+    row = await _file(s, assistant, file_id)
+    data = await s.scalar(select(KnowledgeFile.content).where(KnowledgeFile.id == row.id))
+    quoted = quote(row.filename)
+    return Response(
+        data or b"",
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quoted}"},
+    )
 
 
 @router.delete("/workspaces/{ws}/assistants/{name}/files/{file_id}", status_code=204)

@@ -62,10 +62,31 @@ def apply_command(
 
 def export_command(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here.")] = None,
+    files_dir: Annotated[
+        str,
+        typer.Option(
+            "--files-dir",
+            help="Folder for the assistants' knowledge files, relative to the output file "
+            "(or to the current folder when the YAML goes to stdout).",
+        ),
+    ] = "files",
+    no_files: Annotated[
+        bool, typer.Option("--no-files", help="Leave knowledge files out of the export.")
+    ] = False,
     url: Url = DEFAULT_URL,
 ) -> None:
-    """Write the router's configuration in the format `apply` reads (secrets as ${VAR})."""
-    text = dump_document(run(url, export))
+    """Write the router's configuration in the format `apply` reads (secrets as ${VAR}), and
+    each assistant's knowledge files under FILES_DIR/<workspace>/<assistant>/."""
+    folder = files_dir.strip("/") or "."
+    exported = run(url, lambda client: export(client, None if no_files else folder))
+    base = output.resolve().parent if output is not None else Path.cwd()
+    for path, data in exported.files.items():
+        target = base / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    if exported.files:
+        err.print(f"Wrote {len(exported.files)} knowledge file(s) under {base / folder}")
+    text = dump_document(exported.document)
     if output is None:
         typer.echo(text, nl=False)
     else:

@@ -1,7 +1,8 @@
 """Knowledge files in the YAML document: an assistant's ``files`` are paths relative to the
 YAML file. ``apply`` uploads a file that the assistant lacks or whose content changed (by
 SHA-256; the old version is then deleted), and with ``--prune`` deletes the files the document
-does not name."""
+does not name. ``export`` downloads each assistant's files and names them
+``<folder>/<workspace>/<assistant>/<file name>``, for the caller to write beside the YAML."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 from junction.client import AdminClient
 from junction.declarative.document import Document, DocumentError
 from junction.declarative.plan import Change, State
+
+Files = dict[str, bytes]  # a path relative to the YAML file -> the file's bytes
 
 
 @dataclass
@@ -84,3 +87,18 @@ async def plan_files(
                             for f in entries
                         ]
     return changes
+
+
+async def export_files(client: AdminClient, ws: str, assistant: str, folder: str) -> Files:
+    """The assistant's files by the path the document names them with. Of two files of one
+    name (uploaded twice through the API), the newest: ``apply`` keeps one file per name."""
+    base = f"/workspaces/{ws}/assistants/{assistant}/files"
+    newest: dict[str, dict[str, str]] = {}
+    for f in await client.list(base):
+        seen = newest.get(f["filename"])
+        if seen is None or f["created_at"] > seen["created_at"]:
+            newest[f["filename"]] = f
+    return {
+        f"{folder}/{ws}/{assistant}/{name}": await client.download(f"{base}/{f['id']}/content")
+        for name, f in sorted(newest.items())
+    }

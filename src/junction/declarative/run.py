@@ -8,7 +8,7 @@ from typing import Any
 
 from junction.client import AdminClient
 from junction.declarative.document import Document
-from junction.declarative.files import FileChange, plan_files, read_files
+from junction.declarative.files import FileChange, Files, export_files, plan_files, read_files
 from junction.declarative.plan import Change, State, active_keys, manual_models, plan, read_state
 
 
@@ -77,9 +77,18 @@ def _env_name(*parts: str) -> str:
     return "_".join(p.upper().replace("-", "_") for p in ("JUNCTION", *parts))
 
 
-async def export(client: AdminClient) -> Document:
-    """The router's configuration as a document; secrets become ``${VAR}`` references."""
+@dataclass
+class Exported:
+    document: Document
+    files: Files  # the knowledge files the document names, by path relative to the YAML file
+
+
+async def export(client: AdminClient, files_folder: str | None = "files") -> Exported:
+    """The router's configuration as a document; secrets become ``${VAR}`` references. Each
+    assistant's knowledge files are named ``<files_folder>/<ws>/<assistant>/<file name>`` and
+    returned with their bytes (None: no files, and the document names none)."""
     state: State = await read_state(client)
+    files: Files = {}
     providers: list[dict[str, Any]] = []
     for p in state.providers.values():
         entry: dict[str, Any] = {
@@ -110,7 +119,7 @@ async def export(client: AdminClient) -> Document:
             }
             for k in active_keys(state.keys.get(name, [])).values()
         ]
-        assistants = [
+        assistants: list[dict[str, Any]] = [
             {
                 f: a[f]
                 for f in (
@@ -130,6 +139,11 @@ async def export(client: AdminClient) -> Document:
             }
             for a in state.assistants.get(name, {}).values()
         ]
+        if files_folder is not None:
+            for assistant in assistants:
+                found = await export_files(client, name, assistant["name"], files_folder)
+                assistant["files"] = list(found)
+                files.update(found)
         settings = {
             f: ws[f]
             for f in (
@@ -142,4 +156,5 @@ async def export(client: AdminClient) -> Document:
             )
         }
         workspaces.append({"name": name, **settings, "keys": keys, "assistants": assistants})
-    return Document.model_validate({"providers": providers, "workspaces": workspaces})
+    document = Document.model_validate({"providers": providers, "workspaces": workspaces})
+    return Exported(document, files)

@@ -3,7 +3,8 @@
 question (cosine x 100, at least the assistant's ``context_score``) join the system prompt.
 
 Modules, one job each: ``kinds`` (which files are accepted), ``parse`` (bytes to text),
-``chunk`` (text to token-sized pieces), ``embed`` (texts to unit vectors through the provider
-layer), ``files`` (the rows), ``ingest`` (the background worker), ``index`` (each assistant's
-vectors in memory), ``retrieve`` (the request pipeline's step).
+``chunk`` (text to token-sized pieces), ``calls`` (the embedding calls, routed, metered and
+logged like ``/v1/embeddings``), ``embed`` (an answer to unit vectors), ``files`` (the rows),
+``ingest`` (the background worker), ``index`` (each assistant's vectors in memory), ``ann``
+(the approximate index of large assistants), ``retrieve`` (the request pipeline's step).
 """

@@ -1,14 +1,8 @@
-"""Texts to unit-length float32 vectors through the embedding model's provider: the same
-provider clients (pooled sessions, timeouts, error mapping) that serve ``/v1/embeddings``."""
+"""An embeddings answer to unit-length float32 vectors (the calls themselves: ``calls``)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-
-from junction.config.snapshot import Snapshot
-from junction.errors import JunctionError
 
 if TYPE_CHECKING:  # numpy loads on first use: a router without knowledge never pays for it
     import numpy as np
@@ -20,32 +14,10 @@ class EmbeddingFailed(Exception):
     """The embedding model could not embed; the message names the model and the reason."""
 
 
-async def embed(
-    snapshot: Snapshot, ref: str, texts: Sequence[str], batch: int, seconds: float
-) -> Vectors:
-    """One row per text, normalised so that a dot product is the cosine."""
+def stack(rows: list[Vectors], ref: str) -> Vectors:
+    """The batches' rows as one matrix."""
     import numpy as np
 
-    provider_name, _, model = ref.partition("/")
-    runtime = snapshot.providers.get(provider_name)
-    if runtime is None:
-        raise EmbeddingFailed(f"the embedding model '{ref}' names no configured provider")
-    rows: list[Vectors] = []
-    for start in range(0, len(texts), batch):
-        part = list(texts[start : start + batch])
-        body = {"model": model, "input": part, "encoding_format": "float"}
-        try:
-            async with asyncio.timeout(seconds):
-                answer = await runtime.client.embeddings(body)
-        except JunctionError as exc:
-            raise EmbeddingFailed(
-                f"the embedding model '{ref}' failed: {exc.operator_message}"
-            ) from None
-        except TimeoutError:
-            raise EmbeddingFailed(
-                f"the embedding model '{ref}' did not answer within {seconds:g} s"
-            ) from None
-        rows.append(_vectors(answer, len(part), ref))
     if not rows:
         return np.zeros((0, 0), dtype=np.float32)
     widths = {r.shape[1] for r in rows}
@@ -54,7 +26,8 @@ async def embed(
     return np.vstack(rows)
 
 
-def _vectors(answer: object, count: int, ref: str) -> Vectors:
+def vectors_of(answer: object, count: int, ref: str) -> Vectors:
+    """One normalised row per input, in input order; ``EmbeddingFailed`` if malformed."""
     import numpy as np
 
     data = answer.get("data") if isinstance(answer, dict) else None

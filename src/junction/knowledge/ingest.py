@@ -24,7 +24,7 @@ from sqlalchemy.orm import undefer
 
 from junction.config.catalog import Catalog
 from junction.knowledge.chunk import Chunk, split
-from junction.knowledge.embed import EmbeddingFailed, embed
+from junction.knowledge.embed import EmbeddingFailed
 from junction.knowledge.files import bump
 from junction.knowledge.parse import Unreadable, parse
 from junction.settings import Settings
@@ -33,6 +33,7 @@ from junction.store.knowledge import KnowledgeChunk, KnowledgeFile
 from junction.store.models import utcnow
 
 if TYPE_CHECKING:
+    from junction.knowledge.calls import Embedder
     from junction.knowledge.embed import Vectors
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class Ingestor:
         settings: Settings,
         sessions: async_sessionmaker[AsyncSession],
         catalog: Catalog,
+        embedder: Embedder,
         encoding: tiktoken.Encoding,
         announce: Announce,
         on_sweep: Callable[[], Awaitable[None]] | None = None,
@@ -57,6 +59,7 @@ class Ingestor:
         self._s = settings
         self._sessions = sessions
         self._catalog = catalog
+        self._embedder = embedder
         self._encoding = encoding
         self._announce = announce
         self._on_sweep = on_sweep
@@ -164,10 +167,18 @@ class Ingestor:
             )
             if row is None:
                 return  # deleted meanwhile
-            ref = await session.scalar(
-                select(m.Assistant.embedding_model).where(m.Assistant.id == row.assistant_id)
-            )
+            owner = (
+                await session.execute(
+                    select(
+                        m.Assistant.workspace_id, m.Assistant.name, m.Assistant.embedding_model
+                    ).where(m.Assistant.id == row.assistant_id)
+                )
+            ).first()
+            if owner is None:
+                return  # the assistant was deleted meanwhile (its files with it)
             kind, content, attempts = row.kind, row.content or b"", row.attempts
+            filename = row.filename
+        workspace_id, name, ref = owner
         if attempts > s.knowledge_max_attempts:
             raise Unreadable(
                 f"gave up after {s.knowledge_max_attempts} attempts (the router stopped or "
@@ -186,11 +197,15 @@ class Ingestor:
                 f"the file makes {len(chunks)} chunks, more than the limit of "
                 f"{s.knowledge_max_file_chunks} (knowledge_max_file_chunks); split it"
             )
+        assistant = self._catalog.snapshot.assistants.get(workspace_id, {}).get(name)
+        if assistant is None:  # not in this replica's configuration yet: later
+            raise Retry(f"the assistant '{name}' is not loaded yet")
         try:
-            vectors = await embed(
-                self._catalog.snapshot,
+            vectors = await self._embedder.ingestion(
+                assistant,
                 ref,
                 [c.text for c in chunks],
+                {"file": filename, "file_id": file_id},
                 s.knowledge_embed_batch,
                 s.knowledge_embed_timeout,
             )

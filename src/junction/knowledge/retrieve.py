@@ -10,13 +10,20 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from junction.knowledge.embed import EmbeddingFailed, embed
+from junction.knowledge.embed import EmbeddingFailed
 from junction.knowledge.index import Loaded
 
 if TYPE_CHECKING:
+    from typing import Any
+
+    import numpy as np
+
     from junction.core.call import Call
     from junction.knowledge.embed import Vectors
     from junction.runtime import Runtime
+
+    Rows = np.ndarray[Any, np.dtype[np.intp]]
+    Scores = np.ndarray[Any, np.dtype[np.float32]]
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +35,7 @@ HEADER = (
 )
 FRAMING_TOKENS = 16  # the "[n] file: ... (relevance ...)" line and spacing of one passage
 OFF_LOOP_CHUNKS = 20_000  # larger matrices are scanned in a worker thread
+CANDIDATES = 64  # the fewest the approximate index is asked for (then re-scored exactly)
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,8 @@ class Retrieved:
     error: str | None = None  # why knowledge could not be used (the embedding model failed)
     embed_ms: float | None = None  # the question's embedding call
     scan_ms: float | None = None  # scoring the assistant's chunks
-    scanned: int = 0  # chunks scored
+    scanned: int = 0  # chunks scored exactly
+    search: str = ""  # "exact" (every chunk scored) or "approximate" (the index's candidates)
 
     def note(self) -> dict[str, object]:
         """What the request log keeps: the files and scores, not the text."""
@@ -59,6 +68,7 @@ class Retrieved:
         if self.scan_ms is not None:
             note["scan_ms"] = round(self.scan_ms, 3)
             note["scanned"] = self.scanned
+            note["search"] = self.search
         return note
 
 
@@ -74,25 +84,18 @@ async def retrieve(rt: Runtime, call: Call, question: str, budget_tokens: int) -
     s = rt.settings
     started = time.perf_counter()
     try:
-        vector = await embed(
-            rt.catalog.snapshot,
-            assistant.embedding_model,
-            [question],
-            1,
-            s.knowledge_query_timeout,
-        )
+        vector = await rt.knowledge.embedder.question(call, question, s.knowledge_query_timeout)
     except EmbeddingFailed as exc:
         log.warning("knowledge of assistant %s not used: %s", assistant.name, exc)
         return Retrieved(error=str(exc), embed_ms=(time.perf_counter() - started) * 1000)
     embedded = time.perf_counter()
     args = (loaded, vector[0], assistant.context_score, budget_tokens, s.knowledge_top_k)
-    if loaded.size >= OFF_LOOP_CHUNKS:  # a long scan must not hold up the other requests
-        found = await asyncio.to_thread(select, *args)
+    if loaded.ann is None and loaded.size >= OFF_LOOP_CHUNKS:  # a long scan must not hold up
+        found = await asyncio.to_thread(select, *args)  # the other requests
     else:
         found = select(*args)
     found.embed_ms = (embedded - started) * 1000
     found.scan_ms = (time.perf_counter() - embedded) * 1000
-    found.scanned = loaded.size
     return found
 
 
@@ -105,20 +108,13 @@ def select(
     if loaded.size == 0 or query.shape[0] != loaded.matrix.shape[1]:
         error = None if loaded.size == 0 else "the question's vector size differs from the files'"
         return Retrieved(error=error)
-    # einsum: numpy's own SIMD loop, one thread, GIL released. ``matrix @ query`` goes to BLAS,
-    # whose threads fight the event loop for the cores (measured 2-40x slower on a busy host).
-    scores = np.einsum("ij,j->i", loaded.matrix, query)
-    scores *= 100.0
-    candidates = np.flatnonzero(scores >= context_score - TOLERANCE)
-    if candidates.size == 0:
-        return Retrieved()
-    if candidates.size > top_k * 4:  # only the best few can be used: sort just those
-        best = np.argpartition(scores[candidates], -top_k * 4)[-top_k * 4 :]
-        candidates = candidates[best]
-    order = candidates[np.argsort(-scores[candidates], kind="stable")]
+    threshold = context_score - TOLERANCE
+    want = top_k * 4  # only the best few can be used: sort just those
+    found = _approximate(loaded, query, threshold, want) or _exact(loaded, query, threshold, want)
     used: list[Used] = []
     left = budget_tokens - FRAMING_TOKENS * 2
-    for i in order:
+    for n in np.argsort(-found.scores, kind="stable"):
+        i = int(found.rows[n])
         cost = int(loaded.tokens[i]) + FRAMING_TOKENS
         if cost > left:
             continue
@@ -126,14 +122,56 @@ def select(
         used.append(
             Used(
                 loaded.filenames[int(loaded.file_of[i])],
-                min(100.0, float(scores[i])),
+                min(100.0, float(found.scores[n])),
                 int(loaded.tokens[i]),
                 loaded.texts[i],
             )
         )
         if len(used) >= top_k:
             break
-    return Retrieved(block(used), used)
+    return Retrieved(block(used), used, scanned=found.scanned, search=found.search)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    rows: Rows  # positions in the loaded matrix, at least the threshold, at most ``want``
+    scores: Scores  # their exact relevance
+    search: str  # "exact" | "approximate"
+    scanned: int  # chunks scored exactly
+
+
+def _exact(loaded: Loaded, query: Vectors, threshold: float, want: int) -> Candidates:
+    import numpy as np
+
+    # einsum: numpy's own SIMD loop, one thread, GIL released. ``matrix @ query`` goes to BLAS,
+    # whose threads fight the event loop for the cores (measured 2-40x slower on a busy host).
+    scores = np.einsum("ij,j->i", loaded.matrix, query)
+    scores *= 100.0
+    rows = np.flatnonzero(scores >= threshold)
+    if rows.size > want:
+        rows = rows[np.argpartition(scores[rows], -want)[-want:]]
+    return Candidates(rows, scores[rows], "exact", loaded.size)
+
+
+def _approximate(loaded: Loaded, query: Vectors, threshold: float, want: int) -> Candidates | None:
+    """The approximate index's candidates re-scored exactly, so the scores, the threshold and
+    the order are the exact scan's; None when no index is ready to ask."""
+    import numpy as np
+
+    ann = loaded.ann
+    keys = ann.search(query, max(want * 2, CANDIDATES)) if ann is not None else None
+    if keys is None:
+        return None
+    rows = np.minimum(np.searchsorted(loaded.ids, keys), loaded.size - 1)
+    rows = rows[loaded.ids[rows] == keys]  # ids the index holds that these rows do not: none
+    scores = np.einsum("ij,j->i", loaded.matrix[rows], query)
+    scores *= 100.0
+    keep = scores >= threshold
+    rows, scores = rows[keep], scores[keep]
+    if rows.size > want:
+        best = np.argpartition(scores, -want)[-want:]
+        rows, scores = rows[best], scores[best]
+    return Candidates(rows, scores, "approximate", int(keys.size))
 
 
 def block(used: list[Used]) -> str:

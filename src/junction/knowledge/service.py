@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.config import feed
+from junction.knowledge.calls import Embedder
 from junction.knowledge.index import KnowledgeIndex
 from junction.knowledge.ingest import Ingestor
 
@@ -24,10 +25,17 @@ log = logging.getLogger(__name__)
 class Knowledge:
     def __init__(self, rt: Runtime) -> None:
         self._rt = rt
-        self.index = KnowledgeIndex(rt.sessions)
+        self.index = KnowledgeIndex(rt.sessions, rt.settings.knowledge_ann_min_chunks)
+        self.embedder = Embedder(rt)
         self._warming: asyncio.Task[None] | None = None
         self.ingestor = Ingestor(
-            rt.settings, rt.sessions, rt.catalog, rt.tokens.encoding, self.announce, self._refresh
+            rt.settings,
+            rt.sessions,
+            rt.catalog,
+            self.embedder,
+            rt.tokens.encoding,
+            self.announce,
+            self._refresh,
         )
 
     async def start(self) -> None:
@@ -57,6 +65,7 @@ class Knowledge:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._warming
         await self.ingestor.stop()
+        await self.index.close()
 
     def kick(self) -> None:
         self.ingestor.kick()

@@ -7,12 +7,15 @@ only binds an exchange's internal body to the provider interface.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from junction.core.call import Call
 from junction.core.types import Json
-from junction.pipeline.exchange import Exchange
 from junction.routing.resolve import Deployment
 from junction.routing.router import Outcome, note_fallbacks, prefetch
+
+if TYPE_CHECKING:
+    from junction.pipeline.exchange import Exchange
 
 
 async def send(ex: Exchange, target: Deployment) -> Json:

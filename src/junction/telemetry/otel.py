@@ -43,6 +43,7 @@ OPERATIONS = {
     "responses.create": "chat",
     "completions": "text_completion",
     "embeddings": "embeddings",
+    "knowledge": "embeddings",  # an assistant's knowledge embedding (knowledge.calls)
 }
 
 
