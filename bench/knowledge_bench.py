@@ -296,12 +296,9 @@ async def _load_time(tmp: Path, rows: list[tuple[str, int, bytes, str]], size: i
             ],
         )
         await s.commit()
-    from junction.config.snapshot import AssistantView
+    from junction.config.snapshot import AssistantSettings, AssistantView
 
-    view = AssistantView(
-        "a1",
-        "ws1",
-        "kb",
+    settings = AssistantSettings(
         "",
         ("x/y",),
         (),
@@ -310,11 +307,11 @@ async def _load_time(tmp: Path, rows: list[tuple[str, int, bytes, str]], size: i
         None,
         0,
         None,
-        0,
         embedding_model="x/y",
         context_score=65,
         knowledge_version="v1",
     )
+    view = AssistantView("a1", "ws1", "kb", 0, settings)
     index = KnowledgeIndex(sessions)
     t = time.perf_counter()
     loaded = await index.get(view)

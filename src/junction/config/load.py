@@ -17,6 +17,7 @@ from sqlalchemy.types import NullType
 
 from junction.config.feed import Entry
 from junction.config.snapshot import (
+    AssistantSettings,
     AssistantView,
     KeyView,
     ProviderRuntime,
@@ -147,10 +148,7 @@ def _assistant(
     embedding_model, context_score, knowledge_version, disable_think = row[12:]
     if same is None:
         same = {}
-    return AssistantView(
-        aid,
-        workspace_ids.get(ws, ws),
-        same.setdefault(name, name),
+    settings = AssistantSettings(
         same.setdefault(desc, desc),
         same.setdefault(("model", model), _refs(model)) if isinstance(model, str) else _refs(model),
         _refs(fallbacks),
@@ -159,11 +157,17 @@ def _assistant(
         temp,
         score,
         max_tokens,
-        _created(created, same),
         embedding_model,
         context_score,
         knowledge_version or "",
         bool(disable_think) or history == "disable_think",
+    )
+    return AssistantView(
+        aid,
+        workspace_ids.get(ws, ws),
+        same.setdefault(name, name),
+        _created(created, same),
+        same.setdefault(settings, settings),
     )
 
 
