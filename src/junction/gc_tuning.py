@@ -60,5 +60,7 @@ def paused_collector() -> Iterator[None]:
 
 def freeze_startup_heap() -> None:
     """Out of collection, as ``serving_collector`` does at start: what was built after it
-    (the catalog loaded in the background)."""
+    (the catalog loaded in the background). Collected first: cycles left while collection
+    was paused would otherwise be frozen for good."""
+    gc.collect()
     gc.freeze()

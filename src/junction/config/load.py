@@ -74,6 +74,9 @@ _ASSISTANT = (
     _A.disable_think,
 )
 _CHUNK = 5000  # values in one IN (...), well under both databases' parameter limits
+# Rows turned into views between two awaits of the full load: it runs while the router
+# serves, so a part must cost the event loop a few milliseconds, not hundreds.
+_PART = 1000
 
 
 def _chunks(values: Collection[str]) -> Iterator[list[str]]:
@@ -177,9 +180,9 @@ async def _rows(session: AsyncSession, query: Any) -> Any:
 
 
 async def _parts(session: AsyncSession, query: Any) -> AsyncIterator[Sequence[Any]]:
-    """Rows in parts of ``_CHUNK``, fetched as they are used: a large table is never held
+    """Rows in parts of ``_PART``, fetched as they are used: a large table is never held
     whole in memory besides the views made from it."""
-    result = await (await session.connection()).stream(query.execution_options(yield_per=_CHUNK))
+    result = await (await session.connection()).stream(query.execution_options(yield_per=_PART))
     async for part in result.partitions():
         yield part
 
@@ -192,7 +195,9 @@ async def load_providers(
 
 async def load_all(session: AsyncSession, runtime_for: RuntimeFor) -> Snapshot:
     providers = await load_providers(session, runtime_for)
-    workspaces = {row[0]: WorkspaceView(*row) for row in await _rows(session, select(*_WORKSPACE))}
+    workspaces: dict[str, WorkspaceView] = {}
+    async for part in _parts(session, select(*_WORKSPACE)):
+        workspaces.update((row[0], WorkspaceView(*row)) for row in part)
     # One string per workspace id, shared by its keys and assistants.
     ids = {w: w for w in workspaces}
     keys: dict[str, KeyView] = {}
