@@ -92,6 +92,7 @@ class Catalog:
         self._loading = asyncio.create_task(self._load_in_background(), name="catalog-load")
 
     async def _load_in_background(self) -> None:
+        started = time.monotonic()
         while True:
             try:
                 with paused_collector():
@@ -100,6 +101,14 @@ class Catalog:
             except Exception as exc:  # the database away at start-up: keep serving warmed keys
                 log.warning("loading the configuration failed (%s); retrying in 1 s", exc)
                 await asyncio.sleep(1)
+        snap = self.snapshot
+        log.info(
+            "configuration loaded: %d workspaces, %d keys, %d assistants in %.1f s",
+            len(snap.workspaces),
+            len(snap.keys),
+            sum(len(by_name) for by_name in snap.assistants.values()),
+            time.monotonic() - started,
+        )
         freeze_startup_heap()
         await self.catch_up()  # changes committed while it loaded
 
