@@ -20,7 +20,6 @@ their checks need the whole catalog.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -224,10 +223,10 @@ class Catalog:
         self.applied = applied
 
     async def close(self) -> None:
-        if self._loading is not None:
-            self._loading.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loading
+        tasks = [t for t in (self._loading, *self._warming.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         clients = [p.client for p in self.snapshot.providers.values()]
         clients += [p for _, p in self._retired]
         self.snapshot = Snapshot()
