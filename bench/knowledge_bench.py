@@ -46,7 +46,7 @@ from aiohttp import web  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 from tests.knowledge_docs import pdf_bytes  # noqa: E402
 
-from junction.config.snapshot import AssistantView, ProviderRuntime, Snapshot  # noqa: E402
+from junction.config.snapshot import AssistantSettings, AssistantView, ProviderRuntime, Snapshot  # noqa: E402
 from junction.core.call import Call  # noqa: E402
 from junction.knowledge import chunk, parse  # noqa: E402
 from junction.knowledge.ann import sync  # noqa: E402
@@ -130,18 +130,20 @@ VIEW = AssistantView(
     "a1",
     "ws1",
     "kb",
-    "",
-    ("bench/x",),
-    (),
-    "",
-    "off",
-    None,
     0,
-    None,
-    0,
-    embedding_model="bench/embedder",
-    context_score=65,
-    knowledge_version="v1",
+    AssistantSettings(
+        "",
+        ("bench/x",),
+        (),
+        "",
+        "off",
+        None,
+        0,
+        None,
+        embedding_model="bench/embedder",
+        context_score=65,
+        knowledge_version="v1",
+    ),
 )
 
 

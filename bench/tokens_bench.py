@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from junction.config.snapshot import (  # noqa: E402
+    AssistantSettings,
     AssistantView,
     KeyView,
     ModelInfo,
@@ -116,9 +117,8 @@ async def bench_assembly(counter: TokenCounter, rounds: int) -> None:
         provider = ProviderRuntime(config, OpenAIProvider(config), {"m": ModelInfo("m", 32768)})
         snapshot = Snapshot(providers={"p": provider})
         key = KeyView("key_1", "ws_1", "k", None, False, None, None, "key_1")
-        assistant = AssistantView(
-            "a", "ws_1", "bot", "", ("p/m",), (), "You are concise.", "on", None, 0, None, 0
-        )
+        settings = AssistantSettings("", ("p/m",), (), "You are concise.", "on", None, 0, None)
+        assistant = AssistantView("a", "ws_1", "bot", 0, settings)
         state = await store.open("ws_1", "key_1", "c", "bot")
         for _ in range(20):
             user = {"role": "user", "content": prose(rng, 80)}
@@ -154,7 +154,9 @@ async def bench_assembly(counter: TokenCounter, rounds: int) -> None:
             samples.sort()
             return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
 
-        plain = dataclasses.replace(assistant, chat_history="off")
+        plain = dataclasses.replace(
+            assistant, settings=dataclasses.replace(settings, chat_history="off")
+        )
         report(
             "assemble: history off, 40% window (bound suffices)",
             await measure("40%", new, None, plain),

@@ -4,6 +4,7 @@ that holds half of a change."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -13,9 +14,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from junction.config import catalog as catalog_module
 from junction.config import feed
+from junction.config import load as load_module
 from junction.config.catalog import Catalog, Prepared
-from junction.config.snapshot import Snapshot
+from junction.config.load import RuntimeFor
+from junction.config.snapshot import ProviderRuntime, Snapshot
 from junction.security.secrets import SecretBox
 from junction.settings import Settings
 from junction.store import models as m
@@ -35,6 +39,9 @@ async def engine(
             await conn.run_sync(m.Base.metadata.drop_all)
             await conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
     await engine.dispose()
+
+
+Providers = dict[str, ProviderRuntime]
 
 
 def _consistent(snap: Snapshot) -> None:
@@ -223,4 +230,116 @@ async def test_the_writer_applies_what_it_read_in_its_own_transaction(
         assert "h-kw" in catalog.snapshot.keys
         _consistent(catalog.snapshot)
     finally:
+        await catalog.close()
+
+
+async def test_start_up_serves_keys_before_the_full_load_without_a_read_per_request(
+    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``open`` loads the providers only; until the full load is in, a key's workspace is read
+    once (shared by concurrent requests), an unknown key once, and a change drops what was
+    warmed. Once the full load is in, nothing is read per request."""
+    sessions = session_factory(engine)
+    writer = Writer(sessions)
+    for ws in ("ws_a", "ws_b"):
+        await writer.write(
+            m.Workspace(id=ws, name=ws),
+            _key("k" + ws, ws),
+            m.Assistant(id="as" + ws, workspace_id=ws, name="bot", model=["p/m"]),
+        )
+    gate = asyncio.Event()
+    full_load = load_module.load_all
+
+    async def held_load(session: AsyncSession, runtime_for: RuntimeFor) -> Snapshot:
+        await gate.wait()
+        return await full_load(session, runtime_for)
+
+    reads: list[str] = []
+    point_reads = load_module.workspace_of_key
+
+    async def counted(
+        session: AsyncSession, providers: Providers, key_hash: str, runtime_for: RuntimeFor
+    ) -> Snapshot | None:
+        reads.append(key_hash)
+        return await point_reads(session, providers, key_hash, runtime_for)
+
+    monkeypatch.setattr(catalog_module, "load_all", held_load)
+    monkeypatch.setattr(catalog_module, "workspace_of_key", counted)
+    catalog = Catalog(Settings(data_dir=tmp_path), sessions, SecretBox(b"s" * 32))
+    try:
+        await catalog.open()
+        assert not catalog.loaded and catalog.snapshot.keys == {}
+
+        warmed = await asyncio.gather(*(catalog.warm("h-kws_a") for _ in range(10)))
+        assert reads == ["h-kws_a"], "concurrent requests share one read"
+        snap = warmed[-1]
+        assert set(snap.keys) == {"h-kws_a"} and set(snap.workspaces) == {"ws_a"}
+        assert snap.assistants["ws_a"]["bot"].model == ("p/m",)
+        _consistent(snap)
+        await catalog.warm("h-kws_a")
+        await catalog.warm("h-nobody")
+        await catalog.warm("h-nobody")
+        assert reads == ["h-kws_a", "h-nobody"], "a known or unknown key is read once"
+
+        # A change while warming: what was warmed may be stale, so it is read again.
+        revoked = _key("kws_a", "ws_a")
+        revoked.revoked_at = datetime.now(UTC)
+        seq = await writer.write(revoked)
+        follow = asyncio.create_task(catalog.catch_up(seq))  # waits for the full load
+        await asyncio.sleep(0)
+        assert catalog.snapshot.keys == {}
+        assert (await catalog.warm("h-kws_a")).keys["h-kws_a"].revoked
+
+        gate.set()
+        await follow
+        await catalog.wait_loaded()
+        assert catalog.loaded and set(catalog.snapshot.keys) == {"h-kws_a", "h-kws_b"}
+        _consistent(catalog.snapshot)
+        count = len(reads)
+        for _ in range(5):
+            await catalog.warm("h-nobody")
+            await catalog.warm("h-other")
+        assert len(reads) == count, "after the full load, no request reads the database"
+    finally:
+        gate.set()
+        await catalog.close()
+
+
+async def test_warm_reads_are_bounded_while_loading(
+    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flood of unknown keys during start-up: at most WARM_READS reads at a time; the rest
+    wait for the full load instead of queueing reads."""
+    sessions = session_factory(engine)
+    gate, slow = asyncio.Event(), asyncio.Event()
+    full_load = load_module.load_all
+
+    async def held_load(session: AsyncSession, runtime_for: RuntimeFor) -> Snapshot:
+        await gate.wait()
+        return await full_load(session, runtime_for)
+
+    reads: list[str] = []
+
+    async def stuck(
+        session: AsyncSession, providers: Providers, key_hash: str, runtime_for: RuntimeFor
+    ) -> Snapshot | None:
+        reads.append(key_hash)
+        await slow.wait()
+        return None
+
+    monkeypatch.setattr(catalog_module, "load_all", held_load)
+    monkeypatch.setattr(catalog_module, "workspace_of_key", stuck)
+    catalog = Catalog(Settings(data_dir=tmp_path), sessions, SecretBox(b"s" * 32))
+    try:
+        await catalog.open()
+        flood = [asyncio.create_task(catalog.warm(f"h-x{i}")) for i in range(50)]
+        await asyncio.sleep(0.05)
+        assert len(reads) == catalog_module.WARM_READS
+        gate.set()
+        slow.set()
+        await asyncio.gather(*flood)
+        assert catalog.loaded and len(reads) == catalog_module.WARM_READS
+    finally:
+        gate.set()
+        slow.set()
         await catalog.close()

@@ -224,3 +224,54 @@ def test_a_batch_on_one_replica_is_applied_on_the_other_from_the_feed(
     _until(b_serves_the_last_key, PROPAGATION)  # the benchmark measures how soon
     assert [m.id for m in b.client(keys[0]).models.list()] == ["bot"]
     assert "full reload" not in b.log(), "B applied the feed's entries, not everything"
+
+
+def test_a_restarted_replica_serves_at_once_and_follows_changes(
+    pair: tuple[RouterProcess, RouterProcess], upstream: Upstream
+) -> None:
+    """Start-up does not wait for the catalog: B, restarted on a catalog, answers its keys
+    and refuses unknown ones from its first request on, loads the rest in the background,
+    then follows changes made on A as before."""
+    a, b = pair
+    operations: list[dict[str, object]] = []
+    for w in range(20):
+        operations.append({"method": "POST", "path": "/workspaces", "body": {"name": f"t{w}"}})
+        operations += [
+            {"method": "POST", "path": f"/workspaces/t{w}/keys", "body": {"name": f"k{i}"}}
+            for i in range(5)
+        ]
+        operations.append(
+            {
+                "method": "POST",
+                "path": f"/workspaces/t{w}/assistants",
+                "body": {"name": "bot", "model": "up/echo"},
+            }
+        )
+    with a.admin() as admin:
+        admin.post("/providers", json={"name": "up", "base_url": upstream.url})
+        done = admin.post("/batch", json={"operations": operations})
+    assert done.status_code == 200, done.text
+    created = [answer for answer in done.json()["data"] if "key" in answer]
+    assert len(created) == 100
+    b.stop()
+    b.start()
+    answer = b.client(created[-1]["key"]).chat.completions.create(model="bot", messages=USER)
+    assert answer.choices[0].message.content == "echo: hi"
+    with pytest.raises(openai.AuthenticationError):
+        b.client("jk-not-a-key-of-this-router").models.list()
+    _until(lambda: "configuration loaded: 20 workspaces, 100 keys" in b.log(), PROPAGATION)
+    with b.admin() as admin:  # admin reads see the whole catalog
+        assert len(admin.get("/workspaces", params={"search": "t1"}).json()["data"]) == 11
+
+    revoked = created[0]
+    with a.admin() as admin:
+        assert admin.delete(f"/workspaces/t0/keys/{revoked['id']}").status_code == 204
+
+    def b_refuses() -> bool:
+        try:
+            b.client(revoked["key"]).models.list()
+            return False
+        except openai.AuthenticationError:
+            return True
+
+    _until(b_refuses, PROPAGATION)

@@ -326,6 +326,55 @@ def test_09_rotate_and_revoke_keys(page: Page, ui_router: RouterProcess) -> None
         old.chat.completions.create(model="helper", messages=[{"role": "user", "content": "x"}])
 
 
+def test_09a_long_key_and_assistant_lists_page_and_search(
+    page: Page, ui_router: RouterProcess
+) -> None:
+    ws = "crowded"
+    operations = [{"method": "POST", "path": "/workspaces", "body": {"name": ws}}]
+    for i in range(27):
+        operations.append(
+            {"method": "POST", "path": f"/workspaces/{ws}/keys", "body": {"name": f"app{i:02d}"}}
+        )
+        operations.append(
+            {
+                "method": "POST",
+                "path": f"/workspaces/{ws}/assistants",
+                "body": {"name": f"bot{i:02d}", "model": "lab/echo"},
+            }
+        )
+    with ui_router.admin() as admin:
+        answer = admin.post("/batch", json={"operations": operations})
+        assert answer.status_code == 200, answer.text
+    try:
+        page.goto(f"/ui/w/{ws}/settings")
+        keys = page.locator("table.keys tbody tr")
+        expect(keys).to_have_count(25)
+        page.get_by_role("link", name="Next page").click()
+        expect(keys).to_have_count(2)
+        expect(keys.first).to_contain_text("app25")
+        page.get_by_label("Find a key").fill("APP07")
+        page.get_by_role("search").get_by_role("button", name="Search").click()
+        expect(keys).to_have_count(1)
+        expect(keys.first).to_contain_text("app07")
+        page.get_by_role("link", name="Show all").click()
+        expect(keys).to_have_count(25)
+
+        page.goto(f"/ui/w/{ws}/assistants")
+        rows = page.locator("table tbody tr")
+        expect(rows).to_have_count(25)
+        page.get_by_role("link", name="Next page").click()
+        expect(rows).to_have_count(2)
+        page.get_by_role("link", name="First page").click()
+        expect(rows).to_have_count(25)
+        page.get_by_label("Find an assistant").fill("bot26")
+        page.get_by_role("button", name="Search").click()
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_contain_text("bot26")
+    finally:
+        with ui_router.admin() as admin:
+            admin.delete(f"/workspaces/{ws}")
+
+
 @pytest.mark.parametrize(
     "url",
     [

@@ -183,3 +183,56 @@ def test_head_requests_change_nothing(router: RouterProcess, session: httpx.Clie
         assert session.head("/ui/workspaces").status_code == 200
         assert admin.get("/providers/headp").status_code == 200
         admin.delete("/providers/headp")
+
+
+NEXT = re.compile(r'href="([^"]+)" rel="next"')
+
+
+def test_keys_and_assistants_pages_are_paged_with_a_search(
+    router: RouterProcess, session: httpx.Client, provider: str
+) -> None:
+    ws = "paged-ws"
+    operations = [{"method": "POST", "path": "/workspaces", "body": {"name": ws}}]
+    operations += [
+        {"method": "POST", "path": f"/workspaces/{ws}/keys", "body": {"name": f"key{i:02d}"}}
+        for i in range(30)
+    ]
+    operations += [
+        {
+            "method": "POST",
+            "path": f"/workspaces/{ws}/assistants",
+            "body": {"name": f"bot{i:02d}", "model": "local/echo"},
+        }
+        for i in range(30)
+    ]
+    with router.admin() as admin:
+        assert admin.post("/batch", json={"operations": operations}).status_code == 200
+
+    def names(html: str, pattern: str) -> list[str]:
+        return sorted(set(re.findall(pattern, html)))
+
+    keys = r"Revoke (key\d\d)</button>"
+    first = session.get(f"/ui/w/{ws}/settings")
+    assert first.status_code == 200
+    assert names(first.text, keys) == [f"key{i:02d}" for i in range(25)], "oldest first"
+    link = NEXT.search(first.text)
+    assert link and "key_cursor=" in link.group(1) and link.group(1).endswith("#keys")
+    second = session.get(link.group(1).replace("&amp;", "&"))
+    assert names(second.text, keys) == [f"key{i:02d}" for i in range(25, 30)]
+    assert "First page" in second.text and not NEXT.search(second.text)
+    found = session.get(f"/ui/w/{ws}/settings", params={"key_search": "KEY07"})
+    assert names(found.text, keys) == ["key07"] and "Show all" in found.text
+    none = session.get(f"/ui/w/{ws}/settings", params={"key_search": "nothing"})
+    assert "No key name contains “nothing”" in none.text
+
+    assistants = r'assistants/(bot\d\d)"><strong>'
+    first = session.get(f"/ui/w/{ws}/assistants")
+    assert names(first.text, assistants) == [f"bot{i:02d}" for i in range(25)], "by name"
+    link = NEXT.search(first.text)
+    assert link and "cursor=" in link.group(1)
+    second = session.get(link.group(1).replace("&amp;", "&"))
+    assert names(second.text, assistants) == [f"bot{i:02d}" for i in range(25, 30)]
+    found = session.get(f"/ui/w/{ws}/assistants", params={"search": "t1"})
+    assert names(found.text, assistants) == [f"bot{i}" for i in range(10, 20)]
+    none = session.get(f"/ui/w/{ws}/assistants", params={"search": "zzz"})
+    assert "No assistant name contains “zzz”" in none.text

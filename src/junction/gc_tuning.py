@@ -33,3 +33,34 @@ def serving_collector() -> Iterator[None]:
     finally:
         gc.set_threshold(*before)
         gc.unfreeze()
+
+
+_pauses = 0  # paused_collector() blocks running now (they may overlap across tasks)
+_was_enabled = True
+
+
+@contextmanager
+def paused_collector() -> Iterator[None]:
+    """No collection while a large, long-lived structure is built (the catalog): each
+    collection would walk everything built so far, for nothing (measured: 40 % of the CPU a
+    300,000-row catalog load takes). Requests served meanwhile free their objects by reference
+    counting as usual; only cycles wait until the pause ends."""
+    global _pauses, _was_enabled
+    if _pauses == 0:
+        _was_enabled = gc.isenabled()
+        gc.disable()
+    _pauses += 1
+    try:
+        yield
+    finally:
+        _pauses -= 1
+        if _pauses == 0 and _was_enabled:
+            gc.enable()
+
+
+def freeze_startup_heap() -> None:
+    """Out of collection, as ``serving_collector`` does at start: what was built after it
+    (the catalog loaded in the background). Collected first: cycles left while collection
+    was paused would otherwise be frozen for good."""
+    gc.collect()
+    gc.freeze()

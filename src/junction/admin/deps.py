@@ -54,6 +54,7 @@ Admin = Annotated[Runtime, Depends(require_admin)]
 
 
 async def session(rt: Admin) -> AsyncIterator[AsyncSession]:
+    await rt.catalog.wait_loaded()  # checks and prepared snapshots need the whole catalog
     async with rt.sessions() as s:
         feed.track(s)
         yield s

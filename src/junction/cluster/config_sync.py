@@ -41,8 +41,8 @@ class ConfigSync:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        """Load the catalog, then follow changes."""
-        await self._catalog.reload()
+        """Open the catalog (it loads in the background), then follow changes."""
+        await self._catalog.open()
         self._tasks.append(asyncio.create_task(self._poll(), name="config-poll"))
         if self._redis is not None:
             self._tasks.append(asyncio.create_task(self._listen(), name="config-listen"))

@@ -5,6 +5,16 @@ The data plane never touches the database: it reads an immutable ``Snapshot``. A
 (``feed.py``): the rows each admin write touched are re-read and a new snapshot, sharing every
 unchanged view, replaces the old one at once. Provider runtimes (and their pooled HTTP
 sessions) survive a change when their settings did not change.
+
+Start-up does not wait for the whole catalog: ``open`` loads the providers and starts the full
+load in the background, and the router serves at once. Until that load is done, a request's
+key is looked up by ``warm``: its workspace (key, workspace row, assistants) is read with a
+few indexed point reads and added to the snapshot, once per key (concurrent requests share
+the read; a key found unknown is remembered). At most ``WARM_READS`` such reads run at a time;
+a request beyond them waits for the full load instead, so a flood of unknown keys during
+start-up cannot turn into a flood of database reads. Once the full load is in, no request
+reads the database again. Admin reads and writes wait for the full load (``wait_loaded``):
+their checks need the whole catalog.
 """
 
 from __future__ import annotations
@@ -18,12 +28,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction.config import feed
-from junction.config.load import apply_changes, load_all
+from junction.config.load import apply_changes, load_all, load_providers, workspace_of_key
 from junction.config.snapshot import (
     ModelInfo,
     ProviderRuntime,
     Snapshot,
 )
+from junction.gc_tuning import freeze_startup_heap, paused_collector
 from junction.providers.base import Provider, ProviderConfig, UpstreamLimits
 from junction.providers.registry import provider_class
 from junction.security.secrets import SecretBox
@@ -34,6 +45,8 @@ log = logging.getLogger(__name__)
 
 RETIRED_PROVIDER_GRACE_SECONDS = 900.0
 FEED_PAGE = 5000  # change-feed entries read per query
+WARM_READS = 4  # point reads at a time while the full load runs (see the module docstring)
+WARM_UNKNOWN_MAX = 10_000  # unknown key hashes remembered while the full load runs
 
 
 @dataclass(frozen=True)
@@ -57,11 +70,50 @@ class Catalog:
         self.snapshot = Snapshot()
         self.applied = 0  # the last change-feed entry the snapshot includes
         self.full_reloads = 0
+        self.loaded = False  # the whole catalog is in the snapshot (else: only warmed keys)
+        self._loaded = asyncio.Event()
+        self._loading: asyncio.Task[None] | None = None
+        self._warming: dict[str, asyncio.Task[None]] = {}  # key hash -> its read in flight
+        self._unknown: set[str] = set()  # key hashes read and not found, while warming
+        self._generation = 0  # bumped when a change makes warmed views possibly stale
         self._limits = UpstreamLimits(
             settings.upstream_max_body_bytes,
             settings.upstream_max_error_bytes,
             settings.upstream_max_line_bytes,
         )
+
+    async def open(self) -> None:
+        """Start-up: the providers now, everything else in the background (module docstring)."""
+        async with self._sessions() as session:
+            applied = await feed.current(session)
+            providers = await load_providers(session, self._runtime)
+        self._swap(Snapshot(providers=providers), applied)
+        self._loading = asyncio.create_task(self._load_in_background(), name="catalog-load")
+
+    async def _load_in_background(self) -> None:
+        started = time.monotonic()
+        while True:
+            try:
+                with paused_collector():
+                    await self.reload()
+                break
+            except Exception as exc:  # the database away at start-up: keep serving warmed keys
+                log.warning("loading the configuration failed (%s); retrying in 1 s", exc)
+                await asyncio.sleep(1)
+        snap = self.snapshot
+        log.info(
+            "configuration loaded: %d workspaces, %d keys, %d assistants in %.1f s",
+            len(snap.workspaces),
+            len(snap.keys),
+            sum(len(by_name) for by_name in snap.assistants.values()),
+            time.monotonic() - started,
+        )
+        freeze_startup_heap()
+        await self.catch_up()  # changes committed while it loaded
+
+    async def wait_loaded(self) -> None:
+        if not self.loaded:
+            await self._loaded.wait()
 
     async def reload(self) -> None:
         """Load everything (start-up, or a process that missed pruned feed entries)."""
@@ -76,13 +128,50 @@ class Catalog:
             snapshot = await load_all(session, self._runtime)
         self._swap(snapshot, applied)
         self.full_reloads += 1
+        self.loaded = True
+        self._loaded.set()
+        self._unknown.clear()
+
+    async def warm(self, key_hash: str) -> Snapshot:
+        """Before the full load is in: the snapshot, with this key's workspace in it when the
+        key exists (module docstring). A no-op once the full load is in."""
+        if self.loaded or key_hash in self.snapshot.keys or key_hash in self._unknown:
+            return self.snapshot
+        pending = self._warming.get(key_hash)
+        if pending is None:
+            if len(self._warming) >= WARM_READS:
+                await self._loaded.wait()
+                return self.snapshot
+            pending = asyncio.create_task(self._warm_one(key_hash), name="catalog-warm")
+            self._warming[key_hash] = pending
+            pending.add_done_callback(lambda _: self._warming.pop(key_hash, None))
+        await asyncio.shield(pending)
+        return self.snapshot
+
+    async def _warm_one(self, key_hash: str) -> None:
+        generation = self._generation
+        async with self._sessions() as session:
+            part = await workspace_of_key(session, self.snapshot.providers, key_hash, self._runtime)
+        if self.loaded or generation != self._generation:
+            return  # the full load is in, or a change came meanwhile: the next request reads
+        if part is None:
+            if len(self._unknown) < WARM_UNKNOWN_MAX:
+                self._unknown.add(key_hash)
+            return
+        now = self.snapshot  # merged without an await: no other warm-up is lost
+        self.snapshot = Snapshot(
+            now.providers,
+            now.workspaces | part.workspaces,
+            now.keys | part.keys,
+            now.assistants | part.assistants,
+        )
 
     async def prepare(self, session: AsyncSession, entries: list[feed.Entry]) -> Prepared | None:
         """Within the admin write's transaction, once ``entries`` are recorded: the snapshot as
         it will be after the commit (the rows read in the transaction that wrote them), so the
         writer needs no read after its commit. None when this process is behind the feed (or a
         provider changed: its new session is only made once the change is committed)."""
-        if not entries or entries[0].seq != self.applied + 1:
+        if not self.loaded or not entries or entries[0].seq != self.applied + 1:
             return None
         if any(e.kind == "provider" for e in entries):
             return None
@@ -94,6 +183,10 @@ class Catalog:
         only the rows they name are read. Reloads everything when entries it needs were pruned.
         Readers see the old snapshot until the new one is complete. ``prepared``: the writer's
         own change, used as it is when nothing else was applied meanwhile."""
+        if not self.loaded:  # warmed views may be stale now: read again on the next request
+            self._generation += 1
+            self._unknown.clear()
+            self.snapshot = Snapshot(providers=self.snapshot.providers)
         async with self._lock:
             if seen is not None and seen <= self.applied:
                 return
@@ -130,6 +223,10 @@ class Catalog:
         self.applied = applied
 
     async def close(self) -> None:
+        tasks = [t for t in (self._loading, *self._warming.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         clients = [p.client for p in self.snapshot.providers.values()]
         clients += [p for _, p in self._retired]
         self.snapshot = Snapshot()

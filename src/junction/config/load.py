@@ -17,6 +17,7 @@ from sqlalchemy.types import NullType
 
 from junction.config.feed import Entry
 from junction.config.snapshot import (
+    AssistantSettings,
     AssistantView,
     KeyView,
     ProviderRuntime,
@@ -73,6 +74,9 @@ _ASSISTANT = (
     _A.disable_think,
 )
 _CHUNK = 5000  # values in one IN (...), well under both databases' parameter limits
+# Rows turned into views between two awaits of the full load: it runs while the router
+# serves, so a part must cost the event loop a few milliseconds, not hundreds.
+_PART = 1000
 
 
 def _chunks(values: Collection[str]) -> Iterator[list[str]]:
@@ -91,16 +95,19 @@ def _root(key_id: str, parents: dict[str, str]) -> str:
 
 
 def _keys(
-    rows: Any, workspace_ids: dict[str, str]
+    rows: Any, workspace_ids: dict[str, str], same: dict[Any, Any] | None = None
 ) -> tuple[dict[str, KeyView], dict[str, tuple[str, str]]]:
-    """Views by key hash, and the rotated ones: hash -> (id, rotated_from)."""
+    """Views by key hash, and the rotated ones: hash -> (id, rotated_from). ``same``: as for
+    ``_assistant`` (key names repeat across workspaces)."""
     keys: dict[str, KeyView] = {}
     rotated: dict[str, tuple[str, str]] = {}
+    if same is None:
+        same = {}
     for key_hash, kid, ws, name, expires, revoked, rpm, tpm, parent in rows:
         keys[key_hash] = KeyView(
             kid,
             workspace_ids.get(ws, ws),
-            name,
+            same.setdefault(name, name),
             _timestamp(expires) if expires is not None else None,
             revoked is not None,
             rpm,
@@ -118,6 +125,14 @@ def _timestamp(value: datetime | str) -> float:
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
+def _created(raw: datetime | str, same: dict[Any, Any]) -> int:
+    """Unix seconds of a creation time, parsed once per distinct stored value."""
+    value: int | None = same.get(("created", raw))
+    if value is None:
+        value = same[("created", raw)] = int(_timestamp(raw))
+    return value
+
+
 def _refs(value: Any) -> tuple[str, ...]:
     if value is None or value == "[]":
         return ()
@@ -127,18 +142,16 @@ def _refs(value: Any) -> tuple[str, ...]:
 def _assistant(
     row: Any, workspace_ids: dict[str, str], same: dict[Any, Any] | None = None
 ) -> AssistantView:
-    """``same``: values seen before while loading, so that assistants sharing a model list, a
-    system prompt or a history mode share one object (a catalog often repeats them)."""
+    """``same``: values seen before while loading, so that assistants sharing a name, a model
+    list, a system prompt, a history mode or a creation second share one object (a catalog
+    often repeats them; a timestamp is parsed once per distinct value)."""
     aid, ws, name, desc, model, fallbacks, prompt, history, temp, score, max_tokens, created = row[
         :12
     ]
     embedding_model, context_score, knowledge_version, disable_think = row[12:]
     if same is None:
         same = {}
-    return AssistantView(
-        aid,
-        workspace_ids.get(ws, ws),
-        name,
+    settings = AssistantSettings(
         same.setdefault(desc, desc),
         same.setdefault(("model", model), _refs(model)) if isinstance(model, str) else _refs(model),
         _refs(fallbacks),
@@ -147,11 +160,17 @@ def _assistant(
         temp,
         score,
         max_tokens,
-        int(_timestamp(created)),
         embedding_model,
         context_score,
         knowledge_version or "",
         bool(disable_think) or history == "disable_think",
+    )
+    return AssistantView(
+        aid,
+        workspace_ids.get(ws, ws),
+        same.setdefault(name, name),
+        _created(created, same),
+        same.setdefault(settings, settings),
     )
 
 
@@ -161,22 +180,31 @@ async def _rows(session: AsyncSession, query: Any) -> Any:
 
 
 async def _parts(session: AsyncSession, query: Any) -> AsyncIterator[Sequence[Any]]:
-    """Rows in parts of ``_CHUNK``, fetched as they are used: a large table is never held
+    """Rows in parts of ``_PART``, fetched as they are used: a large table is never held
     whole in memory besides the views made from it."""
-    result = await (await session.connection()).stream(query.execution_options(yield_per=_CHUNK))
+    result = await (await session.connection()).stream(query.execution_options(yield_per=_PART))
     async for part in result.partitions():
         yield part
 
 
+async def load_providers(
+    session: AsyncSession, runtime_for: RuntimeFor
+) -> dict[str, ProviderRuntime]:
+    return {row.name: runtime_for(row) for row in await session.scalars(select(m.Provider))}
+
+
 async def load_all(session: AsyncSession, runtime_for: RuntimeFor) -> Snapshot:
-    providers = {row.name: runtime_for(row) for row in await session.scalars(select(m.Provider))}
-    workspaces = {row[0]: WorkspaceView(*row) for row in await _rows(session, select(*_WORKSPACE))}
+    providers = await load_providers(session, runtime_for)
+    workspaces: dict[str, WorkspaceView] = {}
+    async for part in _parts(session, select(*_WORKSPACE)):
+        workspaces.update((row[0], WorkspaceView(*row)) for row in part)
     # One string per workspace id, shared by its keys and assistants.
     ids = {w: w for w in workspaces}
     keys: dict[str, KeyView] = {}
     rotated: dict[str, tuple[str, str]] = {}
+    same: dict[Any, Any] = {}
     async for part in _parts(session, select(*_KEY)):
-        found, moved = _keys(part, ids)
+        found, moved = _keys(part, ids, same)
         keys.update(found)
         rotated.update(moved)
     if rotated:
@@ -184,12 +212,33 @@ async def load_all(session: AsyncSession, runtime_for: RuntimeFor) -> Snapshot:
         for key_hash, (kid, _) in rotated.items():
             keys[key_hash] = dataclasses.replace(keys[key_hash], owner_id=_root(kid, parents))
     assistants: dict[str, dict[str, AssistantView]] = {w: {} for w in workspaces}
-    same: dict[Any, Any] = {}
     async for part in _parts(session, select(*_ASSISTANT)):
         for row in part:
             view = _assistant(row, ids, same)
             assistants.setdefault(view.workspace_id, {})[view.name] = view
     return Snapshot(providers, workspaces, keys, assistants)
+
+
+async def workspace_of_key(
+    session: AsyncSession,
+    providers: dict[str, ProviderRuntime],
+    key_hash: str,
+    runtime_for: RuntimeFor,
+) -> Snapshot | None:
+    """A snapshot of only the workspace that the key with this hash belongs to (that key, the
+    workspace, its assistants), read with indexed point reads; None when there is no such
+    key. What serves a request while the full load is still running."""
+    workspace_id = await session.scalar(select(_K.workspace_id).where(_K.key_hash == key_hash))
+    if workspace_id is None:
+        return None
+    found = await session.scalars(select(_A.id).where(_A.workspace_id == workspace_id))
+    entries = [
+        Entry(0, "workspace", workspace_id, None),
+        Entry(0, "key", key_hash, workspace_id),
+        *(Entry(0, "assistant", aid, workspace_id) for aid in found),
+    ]
+    part = await apply_changes(session, Snapshot(providers=providers), entries, runtime_for)
+    return part if key_hash in part.keys else None
 
 
 async def _owners(session: AsyncSession, rotated: Sequence[tuple[str, str]]) -> dict[str, str]:

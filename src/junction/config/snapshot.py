@@ -57,10 +57,11 @@ class KeyView:
 
 
 @dataclass(frozen=True, slots=True)
-class AssistantView:
-    id: str
-    workspace_id: str
-    name: str
+class AssistantSettings:
+    """What an assistant does, apart from its identity: one object for all the assistants
+    configured alike (tenants made from one template repeat it), so that a large catalog
+    holds each distinct configuration once."""
+
     description: str
     model: tuple[str, ...]
     fallbacks: tuple[str, ...]
@@ -69,11 +70,67 @@ class AssistantView:
     temperature: float | None
     quality_score: int
     max_tokens: int | None
-    created: int  # unix time, for /v1/models
     embedding_model: str | None = None  # "<provider>/<model>" of its knowledge
     context_score: int = 65  # least relevance (0-100) a knowledge chunk needs to be used
     knowledge_version: str = ""  # "" = no usable knowledge; else changes with it
     disable_think: bool = False  # thinking switched off and stripped, whatever chat_history
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantView:
+    id: str
+    workspace_id: str
+    name: str
+    created: int  # unix time, for /v1/models
+    settings: AssistantSettings
+
+    @property
+    def description(self) -> str:
+        return self.settings.description
+
+    @property
+    def model(self) -> tuple[str, ...]:
+        return self.settings.model
+
+    @property
+    def fallbacks(self) -> tuple[str, ...]:
+        return self.settings.fallbacks
+
+    @property
+    def system_prompt(self) -> str:
+        return self.settings.system_prompt
+
+    @property
+    def chat_history(self) -> str:
+        return self.settings.chat_history
+
+    @property
+    def temperature(self) -> float | None:
+        return self.settings.temperature
+
+    @property
+    def quality_score(self) -> int:
+        return self.settings.quality_score
+
+    @property
+    def max_tokens(self) -> int | None:
+        return self.settings.max_tokens
+
+    @property
+    def embedding_model(self) -> str | None:
+        return self.settings.embedding_model
+
+    @property
+    def context_score(self) -> int:
+        return self.settings.context_score
+
+    @property
+    def knowledge_version(self) -> str:
+        return self.settings.knowledge_version
+
+    @property
+    def disable_think(self) -> bool:
+        return self.settings.disable_think
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from junction.dataplane.http import Handler, openai_endpoint
 from junction.errors import NotFound
 from junction.history.identity import storage_id
 from junction.history.state import ConversationState
-from junction.pipeline.request import authenticate
+from junction.pipeline.request import authenticate, serving_snapshot
 from junction.runtime import Runtime
 
 
@@ -37,7 +37,8 @@ def _missing(conversation: str) -> NotFound:
 def get_conversation(rt: Runtime) -> Handler:
     @openai_endpoint(rt, "conversations.retrieve")
     async def handler(request: Request, call: Call) -> Response:
-        call.key, call.workspace = authenticate(request, rt.catalog.snapshot, rt.box)
+        snapshot = await serving_snapshot(request, rt.catalog, rt.box)
+        call.key, call.workspace = authenticate(request, snapshot, rt.box)
         conversation = request.path_params["conversation_id"]
         owner = call.key.owner_id or call.key.id
         state = await rt.history.get(call.workspace.id, owner, conversation)
@@ -51,7 +52,8 @@ def get_conversation(rt: Runtime) -> Handler:
 def delete_conversation(rt: Runtime) -> Handler:
     @openai_endpoint(rt, "conversations.delete")
     async def handler(request: Request, call: Call) -> Response:
-        call.key, call.workspace = authenticate(request, rt.catalog.snapshot, rt.box)
+        snapshot = await serving_snapshot(request, rt.catalog, rt.box)
+        call.key, call.workspace = authenticate(request, snapshot, rt.box)
         conversation = request.path_params["conversation_id"]
         owner = call.key.owner_id or call.key.id
         state = await rt.history.get(call.workspace.id, owner, conversation)

@@ -39,7 +39,13 @@ from junction.history.flow import ChatTurn
 from junction.pipeline.accumulator import StreamAccumulator
 from junction.pipeline.door import FrontDoor, StreamEncoder
 from junction.pipeline.exchange import Exchange
-from junction.pipeline.request import authenticate, bearer_token, new_request_id, read_json
+from junction.pipeline.request import (
+    authenticate,
+    bearer_token,
+    new_request_id,
+    read_json,
+    serving_snapshot,
+)
 from junction.pipeline.shape import check_chat, check_object
 from junction.routing.prepare import prepare_chat
 from junction.routing.resolve import resolve_assistant
@@ -160,8 +166,9 @@ def count_tokens(rt: Runtime) -> Handler:
 
 
 async def _count(rt: Runtime, call: Call, request: Request) -> Response:
-    snapshot = rt.catalog.snapshot
-    call.key, call.workspace = authenticate(request, snapshot, rt.box, api_key(request))
+    token = api_key(request)
+    snapshot = await serving_snapshot(request, rt.catalog, rt.box, token)
+    call.key, call.workspace = authenticate(request, snapshot, rt.box, token)
     raw = check_object(await read_json(request, rt.settings.max_body_bytes), rt.settings)
     body = chat_body(raw, counting=True)
     check_chat(body, rt.settings)

@@ -9,7 +9,7 @@ from junction.core.call import Call
 from junction.core.responses import json_response
 from junction.dataplane.http import Handler, openai_endpoint
 from junction.dataplane.wire import model_entry
-from junction.pipeline.request import authenticate
+from junction.pipeline.request import authenticate, serving_snapshot
 from junction.routing.resolve import resolve_assistant
 from junction.runtime import Runtime
 
@@ -17,7 +17,7 @@ from junction.runtime import Runtime
 def list_models(rt: Runtime) -> Handler:
     @openai_endpoint(rt, "models.list")
     async def handler(request: Request, call: Call) -> Response:
-        snapshot = rt.catalog.snapshot
+        snapshot = await serving_snapshot(request, rt.catalog, rt.box)
         call.key, call.workspace = authenticate(request, snapshot, rt.box)
         workspace = call.workspace
         assistants = snapshot.assistants.get(workspace.id, {}).values()
@@ -30,7 +30,7 @@ def list_models(rt: Runtime) -> Handler:
 def get_model(rt: Runtime) -> Handler:
     @openai_endpoint(rt, "models.retrieve")
     async def handler(request: Request, call: Call) -> Response:
-        snapshot = rt.catalog.snapshot
+        snapshot = await serving_snapshot(request, rt.catalog, rt.box)
         call.key, call.workspace = authenticate(request, snapshot, rt.box)
         workspace = call.workspace
         assistant = resolve_assistant(snapshot, workspace.id, request.path_params["name"])

@@ -37,7 +37,7 @@ from junction.core.responses import json_response
 from junction.dataplane.http import Handler, openai_endpoint
 from junction.errors import InvalidRequest, NotFound
 from junction.history.state import ConversationState, Turn
-from junction.pipeline.request import authenticate
+from junction.pipeline.request import authenticate, serving_snapshot
 from junction.runtime import Runtime
 from junction.store.conversations import ConversationTurn
 
@@ -139,7 +139,8 @@ def keep(turn: Turn | None, response: Json, items: list[Json]) -> None:
 
 
 async def _stored(rt: Runtime, request: Request, call: Call) -> tuple[str, Turn]:
-    call.key, call.workspace = authenticate(request, rt.catalog.snapshot, rt.box)
+    snapshot = await serving_snapshot(request, rt.catalog, rt.box)
+    call.key, call.workspace = authenticate(request, snapshot, rt.box)
     response_id = request.path_params["response_id"]
     owner = call.key.owner_id or call.key.id
     found = await find(rt, call.workspace.id, owner, response_id)

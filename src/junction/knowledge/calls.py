@@ -112,7 +112,8 @@ class Embedder:
         # The router serves an assistant's models: here the embedding model alone, so its
         # deployment gets the retries, health and cooldown an assistant's model gets.
         assert call.assistant is not None
-        target = dataclasses.replace(call.assistant, model=(ref,), fallbacks=())
+        alone = dataclasses.replace(call.assistant.settings, model=(ref,), fallbacks=())
+        target = dataclasses.replace(call.assistant, settings=alone)
 
         async def attempt(deployment: Deployment) -> object:
             return await deployment.provider.client.embeddings({**body, "model": deployment.model})

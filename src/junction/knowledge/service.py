@@ -44,6 +44,7 @@ class Knowledge:
 
     async def _warm(self) -> None:
         """Load the assistants' vectors (and numpy) before their first question asks for them."""
+        await self._rt.catalog.wait_loaded()
         assistants = [
             a
             for per in self._rt.catalog.snapshot.assistants.values()
@@ -90,6 +91,8 @@ class Knowledge:
         """After each ingestion sweep (at least every poll): forget deleted assistants, and load
         the vectors of those whose knowledge changed (here or on another replica), so that the
         first question after a change rarely waits for the load."""
+        if not self._rt.catalog.loaded:
+            return  # pruning against a partly loaded catalog would forget loaded vectors
         assistants = [
             a for per in self._rt.catalog.snapshot.assistants.values() for a in per.values()
         ]

@@ -23,7 +23,7 @@ from junction.pipeline.context import build_context
 from junction.pipeline.door import FrontDoor
 from junction.pipeline.event_stream import EventStreamResponse
 from junction.pipeline.exchange import Exchange
-from junction.pipeline.request import authenticate, new_request_id, read_json
+from junction.pipeline.request import authenticate, new_request_id, read_json, serving_snapshot
 from junction.pipeline.route import note_failed_routing
 from junction.pipeline.shape import check_object
 from junction.pipeline.stream import stream
@@ -59,8 +59,9 @@ def endpoint(rt: Runtime, door: FrontDoor) -> Handler:
 
 async def run(rt: Runtime, door: FrontDoor, call: Call, request: Request) -> Response:
     """The steps, in order (the package docstring draws them)."""
-    snapshot = rt.catalog.snapshot
-    call.key, call.workspace = authenticate(request, snapshot, rt.box, door.credential(request))
+    token = door.credential(request)
+    snapshot = await serving_snapshot(request, rt.catalog, rt.box, token)
+    call.key, call.workspace = authenticate(request, snapshot, rt.box, token)
     ex = Exchange(rt, door, call, request, snapshot)
     raw = check_object(await read_json(request, rt.settings.max_body_bytes), rt.settings)
     door.parse(ex, raw)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
@@ -12,6 +12,9 @@ from starlette.requests import ClientDisconnect, Request
 from junction.config.snapshot import KeyView, Snapshot, WorkspaceView
 from junction.errors import AuthenticationFailed, InvalidRequest, PayloadTooLarge
 from junction.security.secrets import SecretBox
+
+if TYPE_CHECKING:
+    from junction.config.catalog import Catalog
 
 
 def new_request_id() -> str:
@@ -48,6 +51,18 @@ def bearer_token(request: Request) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+async def serving_snapshot(
+    request: Request, catalog: Catalog, box: SecretBox, token: str | None = None
+) -> Snapshot:
+    """The snapshot to serve this request from: the catalog's; while its full load is still
+    running at start-up, one holding the credential's workspace (``Catalog.warm``). ``token``
+    as for ``authenticate``."""
+    if catalog.loaded:
+        return catalog.snapshot
+    token = token if token is not None else bearer_token(request)
+    return catalog.snapshot if token is None else await catalog.warm(box.hash_key(token))
 
 
 def authenticate(

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from junction.knowledge.kinds import KINDS
 from junction.ui.api import AdminApi, ApiResult, path
+from junction.ui.paging import list_page
 from junction.ui.web import Form, Page, Ui, page, see_other
 
 CHAT_HISTORY = [
@@ -115,13 +116,14 @@ def assistant_routes(ui: Ui) -> dict[str, object]:
             if not result.ok:
                 return await editor(p, _values(p.form), original=None, error=result)
             return see_other(f"/ui/w/{ws}/assistants?saved={result.data['name']}")
-        found = await p.api.get(path("workspaces", ws, "assistants"))
-        if not found.ok:
-            return p.render("error.html", found.status, message=found.message)
+        found = await list_page(p, path("workspaces", ws, "assistants"))
+        if not found.result.ok:
+            return p.render("error.html", found.result.status, message=found.result.message)
         return p.render(
             "assistants.html",
             ws=ws,
-            assistants=found.items(),
+            assistants=found.items,
+            listing=found,
             saved=p.request.query_params.get("saved", ""),
             deleted=p.request.query_params.get("deleted", ""),
         )

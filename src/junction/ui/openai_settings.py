@@ -8,6 +8,7 @@ from typing import Any
 from starlette.responses import Response
 
 from junction.ui.api import ApiResult, path
+from junction.ui.paging import list_page
 from junction.ui.web import Page, Ui, page, see_other
 
 CREATED = "Workspace created. Next: generate an API key, then add an assistant."
@@ -54,7 +55,7 @@ def settings_routes(ui: Ui) -> dict[str, object]:
         found = await p.api.get(path("workspaces", ws))
         if not found.ok:
             return p.render("error.html", found.status, message=found.message)
-        keys = await p.api.get(path("workspaces", ws, "keys"))
+        keys = await list_page(p, path("workspaces", ws, "keys"), prefix="key_")
         assistants = await p.api.get(path("workspaces", ws, "assistants"))
         workspace = found.data
         mode, number = window_parts(workspace.get("token_context_window"))
@@ -78,7 +79,8 @@ def settings_routes(ui: Ui) -> dict[str, object]:
             "settings.html",
             status,
             ws=workspace,
-            keys=keys.items(),
+            keys=keys.items,
+            key_listing=keys,
             assistants=names,
             example_model=names[0] if names else "your-assistant",
             base_url=p.base_url(),

@@ -8,6 +8,7 @@ from typing import Any
 from starlette.responses import Response
 
 from junction.ui.api import AdminApi, path
+from junction.ui.paging import list_page
 from junction.ui.web import Page, Ui, page, see_other
 
 
@@ -25,27 +26,19 @@ async def traffic(api: AdminApi, ws: str, hours: int = 24) -> dict[str, Any] | N
     }
 
 
-UI_PAGE = 25  # workspaces per page of the list
-
-
 def workspace_routes(ui: Ui) -> dict[str, object]:
     async def listing(p: Page, status: int = 200, **extra: Any) -> Response:
-        """One page of workspaces (``search`` in the name, ``cursor`` from the previous page),
-        with the last day's traffic of the page's workspaces only."""
-        search = p.request.query_params.get("search", "").strip()[:128]
-        cursor = p.request.query_params.get("cursor", "")
-        result = await p.api.get(path("workspaces"), search=search, cursor=cursor, limit=UI_PAGE)
+        """One page of workspaces, with the last day's traffic of the page's workspaces only."""
+        found = await list_page(p, path("workspaces"))
         rows = []
-        for ws in result.items():
+        for ws in found.items:
             rows.append({**ws, "traffic": await traffic(p.api, ws["name"])})
         return p.render(
             "workspaces.html",
             status,
             workspaces=rows,
-            search=search,
-            paged=bool(cursor),
-            next_cursor=(result.data or {}).get("next_cursor") if result.ok else None,
-            load_error=None if result.ok else result,
+            listing=found,
+            load_error=None if found.result.ok else found.result,
             **extra,
         )
 
