@@ -8,16 +8,19 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import openai
 import pytest
 
 from tests.upstream import Upstream, UpstreamThread
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 PG_SERVER = os.environ.get("JUNCTION_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -210,3 +213,23 @@ def pg_url() -> Iterator[str]:
     base = PG_SERVER.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     yield f"{base}/{name}"
     asyncio.run(run(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def engine(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_url: str
+) -> AsyncIterator[AsyncEngine]:
+    """The store migrated to the newest schema, on SQLite and on PostgreSQL. The PostgreSQL
+    database is the run's shared one, so its tables are dropped afterwards."""
+    from junction.store import models
+    from junction.store.db import create_engine, migrate
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}" if request.param == "sqlite" else pg_url
+    engine = create_engine(url)
+    await migrate(engine)
+    yield engine
+    if request.param == "postgresql":
+        async with engine.begin() as conn:
+            await conn.run_sync(models.Base.metadata.drop_all)
+            await conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    await engine.dispose()

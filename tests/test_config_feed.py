@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,23 +22,7 @@ from junction.config.snapshot import ProviderRuntime, Snapshot
 from junction.security.secrets import SecretBox
 from junction.settings import Settings
 from junction.store import models as m
-from junction.store.db import create_engine, migrate, session_factory
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def engine(
-    request: pytest.FixtureRequest, tmp_path: Path, pg_url: str
-) -> AsyncIterator[AsyncEngine]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'feed.db'}" if request.param == "sqlite" else pg_url
-    engine = create_engine(url)
-    await migrate(engine)
-    yield engine
-    if request.param == "postgresql":
-        async with engine.begin() as conn:
-            await conn.run_sync(m.Base.metadata.drop_all)
-            await conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    await engine.dispose()
-
+from junction.store.db import session_factory
 
 Providers = dict[str, ProviderRuntime]
 

@@ -2,30 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
-
-from junction.store import models as m
-from junction.store.db import create_engine, migrate
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def engine(
-    request: pytest.FixtureRequest, tmp_path: Path, pg_url: str
-) -> AsyncIterator[AsyncEngine]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}" if request.param == "sqlite" else pg_url
-    engine = create_engine(url)
-    await migrate(engine)
-    yield engine
-    if request.param == "postgresql":
-        async with engine.begin() as conn:
-            await conn.run_sync(m.Base.metadata.drop_all)
-            await conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    await engine.dispose()
 
 
 async def test_provider_columns_and_defaults(engine: AsyncEngine) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,21 +23,6 @@ from junction.store import models as m
 from junction.store.db import create_engine, migrate, session_factory
 
 WS = WorkspaceView("ws_1", "team", None, None, None, None, 100, None)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def engine(
-    request: pytest.FixtureRequest, tmp_path: Path, pg_url: str
-) -> AsyncIterator[AsyncEngine]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'acct.db'}" if request.param == "sqlite" else pg_url
-    engine = create_engine(url)
-    await migrate(engine)
-    yield engine
-    if request.param == "postgresql":
-        async with engine.begin() as conn:
-            await conn.run_sync(m.Base.metadata.drop_all)
-            await conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    await engine.dispose()
 
 
 def priced_snapshot() -> Snapshot:
