@@ -22,8 +22,6 @@ from typing import Protocol, TypeVar
 
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.errors import StorageError
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +138,9 @@ class CounterStore:
         self.shared: Windows | None = None
         self._redis: RedisStorage | None = None
         if redis_url:
+            from redis.asyncio.retry import Retry  # the Redis client: only with Redis
+            from redis.backoff import NoBackoff
+
             self._redis = RedisStorage(
                 "async+" + redis_url,
                 wrap_exceptions=True,
