@@ -150,7 +150,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=8.0, help="each saturation's length")
     ap.add_argument("--out", type=Path, default=run.RESULTS / "ab.json")
     args = ap.parse_args()
-    run.bootstrap()
+    run.bootstrap(__file__)
     wrk = run.ensure_wrk()
     plan = run.Plan(sat_s=args.seconds, stream_s=args.seconds)
     run.WORK.mkdir(parents=True, exist_ok=True)

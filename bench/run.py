@@ -118,8 +118,8 @@ def in_bench_venv() -> bool:
     return Path(sys.prefix).resolve() == BENCH_VENV.resolve()
 
 
-def bootstrap() -> None:
-    """Re-run this script inside bench/.work/venv, creating it when needed."""
+def bootstrap(script: str = __file__) -> None:
+    """Re-run ``script`` inside bench/.work/venv, creating it when needed."""
     if in_bench_venv():
         return
     py = BENCH_VENV / "bin" / "python"
@@ -139,7 +139,7 @@ def bootstrap() -> None:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-    os.execv(str(py), [str(py), str(Path(__file__).resolve()), *sys.argv[1:]])
+    os.execv(str(py), [str(py), str(Path(script).resolve()), *sys.argv[1:]])
 
 
 def ensure_wrk() -> str:

@@ -14,9 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
-
-from limits import RateLimitItemPerMinute
 
 from junction.core.call import Call
 from junction.errors import RateLimited
@@ -28,9 +25,11 @@ log = logging.getLogger(__name__)
 NOTE = "ratelimit"
 
 
-@lru_cache(maxsize=65536)
 def _key(scope: str, owner: str, kind: str, limit: int) -> str:
-    return RateLimitItemPerMinute(limit, namespace="junction").key_for(scope, owner, kind)
+    """The key the ``limits`` library gives a per-minute limit (``RateLimitItemPerMinute(limit,
+    namespace="junction").key_for(scope, owner, kind)``): Redis counters stay shared with routers
+    of earlier versions, and the library is not imported without Redis."""
+    return f"junction/{scope}/{owner}/{kind}/{limit}/1/minute"
 
 
 @dataclass(frozen=True)
