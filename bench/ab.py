@@ -106,6 +106,9 @@ def measure_reference(wrk: str, plan: run.Plan, target: run.Target, rundir: Path
 
 def derived(result: dict[str, Any]) -> None:
     """Each build's figures against the passthrough and the direct path of the same round."""
+    for name in (*BUILDS, "passthrough"):
+        r = result[name]
+        r["cpu_us_per_request"] = r["cpu_cores"] / r["rps"] * 1e6 if r["rps"] else None
     for name in BUILDS:
         r = result[name]
         r["rps_over_passthrough"] = r["rps"] / result["passthrough"]["rps"]
@@ -126,6 +129,7 @@ FIGURES = (
     "stream_over_passthrough",
     "ttft_p50_ms",
     "ttft_p99_ms",
+    "cpu_us_per_request",
 )
 
 
@@ -218,6 +222,7 @@ def table(m: dict[str, Any]) -> str:
         ("non-streamed RPS (wrk -t2 -c32)", "rps", "{:,.0f}"),
         ("... over the passthrough, same round", "rps_over_passthrough", "{:.2f}"),
         ("added p50 at one connection (ms)", "added_one_conn_p50_ms", "{:.2f}"),
+        ("CPU per non-streamed request (µs, with the sink)", "cpu_us_per_request", "{:.0f}"),
         ("streamed streams/s", "stream_rps", "{:,.0f}"),
         ("... over the passthrough, same round", "stream_over_passthrough", "{:.2f}"),
         ("TTFT p50 / p99 (ms, paced)", "ttft_p50_ms", "{:.2f}"),

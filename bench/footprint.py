@@ -41,7 +41,7 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("yaml", ["yaml"]),
     ("opentelemetry", ["opentelemetry.trace"]),
     ("typer, rich (the CLI)", ["typer", "rich.console"]),
-    ("junction.cli.serve", ["junction.cli.serve"]),
+    ("junction.cli.main", ["junction.cli.main"]),
     ("junction.app", ["junction.app"]),
     ("junction.admin.router", ["junction.admin.router"]),
     ("junction.ui.routes", ["junction.ui.routes"]),
@@ -82,7 +82,10 @@ def rss():
 os.environ["JUNCTION_DATA_DIR"] = tempfile.mkdtemp(prefix="footprint-")
 os.environ.setdefault("JUNCTION_ADMIN_KEY", "footprint-admin-key-0123456789")
 out = {"python_mb": rss()}
-import junction.cli.serve
+try:
+    import junction.cli.serve  # what `junction serve` imports
+except ImportError:  # a build from before serve had a module of its own
+    import junction.cli.main
 out["cli_mb"] = rss()
 from junction.app import create_app
 create_app()
