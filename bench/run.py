@@ -53,7 +53,19 @@ UPSTREAM_CHUNKS = 32  # content chunks per streamed answer (fast upstream)
 PACED_CHUNKS = 16  # content chunks per streamed answer (paced upstream)
 PACED_DELAY_MS = 10.0  # delay between content chunks (paced upstream)
 PROMPT = "Write one short sentence about the sea, please. Keep it brief and friendly."
-LABELS = {"direct": "upstream (direct)", "junction": "Junction", "litellm": "LiteLLM proxy"}
+LABELS = {
+    "direct": "upstream (direct)",
+    "passthrough": "aiohttp passthrough",
+    "junction": "Junction",
+    "litellm": "LiteLLM proxy",
+}
+# Every feature on the path: limits far above what the load reaches, and a token window.
+BENCH_WORKSPACE = {
+    "name": "bench",
+    "rpm_limit": 10**9,
+    "tpm_limit": 10**12,
+    "token_context_window": "50%",
+}
 
 
 @dataclass
@@ -106,8 +118,8 @@ def in_bench_venv() -> bool:
     return Path(sys.prefix).resolve() == BENCH_VENV.resolve()
 
 
-def bootstrap() -> None:
-    """Re-run this script inside bench/.work/venv, creating it when needed."""
+def bootstrap(script: str = __file__) -> None:
+    """Re-run ``script`` inside bench/.work/venv, creating it when needed."""
     if in_bench_venv():
         return
     py = BENCH_VENV / "bin" / "python"
@@ -127,7 +139,7 @@ def bootstrap() -> None:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-    os.execv(str(py), [str(py), str(Path(__file__).resolve()), *sys.argv[1:]])
+    os.execv(str(py), [str(py), str(Path(script).resolve()), *sys.argv[1:]])
 
 
 def ensure_wrk() -> str:
@@ -369,6 +381,32 @@ def start_direct(rundir: Path, paced_port: int) -> Target:
     )
 
 
+def start_passthrough(rundir: Path, up_port: int, paced_port: int) -> Target:
+    """bench/passthrough.py (aiohttp + uvloop, bytes forwarded) on Junction's own venv."""
+    port = free_port()
+    python = JUNCTION_BIN.parent / "python"
+    cmd = [str(python), str(BENCH / "passthrough.py"), "--port", str(port)]
+    cmd += ["--upstream", f"http://{HOST}:{up_port}"]
+    logp = rundir / "passthrough.log"
+    body = json.dumps({"model": "bench-model", "messages": [{"role": "user", "content": "hi"}]})
+    t = time.perf_counter()
+    proc = PROCS.start(cmd, logp)
+    wait_until(
+        lambda: completion_ok(port, "/v1/chat/completions", body.encode(), {}), proc, 30, logp
+    )
+    return Target(
+        name="passthrough",
+        port=port,
+        path="/v1/chat/completions",
+        headers={},
+        model="bench-model",
+        paced_port=paced_port,
+        paced_model="bench-model",
+        proc=proc,
+        cold_start_s=time.perf_counter() - t,
+    )
+
+
 def admin(port: int, key: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
     status, raw = http_request("POST", port, path, body, {"Authorization": f"Bearer {key}"})
     if status not in (200, 201):
@@ -408,7 +446,7 @@ def start_junction(rundir: Path, up_port: int, paced_port: int) -> Target:
                 "models": [{"name": "bench-model", "context_length": 32768}],
             },
         )
-    admin(port, admin_key, "/admin/v1/workspaces", {"name": "bench"})
+    admin(port, admin_key, "/admin/v1/workspaces", BENCH_WORKSPACE)
     created = admin(port, admin_key, "/admin/v1/workspaces/bench/keys", {"name": "bench"})
     key = created.get("key")
     if not isinstance(key, str) or not key:
@@ -424,29 +462,39 @@ def start_junction(rundir: Path, up_port: int, paced_port: int) -> Target:
             {"name": name, "model": model, "system_prompt": "You are terse."},
         )
     PROCS.stop(proc)
-    # the measured start: an already configured instance, process start -> first 200
-    headers = {"Authorization": f"Bearer {key}"}
-    target_body = json.dumps(
-        {"model": "bench-assistant", "messages": [{"role": "user", "content": "hi"}]}
-    ).encode()
-    t = time.perf_counter()
-    proc = PROCS.start(cmd, logp, env=env)
-    wait_until(
-        lambda: completion_ok(port, "/v1/chat/completions", target_body, headers), proc, 60, logp
-    )
-    cold = time.perf_counter() - t
-    return Target(
+    target = Target(
         name="junction",
         port=port,
         path="/v1/chat/completions",
-        headers=headers,
+        headers={"Authorization": f"Bearer {key}"},
         model="bench-assistant",
         paced_port=port,
         paced_model="bench-assistant-paced",
         proc=proc,
-        cold_start_s=cold,
-        extra={"fresh_start_to_healthz_s": fresh_healthz_s},
+        cold_start_s=0.0,
+        extra={"fresh_start_to_healthz_s": fresh_healthz_s, "cmd": cmd, "env": env, "log": logp},
     )
+    restart_junction(target)
+    return target
+
+
+def restart_junction(target: Target) -> float:
+    """The measured start: an already configured instance, process start -> first 200."""
+    PROCS.stop(target.proc)
+    body = json.dumps(
+        {"model": target.model, "messages": [{"role": "user", "content": "hi"}]}
+    ).encode()
+    cmd, env, logp = target.extra["cmd"], target.extra["env"], target.extra["log"]
+    t = time.perf_counter()
+    target.proc = PROCS.start(cmd, logp, env=env)
+    wait_until(
+        lambda: completion_ok(target.port, target.path, body, target.headers),
+        target.proc,
+        60,
+        logp,
+    )
+    target.cold_start_s = time.perf_counter() - t
+    return target.cold_start_s
 
 
 def start_litellm(rundir: Path, up_port: int, paced_port: int) -> Target:
@@ -786,6 +834,8 @@ def measure_rep(
             try:
                 if name == "direct":
                     targets[name] = starters["direct"]()
+                elif name == "passthrough":
+                    targets[name] = start_passthrough(rundir, targets["direct"].port, paced_port)
                 elif name == "junction":
                     targets[name] = start_junction(rundir, targets["direct"].port, paced_port)
                 elif name == "litellm":
@@ -804,7 +854,7 @@ def measure_rep(
         for n in order:
             t = targets[n]
             res[n]["cold_start_s"] = t.cold_start_s
-            res[n].update(t.extra)
+            res[n].update({k: v for k, v in t.extra.items() if k.endswith("_s")})
             try:
                 res[n]["check"] = check_target(t, rundir)
             except MEASURE_ERRORS as exc:
@@ -858,8 +908,10 @@ def measure_rep(
                 f"rep {rep}: {n} streaming {s['rps']:.0f} streams/s"
                 f" = {s['chunks_per_s']:.0f} chunks/s"
             )
-        # C: time to first token on a paced stream
+        # C: time to first token on a paced stream (the passthrough proxies the fast one only)
         for n in order:
+            if n == "passthrough":
+                continue
             try:
                 r = ttft(targets[n], plan, rundir)
             except MEASURE_ERRORS as exc:
@@ -1071,7 +1123,7 @@ def summarize(reps: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
                 flags = [dig(r["targets"].get(n), "fixed", phase, "sustained") for r in reps]
                 summary[key][n]["unsustained_reps"] = sum(1 for f in flags if f is False)
     ratios: dict[str, Any] = {}
-    for a, b in (("junction", "litellm"), ("junction", "direct")):
+    for a, b in (("junction", "litellm"), ("junction", "direct"), ("junction", "passthrough")):
         if a not in names or b not in names:
             continue
         rk = f"{a}_over_{b}"
@@ -1168,6 +1220,8 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
         hdr.append("Junction / LiteLLM")
     if "junction_over_direct" in ratios:
         hdr.append("Junction / direct")
+    if "junction_over_passthrough" in ratios:
+        hdr.append("Junction / passthrough")
     lines.append("| " + " | ".join(hdr) + " |")
     lines.append("|" + "---|" * len(hdr))
     rows: list[tuple[str, str]] = [(k, label) for k, label, _, _ in METRICS]
@@ -1184,7 +1238,7 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
             else:
                 bad = dig(m, key, n, "unsustained_reps")
                 cells.append(fmt(v) + (" (!)" if bad else ""))
-        for rk in ("junction_over_litellm", "junction_over_direct"):
+        for rk in ("junction_over_litellm", "junction_over_direct", "junction_over_passthrough"):
             if rk in ratios:
                 r = dig(ratios, rk, key, "median")
                 cells.append(f"{r:.2f}x" if isinstance(r, float) else "-")
@@ -1214,7 +1268,12 @@ def plot(result: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colors = {"direct": "#555555", "junction": "#1f77b4", "litellm": "#d62728"}
+    colors = {
+        "direct": "#555555",
+        "passthrough": "#2ca02c",
+        "junction": "#1f77b4",
+        "litellm": "#d62728",
+    }
     fig, ax = plt.subplots(figsize=(8, 5))
     any_pts = False
     for n in result["targets"]:
@@ -1259,6 +1318,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=None, help="repetitions (default 3, --quick 1)")
     ap.add_argument("--skip-litellm", action="store_true", help="leave LiteLLM out")
     ap.add_argument("--skip-junction", action="store_true", help="leave Junction out")
+    ap.add_argument("--skip-passthrough", action="store_true", help="leave the passthrough out")
     ap.add_argument("--litellm-version", default=LITELLM_VERSION)
     ap.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     args = ap.parse_args()
@@ -1274,6 +1334,8 @@ def main() -> None:
     started = datetime.now(UTC)
     wrk = ensure_wrk()
     names = ["direct"]
+    if JUNCTION_BIN.exists() and not args.skip_passthrough:
+        names.append("passthrough")  # on Junction's venv (aiohttp, uvloop)
     notes: dict[str, str] = {}
     if args.skip_junction:
         notes["junction"] = "skipped (--skip-junction)"
@@ -1307,7 +1369,7 @@ def main() -> None:
             if n in names and rep == 1:
                 names.remove(n)
                 notes[n] = err
-    present = [n for n in ("direct", "junction", "litellm") if any(n in r["targets"] for r in reps)]
+    present = [n for n in LABELS if any(n in r["targets"] for r in reps)]
     curve = {n: reps[-1]["targets"].get(n, {}).get("curve", []) for n in present}
     finished = datetime.now(UTC)
     result: dict[str, Any] = {

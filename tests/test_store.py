@@ -14,7 +14,14 @@ from junction.config.catalog import Catalog
 from junction.security.secrets import SecretBox
 from junction.settings import Settings
 from junction.store import models as m
-from junction.store.db import create_engine, migrate, session_factory
+from junction.store.db import (
+    HEADS,
+    alembic_config,
+    at_heads,
+    create_engine,
+    migrate,
+    session_factory,
+)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -47,6 +54,27 @@ async def test_migrations_create_every_table_and_are_idempotent(engine: AsyncEng
         "meta",
         "alembic_version",
     } <= tables
+
+
+def test_heads_known_at_build_time_are_alembics_heads() -> None:
+    from alembic.script import ScriptDirectory
+
+    assert set(ScriptDirectory.from_config(alembic_config()).get_heads()) == HEADS
+
+
+async def test_a_database_at_the_heads_is_recognised_without_alembic(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    assert await at_heads(engine)
+    empty = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    try:
+        assert not await at_heads(empty)  # no alembic_version table: Alembic runs
+        async with empty.begin() as conn:
+            await conn.exec_driver_sql("CREATE TABLE alembic_version (version_num VARCHAR(32))")
+            await conn.exec_driver_sql("INSERT INTO alembic_version VALUES ('0006')")
+        assert not await at_heads(empty)  # behind the heads: Alembic runs
+    finally:
+        await empty.dispose()
 
 
 async def test_crud_constraints_and_cascade(engine: AsyncEngine) -> None:

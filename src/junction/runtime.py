@@ -6,8 +6,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from junction.cluster.config_sync import ConfigSync
@@ -21,6 +21,9 @@ from junction.security.secrets import SecretBox
 from junction.security.throttle import FailureThrottle
 from junction.settings import Settings
 from junction.tokens.counter import TokenCounter
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -17,7 +18,6 @@ from starlette.routing import Route
 
 from junction.accounting.budget import BudgetLedger, LocalSpend
 from junction.accounting.retention import Retention
-from junction.accounting.shared_spend import RedisSpend
 from junction.accounting.writer import LogWriter
 from junction.core.responses import error_response
 from junction.errors import AuthenticationFailed
@@ -27,6 +27,9 @@ from junction.telemetry.access_log import AccessLog
 from junction.telemetry.metrics import LogQueueStats, Metrics
 from junction.telemetry.otel import SpanExport, parse_headers
 from junction.telemetry.process_log import uses_json
+
+if TYPE_CHECKING:
+    from junction.accounting.shared_spend import RedisSpend
 
 
 class Accounting:
@@ -48,9 +51,7 @@ class Accounting:
             settings.log_purge_interval,
             settings.usage_retention_days,
         )
-        self.shared_spend = (
-            RedisSpend(rt.redis, settings.redis_prefix) if rt.redis is not None else None
-        )
+        self.shared_spend = _redis_spend(rt) if rt.redis is not None else None
         self.budget = BudgetLedger(self.shared_spend or LocalSpend())
         self.access: AccessLog | None = None
         if settings.access_log and logging.getLevelName(settings.log_level.upper()) <= logging.INFO:
@@ -144,3 +145,10 @@ def install(app: Starlette, rt: Runtime) -> Accounting:
 
     app.router.routes.append(Route("/metrics", metrics, methods=["GET"]))
     return accounting
+
+
+def _redis_spend(rt: Runtime) -> RedisSpend:
+    from junction.accounting.shared_spend import RedisSpend  # the Redis client: only with Redis
+
+    assert rt.redis is not None
+    return RedisSpend(rt.redis, rt.settings.redis_prefix)

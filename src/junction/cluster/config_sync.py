@@ -13,13 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import TYPE_CHECKING
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction.config import feed
 from junction.config.catalog import Catalog, Prepared
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,8 @@ class ConfigSync:
         """After the commit of feed entries up to ``seq``: apply them here, tell the others."""
         await self._catalog.catch_up(seq, prepared)
         if self._redis is not None:
+            from redis.exceptions import RedisError  # loaded with the client: no cost here
+
             try:
                 await self._redis.publish(CHANNEL, str(seq))
             except (RedisError, OSError) as exc:

@@ -14,9 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
-
-from limits import RateLimitItemPerMinute
 
 from junction.core.call import Call
 from junction.errors import RateLimited
@@ -28,9 +25,11 @@ log = logging.getLogger(__name__)
 NOTE = "ratelimit"
 
 
-@lru_cache(maxsize=65536)
 def _key(scope: str, owner: str, kind: str, limit: int) -> str:
-    return RateLimitItemPerMinute(limit, namespace="junction").key_for(scope, owner, kind)
+    """The key the ``limits`` library gives a per-minute limit (``RateLimitItemPerMinute(limit,
+    namespace="junction").key_for(scope, owner, kind)``): Redis counters stay shared with routers
+    of earlier versions, and the library is not imported without Redis."""
+    return f"junction/{scope}/{owner}/{kind}/{limit}/1/minute"
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,10 @@ def rules_for(call: Call) -> tuple[Rule, ...]:
 class RateLimits:
     def __init__(self, store: CounterStore | None = None) -> None:
         self.store = store or CounterStore()
-        self._settling: set[asyncio.Task[None]] = set()
+        # Tokens used beyond the estimates, per set of token limits, not yet charged: one task
+        # charges whatever has gathered (under load, many calls' worth at once).
+        self._owed: dict[tuple[Rule, ...], int] = {}
+        self._settler: asyncio.Task[None] | None = None
 
     async def admit(self, call: Call, tokens: int) -> None:
         """Charge one request and ``tokens`` to every limit of the call's key and workspace;
@@ -119,12 +121,17 @@ class RateLimits:
             return
         used = call.prompt_tokens + (call.completion_tokens or 0)
         extra = used - admission.tokens_charged
-        token_rules = [r for r in admission.rules if r.kind == "tokens"]
+        token_rules = tuple(r for r in admission.rules if r.kind == "tokens")
         if extra <= 0 or not token_rules:
             return
-        task = asyncio.get_running_loop().create_task(self._settle(token_rules, extra))
-        self._settling.add(task)
-        task.add_done_callback(self._settling.discard)
+        self._owed[token_rules] = self._owed.get(token_rules, 0) + extra
+        if self._settler is None or self._settler.done():
+            self._settler = asyncio.get_running_loop().create_task(self._settle_owed())
+
+    async def _settle_owed(self) -> None:
+        while self._owed:
+            rules, extra = self._owed.popitem()
+            await self._settle(list(rules), extra)
 
     async def _settle(self, rules: list[Rule], extra: int) -> None:
         """Charge tokens used beyond the estimate. A window with less room than that is filled
@@ -144,8 +151,8 @@ class RateLimits:
             log.exception("rate limits: settling a call's tokens failed")
 
     async def close(self) -> None:
-        if self._settling:
-            await asyncio.gather(*self._settling, return_exceptions=True)
+        if self._settler is not None:
+            await asyncio.gather(self._settler, return_exceptions=True)
         await self.store.close()
 
 

