@@ -21,7 +21,6 @@ from junction.accounting.retention import Retention
 from junction.accounting.writer import LogWriter
 from junction.core.responses import error_response
 from junction.errors import AuthenticationFailed
-from junction.runtime import Runtime
 from junction.security.secrets import holds_admin_key, same_secret
 from junction.telemetry.access_log import AccessLog
 from junction.telemetry.metrics import LogQueueStats, Metrics
@@ -30,6 +29,7 @@ from junction.telemetry.process_log import uses_json
 
 if TYPE_CHECKING:
     from junction.accounting.shared_spend import RedisSpend
+    from junction.runtime import Runtime  # holds the accounting: read for types only
 
 
 class Accounting:

@@ -7,6 +7,7 @@ and when the answer is complete (for a stream: when the stream ends) it is hande
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass, field
 
@@ -87,3 +88,17 @@ def _carries_output(chunk: dict[str, object]) -> bool:
         ):
             return True
     return False
+
+
+def new_request_id() -> str:
+    # An identifier, not a secret: 96 random bits without a system call per request.
+    return f"req_{random.getrandbits(96):024x}"
+
+
+def note_failed_routing(call: Call) -> None:
+    """A request that no deployment answered: its attempts and the last deployment tried."""
+    failures = call.notes.get("routing_failures")
+    if isinstance(failures, list) and failures and not call.attempts:
+        call.attempts = sum(1 for f in failures if f.get("reason") != "quality")
+        last = failures[-1].get("deployment")
+        call.deployment = call.deployment or (last if isinstance(last, str) else None)

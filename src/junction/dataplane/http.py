@@ -10,10 +10,9 @@ from functools import wraps
 from starlette.requests import Request
 from starlette.responses import Response
 
-from junction.core.call import Call
+from junction.core.call import Call, new_request_id
 from junction.core.responses import error_response
 from junction.errors import InternalError, JunctionError
-from junction.pipeline.request import new_request_id
 from junction.runtime import Runtime
 
 log = logging.getLogger(__name__)

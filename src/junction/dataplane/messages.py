@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from junction.accounting.content import capture_request
-from junction.core.call import Call
+from junction.core.call import Call, new_request_id
 from junction.core.responses import json_response
 from junction.core.types import Json
 from junction.dataplane.http import Handler
@@ -42,7 +42,6 @@ from junction.pipeline.exchange import Exchange
 from junction.pipeline.request import (
     authenticate,
     bearer_token,
-    new_request_id,
     read_json,
     serving_snapshot,
 )

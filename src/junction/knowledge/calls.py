@@ -28,11 +28,9 @@ from typing import TYPE_CHECKING
 from junction.accounting.content import capture_request
 from junction.accounting.metering import meter
 from junction.config.snapshot import AssistantView, KeyView
-from junction.core.call import Call
+from junction.core.call import Call, new_request_id, note_failed_routing
 from junction.errors import JunctionError, UpstreamMalformed, UpstreamTimeout
 from junction.knowledge.embed import EmbeddingFailed, stack, vectors_of
-from junction.pipeline.request import new_request_id
-from junction.pipeline.route import note_failed_routing
 from junction.ratelimit.limiter import NOTE, Admission, rules_for
 from junction.routing.resolve import Deployment
 from junction.routing.router import note_fallbacks

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from junction.accounting.content import capture_request
-from junction.core.call import Call
+from junction.core.call import Call, new_request_id, note_failed_routing
 from junction.errors import InternalError, JunctionError
 from junction.pipeline.admission import admit
 from junction.pipeline.answer import answer
@@ -23,8 +23,7 @@ from junction.pipeline.context import build_context
 from junction.pipeline.door import FrontDoor
 from junction.pipeline.event_stream import EventStreamResponse
 from junction.pipeline.exchange import Exchange
-from junction.pipeline.request import authenticate, new_request_id, read_json, serving_snapshot
-from junction.pipeline.route import note_failed_routing
+from junction.pipeline.request import authenticate, read_json, serving_snapshot
 from junction.pipeline.shape import check_object
 from junction.pipeline.stream import stream
 from junction.routing.resolve import resolve_assistant

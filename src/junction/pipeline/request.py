@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -15,11 +14,6 @@ from junction.security.secrets import SecretBox
 
 if TYPE_CHECKING:
     from junction.config.catalog import Catalog
-
-
-def new_request_id() -> str:
-    # An identifier, not a secret: 96 random bits without a system call per request.
-    return f"req_{random.getrandbits(96):024x}"
 
 
 async def read_json(request: Request, limit: int) -> Any:

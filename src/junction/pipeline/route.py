@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from junction.core.call import Call
 from junction.core.types import Json
 from junction.routing.resolve import Deployment
 from junction.routing.router import Outcome, note_fallbacks, prefetch
@@ -47,12 +46,3 @@ def routed(ex: Exchange, outcome: Outcome) -> dict[str, str]:
         "x-junction-model": outcome.deployment.ref,
         "x-junction-attempts": str(outcome.attempts),
     }
-
-
-def note_failed_routing(call: Call) -> None:
-    """A request that no deployment answered: its attempts and the last deployment tried."""
-    failures = call.notes.get("routing_failures")
-    if isinstance(failures, list) and failures and not call.attempts:
-        call.attempts = sum(1 for f in failures if f.get("reason") != "quality")
-        last = failures[-1].get("deployment")
-        call.deployment = call.deployment or (last if isinstance(last, str) else None)
