@@ -95,7 +95,9 @@ def test_ui_forms_mark_required_fields_and_show_examples(router: RouterProcess) 
         ui.close()
 
 
-@pytest.mark.parametrize("command", [[], ["keys", "create"], ["admin-key"], ["demo"]])
+@pytest.mark.parametrize(
+    "command", [[], ["keys", "create"], ["admin-key"], ["demo"], ["serve"], ["apply"]]
+)
 def test_cli_help_reads_plainly(command: list[str]) -> None:
     import subprocess
     import sys
@@ -109,5 +111,9 @@ def test_cli_help_reads_plainly(command: list[str]) -> None:
     ).stdout
     assert "--help" in shown and "Show this message and exit." in shown
     assert "<bool>" not in shown and "``" not in shown, shown
+    options = [line for line in shown.splitlines() if line.lstrip().startswith("-")]
+    assert not [line for line in options if "<" in line.split("  ")[0]], (
+        "an option names its value (--url URL), not its Python type (--url <str>)"
+    )
     cut_short = [line for line in shown.splitlines() if re.search(r"\w\.\.\.$", line)]
     assert not cut_short, "no summary is cut short"

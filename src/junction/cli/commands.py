@@ -7,6 +7,7 @@ import typer
 from junction.cli import admin_key, manage
 from junction.cli.config import apply_command, export_command
 from junction.cli.demo import demo
+from junction.cli.help_names import value_names
 from junction.cli.serve import HELP, SHORT_HELP, serve
 
 # Plain click help: typer's rich panels show every flag as "<bool>" with this click.
@@ -30,3 +31,7 @@ def main() -> None:
 
 
 app.command(short_help=SHORT_HELP)(serve)
+
+
+def whole() -> None:
+    value_names(typer.main.get_command(app))()

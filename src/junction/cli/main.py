@@ -14,6 +14,6 @@ def app() -> None:
 
         serve_only()
     else:
-        from junction.cli.commands import app as whole
+        from junction.cli.commands import whole
 
         whole()

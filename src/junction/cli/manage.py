@@ -17,7 +17,12 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 
 Fields = Annotated[
     list[str] | None,
-    typer.Option("--set", "-s", help="field=value (value as JSON where it parses), repeatable."),
+    typer.Option(
+        "--set",
+        "-s",
+        metavar="FIELD=VALUE",
+        help="field=value (value as JSON where it parses), repeatable.",
+    ),
 ]
 
 _PLAIN: dict[str, Any] = {"no_args_is_help": True, "rich_markup_mode": None}

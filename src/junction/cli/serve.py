@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from junction.cli.help_names import value_names
 from junction.settings import Settings
 from junction.telemetry.process_log import configure_logging
 
@@ -26,7 +27,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     config: Annotated[
-        Path | None, typer.Option(help="A YAML configuration to apply before serving.")
+        Path | None, typer.Option(metavar="FILE", help="A YAML configuration to apply before serving.")
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
@@ -99,4 +100,4 @@ def serve_only() -> None:
     app = typer.Typer(add_completion=False, rich_markup_mode=None, help=HELP)
     app.callback()(lambda: None)  # a group: ``serve`` stays a subcommand, as in the whole CLI
     app.command(short_help=SHORT_HELP)(serve)
-    app()
+    value_names(typer.main.get_command(app))()
