@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from junction.accounting.entry import log_values
@@ -140,8 +140,9 @@ class LogWriter:
             await self._rows_store.store(rows)
         except Exception as exc:
             self.write_errors += 1
-            if isinstance(exc, OSError | TimeoutError | DBAPIError | LogSinkError):
-                # The database is away for a moment: expected, no traceback.
+            if isinstance(exc, OSError | TimeoutError | SQLAlchemyError | LogSinkError):
+                # The database is away for a moment (or its connection was lost mid-transaction,
+                # which SQLAlchemy reports outside DBAPIError): expected, no traceback.
                 log.warning(
                     "request log: storing %d entries failed (%s); will retry",
                     len(batch),

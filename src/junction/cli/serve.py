@@ -27,7 +27,8 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     config: Annotated[
-        Path | None, typer.Option(metavar="FILE", help="A YAML configuration to apply before serving.")
+        Path | None,
+        typer.Option(metavar="FILE", help="A YAML configuration to apply before serving."),
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
