@@ -27,6 +27,7 @@ GROUP_FIELD = {
     "assistant": "assistant",
     "key": "key_id",
     "model": "model",
+    "endpoint": "endpoint",  # the front door: chat.completions, responses.create, messages, ...
     "day": "day",
     "hour": "hour",
 }
@@ -181,6 +182,7 @@ async def _add_raw(
         "assistant": RequestLog.assistant,
         "key": RequestLog.key_id,
         "model": RequestLog.model,
+        "endpoint": RequestLog.endpoint,
         "day": RequestLog.day,
     }[group_by]
     query = select(column, *raw_counters()).where(where).group_by(column)

@@ -19,6 +19,8 @@ from junction.ui.web import Page, Ui, page
 LOG_FILTERS = ("assistant", "key", "status", "since", "until", "limit", "cursor")
 RANGES = {"24h": (timedelta(hours=24), "hour"), "7d": (timedelta(days=7), "day")}
 RANGES["30d"] = (timedelta(days=30), "day")
+# The dashboard's "top" tables: usage groups, the front door being the log's ``endpoint``.
+TOP_GROUPS = ("assistant", "key", "endpoint")
 
 
 def _iso(value: str) -> str:
@@ -147,7 +149,7 @@ def insight_routes(ui: Ui) -> dict[str, object]:
         keys = (await p.api.get(path("workspaces", ws, "keys"))).items()
         names = {k["id"]: k["name"] for k in keys}
         top: dict[str, list[dict[str, Any]]] = {}
-        for group in ("assistant", "key"):
+        for group in TOP_GROUPS:
             usage = await p.api.get(
                 path("workspaces", ws, "usage"), group_by=group, since=since.isoformat()
             )
