@@ -15,9 +15,10 @@ from sqlalchemy import Connection, case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from junction.accounting.entry import log_values
+from junction.accounting.raw_usage import raw_counters
 from junction.accounting.retention import Retention, purge_before, purge_rollups_before
 from junction.accounting.row_store import insert_statement, row_store
-from junction.accounting.usage import usage
+from junction.accounting.usage import report, usage
 from junction.accounting.writer import LogWriter
 from junction.store import models as m
 from junction.store import rollup
@@ -145,6 +146,26 @@ async def test_latency_histograms_give_the_logs_percentiles(engine: AsyncEngine)
         i = bisect_left(rollup.LATENCY_BOUNDS_MS, exact)
         # The estimate lies in the exact value's bucket (or at its edge).
         assert bounds[i] - 1e-9 <= total[name] <= bounds[i + 1] + 1e-9, (name, exact, total)
+
+
+async def test_raw_rows_add_up_to_the_rollups_counters(engine: AsyncEngine) -> None:
+    """The partial-hour path (SQL over raw rows) buckets and sums exactly as the writer."""
+    writer = LogWriter(engine, priced_snapshot, capacity=1000, batch_size=100, flush_interval=1)
+    for call in varied_calls(datetime.now(UTC), 400):
+        writer.submit(call)
+    await writer.stop()
+    async with session_factory(engine)() as s:
+        for group_by, column in (("endpoint", m.RequestLog.endpoint), ("assistant", None)):
+            rows, total = await usage(s, "ws_1", group_by)  # whole hours: rollups only
+            where = m.RequestLog.workspace_id == "ws_1"
+            raw = await raw_counters(s, where, column)
+            if column is None:
+                assert report(raw[None]) == pytest.approx(total)
+            else:
+                assert {r[group_by]: r for r in rows} == {
+                    value: pytest.approx({group_by: value, **report(c)}) for value, c in raw.items()
+                }
+    assert total["latency_p95_ms"] is not None and total["ttft_p50_ms"] is not None
 
 
 async def test_partial_hours_at_the_edges_come_from_the_rows(engine: AsyncEngine) -> None:

@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.accounting.queries import as_utc
+from junction.accounting.raw_usage import raw_counters
 from junction.errors import InvalidRequest
 from junction.store import rollup
 from junction.store.models import RequestLog
@@ -174,9 +175,8 @@ async def _add_raw(
         RequestLog.created_at < until,
     )
     if group_by == "hour":  # the piece lies inside one hour
-        row = (await s.execute(select(*raw_counters()).where(where))).one()
-        if row[0]:
-            _merge(sums, floor_hour(since), row)
+        for c in (await raw_counters(s, where, None)).values():
+            _merge(sums, floor_hour(since), c)
         return
     column = {
         "assistant": RequestLog.assistant,
@@ -185,48 +185,5 @@ async def _add_raw(
         "endpoint": RequestLog.endpoint,
         "day": RequestLog.day,
     }[group_by]
-    query = select(column, *raw_counters()).where(where).group_by(column)
-    for value, *c in (await s.execute(query)).all():
+    for value, c in (await raw_counters(s, where, column)).items():
         _merge(sums, value if value is not None else rollup.NONE, c)
-
-
-def raw_counters() -> list[ColumnElement[Any]]:
-    """``rollup.COUNTERS`` computed by SQL over log rows, in that order."""
-    status, latency, ttft = RequestLog.status, RequestLog.latency_ms, RequestLog.ttft_ms
-    prompt, completion = RequestLog.prompt_tokens, RequestLog.completion_tokens
-    router = RequestLog.counted_by_router
-
-    def total(expr: Any) -> ColumnElement[Any]:
-        return func.coalesce(func.sum(expr), 0)
-
-    def when(cond: ColumnElement[bool], then: Any = 1) -> ColumnElement[Any]:
-        return total(case((cond, then), else_=0))
-
-    def buckets(col: Any, bounds: Sequence[float]) -> list[ColumnElement[Any]]:
-        out = []
-        for i in range(len(bounds) + 1):
-            parts = [col.is_not(None)]
-            if i:
-                parts.append(col > bounds[i - 1])
-            if i < len(bounds):
-                parts.append(col <= bounds[i])
-            out.append(when(and_(*parts)))
-        return out
-
-    return [
-        func.count(),
-        when(and_(status >= 400, status < 500)),
-        when(status >= 500),
-        when(status == 429),
-        total(prompt),
-        total(completion),
-        total(RequestLog.cost),
-        when(router.is_(True)),
-        when(router.is_(True), prompt + completion),
-        func.count(latency),
-        total(latency),
-        func.count(ttft),
-        total(ttft),
-        *buckets(latency, rollup.LATENCY_BOUNDS_MS),
-        *buckets(ttft, rollup.TTFT_BOUNDS_MS),
-    ]
