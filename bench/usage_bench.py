@@ -20,6 +20,7 @@ in ``--rounds`` rounds (the round begun at the lowest load average is reported; 
   ``4xx`` and ``error``, a since/until window).
 
 It reports p50 and p95 (ms) at both sizes with the 1-minute load average beside each, the
+router's own CPU time a request (which the load of other processes does not stretch), the
 growth ratio of p95, and the fill rate
 (requests logged per second). Then it times the log writer itself, in process: batches of 500
 rows stored with the rollups (as the router does) against the same rows inserted alone (the
@@ -67,6 +68,12 @@ def request_for(n: int, model: str) -> tuple[str, dict[str, Any]]:
     if kind == 5:
         return "messages", {**BODY, "model": model}
     return "chat/completions", {**BODY, "model": model, "stream": kind == 0}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def load() -> float:
@@ -211,7 +218,7 @@ class Bench:
             answer = client.get(path, params=params)  # warm
             assert answer.status_code == 200, (name, answer.status_code, answer.text[:300])
             times = []
-            load_before = load()
+            load_before, cpu_before = load(), cpu_seconds(self.proc.pid)
             for _ in range(reps):
                 t = time.perf_counter()
                 client.get(path, params=params).raise_for_status()
@@ -221,6 +228,9 @@ class Bench:
                 "p50": round(statistics.median(times), 2),
                 "p95": round(times[min(len(times) - 1, round(0.95 * (len(times) - 1)))], 2),
                 "load": max(load_before, load()),
+                # The router's own CPU a request (not the PostgreSQL server's): unlike the
+                # wall-clock figures it is not stretched by other processes' load.
+                "router_cpu_ms": round((cpu_seconds(self.proc.pid) - cpu_before) * 1000 / reps, 2),
             }
         return out
 
@@ -399,6 +409,7 @@ def report(db: str, result: dict[str, Any], sizes: list[int]) -> None:
         print(
             f"  {name:42} {a['p50']:8.2f} {a['p95']:8.2f} (load {a['load']:5.2f})"
             f"   {b['p50']:8.2f} {b['p95']:8.2f} (load {b['load']:5.2f})   {growth:5.2f}x"
+            f"   cpu {a.get('router_cpu_ms')} / {b.get('router_cpu_ms')} ms"
         )
     print(f"  writer rows/s: {result['writer_rows_per_s']}", flush=True)
 
