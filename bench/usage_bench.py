@@ -9,8 +9,10 @@ workspaces for the list). The log is filled through the API — real requests th
 router's front doors, from concurrent clients, so the writer stores every row and keeps the
 rollups as in production: of every 10 requests 7 chat completions (1 streamed), 2 Responses and
 1 Messages; 1 in 50 for an unknown assistant (404). At each size it waits until the log has
-every row (then, on PostgreSQL, runs ANALYZE), then times, sequentially, ``--reps`` times each,
-in ``--rounds`` rounds (the round begun at the lowest load average is reported; all are kept):
+every row (then, on PostgreSQL, runs ANALYZE). Each size has its own router and database, so
+both are measured in the same minutes: every check ``--reps`` times, the two routers taking
+turns request by request (a change of the machine's load falls on both sizes alike), in
+``--rounds`` rounds (the round begun at the lowest load average is reported; all are kept):
 
 - ``GET /admin/v1/workspaces/bench/usage?group_by=assistant|key|model|endpoint|day|hour``, and
   by assistant from a ``since`` inside an hour (that partial hour comes from raw rows);
@@ -185,7 +187,7 @@ class Bench:
             await asyncio.sleep(0.2)
         return todo / (time.perf_counter() - started)
 
-    def measure(self, reps: int) -> dict[str, dict[str, float]]:
+    def checks(self) -> dict[str, tuple[httpx.Client, str, dict[str, str]]]:
         now = datetime.now(UTC)
         window = {"since": (now - timedelta(minutes=30)).isoformat(), "until": now.isoformat()}
         checks: dict[str, tuple[httpx.Client, str, dict[str, str]]] = {}
@@ -213,26 +215,7 @@ class Bench:
             checks[f"logs API, {name}"] = (self.api, "/workspaces/bench/logs", params)
         checks["logs page (UI), none"] = (self.ui, "/ui/w/bench/logs", {})
         checks["logs page (UI), status error"] = (self.ui, "/ui/w/bench/logs", {"status": "error"})
-        out = {}
-        for name, (client, path, params) in checks.items():
-            answer = client.get(path, params=params)  # warm
-            assert answer.status_code == 200, (name, answer.status_code, answer.text[:300])
-            times = []
-            load_before, cpu_before = load(), cpu_seconds(self.proc.pid)
-            for _ in range(reps):
-                t = time.perf_counter()
-                client.get(path, params=params).raise_for_status()
-                times.append((time.perf_counter() - t) * 1000)
-            times.sort()
-            out[name] = {
-                "p50": round(statistics.median(times), 2),
-                "p95": round(times[min(len(times) - 1, round(0.95 * (len(times) - 1)))], 2),
-                "load": max(load_before, load()),
-                # The router's own CPU a request (not the PostgreSQL server's): unlike the
-                # wall-clock figures it is not stretched by other processes' load.
-                "router_cpu_ms": round((cpu_seconds(self.proc.pid) - cpu_before) * 1000 / reps, 2),
-            }
-        return out
+        return checks
 
     def analyze(self, pg: str) -> None:
         """Fresh planner statistics after the fill (autovacuum's lag behind a fast fill would
@@ -250,6 +233,39 @@ class Bench:
         self.api.close()
         if self.pg_name:
             _psql(pg, f'DROP DATABASE "{self.pg_name}" WITH (FORCE)')
+
+
+def measure_together(benches: list[Bench], reps: int) -> list[dict[str, dict[str, float]]]:
+    """Each check ``reps`` times on every router, the routers taking turns request by request,
+    so that a change of the machine's load falls on all of them alike."""
+    checks = [b.checks() for b in benches]
+    out: list[dict[str, dict[str, float]]] = [{} for _ in benches]
+    for name in checks[0]:
+        times: list[list[float]] = [[] for _ in benches]
+        cpu = [0.0] * len(benches)
+        load_before = load()
+        for check in checks:
+            client, path, params = check[name]
+            answer = client.get(path, params=params)  # warm
+            assert answer.status_code == 200, (name, answer.status_code, answer.text[:300])
+        for _ in range(reps):
+            for i, bench in enumerate(benches):
+                client, path, params = checks[i][name]
+                cpu_before, t = cpu_seconds(bench.proc.pid), time.perf_counter()
+                client.get(path, params=params).raise_for_status()
+                times[i].append((time.perf_counter() - t) * 1000)
+                cpu[i] += cpu_seconds(bench.proc.pid) - cpu_before
+        for i in range(len(benches)):
+            ordered = sorted(times[i])
+            out[i][name] = {
+                "p50": round(statistics.median(ordered), 2),
+                "p95": round(ordered[min(reps - 1, round(0.95 * (reps - 1)))], 2),
+                "load": max(load_before, load()),
+                # The router's own CPU while it answered (not the PostgreSQL server's): unlike
+                # the wall-clock figures it is not stretched by other processes' load.
+                "router_cpu_ms": round(cpu[i] * 1000 / reps, 2),
+            }
+    return out
 
 
 def _psql(server: str, sql: str) -> None:
@@ -350,7 +366,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="20000,200000")
     parser.add_argument("--concurrency", type=int, default=48)
     parser.add_argument("--reps", type=int, default=30)
-    parser.add_argument("--rounds", type=int, default=2, help="measurements at each size")
+    parser.add_argument("--rounds", type=int, default=2, help="measurements of both sizes")
     parser.add_argument("--write-batches", type=int, default=40)
     parser.add_argument("--out", default="usage.json", help="file name under bench/results")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
@@ -361,30 +377,38 @@ def main() -> None:
     upstream, upstream_port, _ = harness.start_upstream(rundir, "upstream", 8, 0.0)
     try:
         for db in args.db.split(","):
-            bench = Bench(db, args.pg, rundir)
-            bench.start(upstream_port)
-            per_size = {}
+            # One router per size, each filled to its size, then measured taking turns.
+            benches = [Bench(db, args.pg, rundir) for _ in sizes]
+            per_size: dict[str, dict[str, Any]] = {}
             try:
-                for size in sizes:
+                for size, bench in zip(sizes, benches, strict=True):
+                    bench.start(upstream_port)
                     rate = asyncio.run(bench.fill(size, args.concurrency))
                     fill_load = load()
                     print(f"{db}: {size} requests logged, {rate:.0f}/s (load {fill_load})")
                     bench.analyze(args.pg)
-                    rounds = []
-                    for _ in range(args.rounds):
-                        rounds.append({"load": load(), "timings_ms": bench.measure(args.reps)})
-                        print(f"  measured (load {rounds[-1]['load']} at the start)", flush=True)
-                    # The round taken at the lowest load is the one reported; all are kept.
-                    quietest = min(rounds, key=lambda r: r["load"])
                     per_size[str(size)] = {
                         "fill_rate_per_s": round(rate),
                         "fill_load": fill_load,
                         **bench.counts(),
-                        "timings_ms": quietest["timings_ms"],
-                        "rounds": rounds,
+                        "rounds": [],
                     }
+                for _ in range(args.rounds):
+                    start_load = load()
+                    measured = measure_together(benches, args.reps)
+                    print(f"  measured (load {start_load} at the start)", flush=True)
+                    for size, timings in zip(sizes, measured, strict=True):
+                        per_size[str(size)]["rounds"].append(
+                            {"load": start_load, "timings_ms": timings}
+                        )
+                for entry in per_size.values():
+                    # The round begun at the lowest load is the one reported; all are kept.
+                    quietest = min(entry["rounds"], key=lambda r: r["load"])
+                    entry["timings_ms"] = quietest["timings_ms"]
             finally:
-                bench.stop(args.pg)
+                for bench in benches:
+                    if hasattr(bench, "proc"):
+                        bench.stop(args.pg)
             writes_load = load()
             writes = asyncio.run(writer_throughput(db, args.pg, rundir, args.write_batches))
             results[db] = {
