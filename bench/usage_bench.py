@@ -5,22 +5,29 @@
 
 For each database: Junction (``junction serve``) in front of the fast benchmark upstream
 (bench/upstream.py), one workspace ``bench`` with 3 assistants and 4 keys (plus two quiet
-workspaces for the list). The log is filled through the API — real chat completions through the
-router, from concurrent clients, so the writer stores every row and keeps the rollups as in
-production: 1 in 10 streamed, 1 in 50 for an unknown assistant (404). At each size it waits
-until the log has every row, then times, sequentially, ``--reps`` times each:
+workspaces for the list). The log is filled through the API — real requests through the
+router's front doors, from concurrent clients, so the writer stores every row and keeps the
+rollups as in production: of every 10 requests 7 chat completions (1 streamed), 2 Responses and
+1 Messages; 1 in 50 for an unknown assistant (404). At each size it waits until the log has
+every row (then, on PostgreSQL, runs ANALYZE). Each size has its own router and database, so
+both are measured in the same minutes: every check ``--reps`` times, the two routers taking
+turns request by request (a change of the machine's load falls on both sizes alike), in
+``--rounds`` rounds (the round begun at the lowest load average is reported; all are kept):
 
-- ``GET /admin/v1/workspaces/bench/usage?group_by=assistant|key|model|day|hour``;
+- ``GET /admin/v1/workspaces/bench/usage?group_by=assistant|key|model|endpoint|day|hour``, and
+  by assistant from a ``since`` inside an hour (that partial hour comes from raw rows);
 - the dashboard's 30-day view (``/ui/w/bench/dashboard?range=30d``, rendered page) and 24 h;
 - the workspace list (``/ui/workspaces``: each workspace's last-24 h figures);
 - the logs page, API and UI, with no filter and with each filter (assistant, key, status
   ``4xx`` and ``error``, a since/until window).
 
-It reports p50 and p95 (ms) at both sizes and the growth ratio of p95, and the fill rate
+It reports p50 and p95 (ms) at both sizes with the 1-minute load average beside each, the
+router's own CPU time a request (which the load of other processes does not stretch), the
+growth ratio of p95, and the fill rate
 (requests logged per second). Then it times the log writer itself, in process: batches of 500
 rows stored with the rollups (as the router does) against the same rows inserted alone (the
 writer before rollups), on the same database: rows per second each.
-Writes bench/results/usage.json. Binds and targets 127.0.0.1 only.
+Writes bench/results/usage.json (``--out``). Binds and targets 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -52,6 +59,28 @@ RESULTS = BENCH / "results"
 ASSISTANTS = ("writer", "coder", "helper")
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
 BODY = {"messages": [{"role": "user", "content": harness.PROMPT}], "max_tokens": 32}
+
+
+def request_for(n: int, model: str) -> tuple[str, dict[str, Any]]:
+    """The ``n``-th request's front door and body: of every 10, 7 chat completions (one of them
+    streamed), 2 Responses (stored nowhere: the log is what is measured) and 1 Messages."""
+    kind = n % 10
+    if kind in (3, 7):
+        return "responses", {"model": model, "input": harness.PROMPT, "store": False}
+    if kind == 5:
+        return "messages", {**BODY, "model": model}
+    return "chat/completions", {**BODY, "model": model, "stream": kind == 0}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load() -> float:
+    """The machine's 1-minute load average, noted beside every figure."""
+    return round(os.getloadavg()[0], 2)
 
 
 class Bench:
@@ -127,14 +156,17 @@ class Bench:
         return client
 
     def logged(self) -> int:
-        text = httpx.get(f"http://{harness.HOST}:{self.port}/metrics", timeout=30).text
+        auth = {"Authorization": f"Bearer {self.admin_key}"}  # /metrics names workspaces
+        text = httpx.get(
+            f"http://{harness.HOST}:{self.port}/metrics", headers=auth, timeout=30
+        ).text
         found = re.search(r"^junction_request_log_written_total ([0-9.e+]+)$", text, re.M)
         return int(float(found[1])) if found else 0
 
     async def fill(self, total: int, concurrency: int) -> float:
         """Send requests until ``total`` have been sent in all; the rate they were logged at."""
         start_logged = self.logged()
-        url = f"http://{harness.HOST}:{self.port}/v1/chat/completions"
+        base = f"http://{harness.HOST}:{self.port}/v1/"
         todo = total - self.sent
         counter = iter(range(self.sent, total))
         started = time.perf_counter()
@@ -142,9 +174,9 @@ class Bench:
         async def worker(session: aiohttp.ClientSession) -> None:
             for n in counter:
                 model = "nobody" if n % 50 == 49 else ASSISTANTS[n % 3]
-                body = {**BODY, "model": model, "stream": n % 10 == 0}
+                door, body = request_for(n, model)
                 headers = {"Authorization": f"Bearer {self.keys[(n // 3) % 4]}"}
-                async with session.post(url, json=body, headers=headers) as response:
+                async with session.post(base + door, json=body, headers=headers) as response:
                     await response.read()
 
         connector = aiohttp.TCPConnector(limit=concurrency)
@@ -155,12 +187,19 @@ class Bench:
             await asyncio.sleep(0.2)
         return todo / (time.perf_counter() - started)
 
-    def measure(self, reps: int) -> dict[str, dict[str, float]]:
+    def checks(self) -> dict[str, tuple[httpx.Client, str, dict[str, str]]]:
         now = datetime.now(UTC)
         window = {"since": (now - timedelta(minutes=30)).isoformat(), "until": now.isoformat()}
         checks: dict[str, tuple[httpx.Client, str, dict[str, str]]] = {}
-        for group in ("assistant", "key", "model", "day", "hour"):
+        for group in ("assistant", "key", "model", "endpoint", "day", "hour"):
             checks[f"usage by {group}"] = (self.api, "/workspaces/bench/usage", {"group_by": group})
+        # A since inside an hour: that partial hour is read from the raw rows (informative:
+        # here every row lies in the last hour or two, so this read grows with the fill).
+        checks["usage by assistant, since inside an hour"] = (
+            self.api,
+            "/workspaces/bench/usage",
+            {"group_by": "assistant", "since": (now - timedelta(minutes=10)).isoformat()},
+        )
         checks["dashboard 30d (UI)"] = (self.ui, "/ui/w/bench/dashboard", {"range": "30d"})
         checks["dashboard 24h (UI)"] = (self.ui, "/ui/w/bench/dashboard", {"range": "24h"})
         checks["workspace list (UI)"] = (self.ui, "/ui/workspaces", {})
@@ -176,21 +215,13 @@ class Bench:
             checks[f"logs API, {name}"] = (self.api, "/workspaces/bench/logs", params)
         checks["logs page (UI), none"] = (self.ui, "/ui/w/bench/logs", {})
         checks["logs page (UI), status error"] = (self.ui, "/ui/w/bench/logs", {"status": "error"})
-        out = {}
-        for name, (client, path, params) in checks.items():
-            answer = client.get(path, params=params)  # warm
-            assert answer.status_code == 200, (name, answer.status_code, answer.text[:300])
-            times = []
-            for _ in range(reps):
-                t = time.perf_counter()
-                client.get(path, params=params).raise_for_status()
-                times.append((time.perf_counter() - t) * 1000)
-            times.sort()
-            out[name] = {
-                "p50": round(statistics.median(times), 2),
-                "p95": round(times[min(len(times) - 1, round(0.95 * (len(times) - 1)))], 2),
-            }
-        return out
+        return checks
+
+    def analyze(self, pg: str) -> None:
+        """Fresh planner statistics after the fill (autovacuum's lag behind a fast fill would
+        otherwise leave the planner with a near-empty table's)."""
+        if self.pg_name:
+            asyncio.run(_apsql(pg, "ANALYZE", self.pg_name))
 
     def counts(self) -> dict[str, int]:
         rows = self.api.get("/workspaces/bench/usage", params={"group_by": "day"}).json()
@@ -204,14 +235,47 @@ class Bench:
             _psql(pg, f'DROP DATABASE "{self.pg_name}" WITH (FORCE)')
 
 
+def measure_together(benches: list[Bench], reps: int) -> list[dict[str, dict[str, float]]]:
+    """Each check ``reps`` times on every router, the routers taking turns request by request,
+    so that a change of the machine's load falls on all of them alike."""
+    checks = [b.checks() for b in benches]
+    out: list[dict[str, dict[str, float]]] = [{} for _ in benches]
+    for name in checks[0]:
+        times: list[list[float]] = [[] for _ in benches]
+        cpu = [0.0] * len(benches)
+        load_before = load()
+        for check in checks:
+            client, path, params = check[name]
+            answer = client.get(path, params=params)  # warm
+            assert answer.status_code == 200, (name, answer.status_code, answer.text[:300])
+        for _ in range(reps):
+            for i, bench in enumerate(benches):
+                client, path, params = checks[i][name]
+                cpu_before, t = cpu_seconds(bench.proc.pid), time.perf_counter()
+                client.get(path, params=params).raise_for_status()
+                times[i].append((time.perf_counter() - t) * 1000)
+                cpu[i] += cpu_seconds(bench.proc.pid) - cpu_before
+        for i in range(len(benches)):
+            ordered = sorted(times[i])
+            out[i][name] = {
+                "p50": round(statistics.median(ordered), 2),
+                "p95": round(ordered[min(reps - 1, round(0.95 * (reps - 1)))], 2),
+                "load": max(load_before, load()),
+                # The router's own CPU while it answered (not the PostgreSQL server's): unlike
+                # the wall-clock figures it is not stretched by other processes' load.
+                "router_cpu_ms": round(cpu[i] * 1000 / reps, 2),
+            }
+    return out
+
+
 def _psql(server: str, sql: str) -> None:
     asyncio.run(_apsql(server, sql))
 
 
-async def _apsql(server: str, sql: str) -> None:
+async def _apsql(server: str, sql: str, database: str = "postgres") -> None:
     import asyncpg
 
-    conn = await asyncpg.connect(server + "/postgres")
+    conn = await asyncpg.connect(f"{server}/{database}")
     try:
         await conn.execute(sql)
     finally:
@@ -302,7 +366,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="20000,200000")
     parser.add_argument("--concurrency", type=int, default=48)
     parser.add_argument("--reps", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=2, help="measurements of both sizes")
     parser.add_argument("--write-batches", type=int, default=40)
+    parser.add_argument("--out", default="usage.json", help="file name under bench/results")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -311,28 +377,51 @@ def main() -> None:
     upstream, upstream_port, _ = harness.start_upstream(rundir, "upstream", 8, 0.0)
     try:
         for db in args.db.split(","):
-            bench = Bench(db, args.pg, rundir)
-            bench.start(upstream_port)
-            per_size = {}
+            # One router per size, each filled to its size, then measured taking turns.
+            benches = [Bench(db, args.pg, rundir) for _ in sizes]
+            per_size: dict[str, dict[str, Any]] = {}
             try:
-                for size in sizes:
+                for size, bench in zip(sizes, benches, strict=True):
+                    bench.start(upstream_port)
                     rate = asyncio.run(bench.fill(size, args.concurrency))
-                    print(f"{db}: {size} requests logged, {rate:.0f}/s", flush=True)
+                    fill_load = load()
+                    print(f"{db}: {size} requests logged, {rate:.0f}/s (load {fill_load})")
+                    bench.analyze(args.pg)
                     per_size[str(size)] = {
                         "fill_rate_per_s": round(rate),
+                        "fill_load": fill_load,
                         **bench.counts(),
-                        "timings_ms": bench.measure(args.reps),
+                        "rounds": [],
                     }
+                for _ in range(args.rounds):
+                    start_load = load()
+                    measured = measure_together(benches, args.reps)
+                    print(f"  measured (load {start_load} at the start)", flush=True)
+                    for size, timings in zip(sizes, measured, strict=True):
+                        per_size[str(size)]["rounds"].append(
+                            {"load": start_load, "timings_ms": timings}
+                        )
+                for entry in per_size.values():
+                    # The round begun at the lowest load is the one reported; all are kept.
+                    quietest = min(entry["rounds"], key=lambda r: r["load"])
+                    entry["timings_ms"] = quietest["timings_ms"]
             finally:
-                bench.stop(args.pg)
+                for bench in benches:
+                    if hasattr(bench, "proc"):
+                        bench.stop(args.pg)
+            writes_load = load()
             writes = asyncio.run(writer_throughput(db, args.pg, rundir, args.write_batches))
-            results[db] = {"sizes": per_size, "writer_rows_per_s": writes}
+            results[db] = {
+                "sizes": per_size,
+                "writer_rows_per_s": writes,
+                "writer_load": max(writes_load, load()),
+            }
             report(db, results[db], sizes)
     finally:
         harness.PROCS.stop(upstream)
         harness.PROCS.stop_all()
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "usage.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / args.out).write_text(json.dumps(results, indent=2) + "\n")
 
 
 def report(db: str, result: dict[str, Any], sizes: list[int]) -> None:
@@ -342,8 +431,9 @@ def report(db: str, result: dict[str, Any], sizes: list[int]) -> None:
         a, b = small[name], large[name]
         growth = b["p95"] / a["p95"] if a["p95"] else float("nan")
         print(
-            f"  {name:32} {a['p50']:8.2f} {a['p95']:8.2f}   {b['p50']:8.2f} {b['p95']:8.2f}"
-            f"   {growth:5.2f}x"
+            f"  {name:42} {a['p50']:8.2f} {a['p95']:8.2f} (load {a['load']:5.2f})"
+            f"   {b['p50']:8.2f} {b['p95']:8.2f} (load {b['load']:5.2f})   {growth:5.2f}x"
+            f"   cpu {a.get('router_cpu_ms')} / {b.get('router_cpu_ms')} ms"
         )
     print(f"  writer rows/s: {result['writer_rows_per_s']}", flush=True)
 

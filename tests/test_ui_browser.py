@@ -299,6 +299,7 @@ def test_08b_dashboard_charts_the_traffic(page: Page) -> None:
     expect(top.first).to_contain_text("helper")
     expect(top.nth(1)).to_contain_text("laptop")
     expect(top.nth(1)).to_contain_text("ui-playground")
+    expect(top.nth(2)).to_contain_text("chat.completions")  # the front door
     shot(page, "dashboard", full_page=True)
     page.get_by_role("link", name="Last 7d").click()
     expect(page.locator(".stat strong").first).to_have_text("2")

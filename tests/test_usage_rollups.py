@@ -4,7 +4,6 @@ migration, and purged in bounded batches on their own period (both databases).""
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,9 +14,10 @@ from sqlalchemy import Connection, case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from junction.accounting.entry import log_values
+from junction.accounting.raw_usage import raw_counters
 from junction.accounting.retention import Retention, purge_before, purge_rollups_before
 from junction.accounting.row_store import insert_statement, row_store
-from junction.accounting.usage import usage
+from junction.accounting.usage import report, usage
 from junction.accounting.writer import LogWriter
 from junction.store import models as m
 from junction.store import rollup
@@ -25,27 +25,16 @@ from junction.store.db import alembic_config, create_engine, migrate, session_fa
 from junction.store.usage_rollups import usage_rollups
 from tests.test_store_request_log import call_at, priced_snapshot
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def engine(
-    request: pytest.FixtureRequest, tmp_path: Path, pg_url: str
-) -> AsyncIterator[AsyncEngine]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'roll.db'}" if request.param == "sqlite" else pg_url
-    engine = create_engine(url)
-    await migrate(engine)
-    yield engine
-    if request.param == "postgresql":
-        async with engine.begin() as conn:
-            await conn.run_sync(m.Base.metadata.drop_all)
-            await conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    await engine.dispose()
+DOORS = ("chat.completions", "responses.create", "messages", "embeddings", "completions")
 
 
 def varied_calls(now: datetime, count: int, first: int = 0) -> list[Any]:
-    """Calls over three days and several hours, assistants, keys, models and statuses."""
+    """Calls over three days and several hours, assistants, keys, models, front doors and
+    statuses."""
     calls = []
     for n in range(first, first + count):
         call = call_at(now - timedelta(hours=n % 50, minutes=n % 7), n, (n % 13, n % 29))
+        call.endpoint = DOORS[n % len(DOORS)]
         call.status = (200, 200, 200, 429, 502, 400)[n % 6]
         call.finished_at = call.started + (n % 40) * 0.037
         if n % 3 == 0:
@@ -82,7 +71,12 @@ async def raw_by(engine: AsyncEngine, column: str) -> dict[Any, tuple[int, int, 
 
 async def assert_usage_equals_log(engine: AsyncEngine) -> None:
     async with session_factory(engine)() as s:
-        for group_by, column in (("assistant", "assistant"), ("model", "model"), ("day", "day")):
+        for group_by, column in (
+            ("assistant", "assistant"),
+            ("model", "model"),
+            ("endpoint", "endpoint"),
+            ("day", "day"),
+        ):
             rows, total = await usage(s, "ws_1", group_by)
             field = "key_id" if group_by == "key" else group_by
             got = {r[field]: r for r in rows}
@@ -135,6 +129,26 @@ async def test_latency_histograms_give_the_logs_percentiles(engine: AsyncEngine)
         i = bisect_left(rollup.LATENCY_BOUNDS_MS, exact)
         # The estimate lies in the exact value's bucket (or at its edge).
         assert bounds[i] - 1e-9 <= total[name] <= bounds[i + 1] + 1e-9, (name, exact, total)
+
+
+async def test_raw_rows_add_up_to_the_rollups_counters(engine: AsyncEngine) -> None:
+    """The partial-hour path (SQL over raw rows) buckets and sums exactly as the writer."""
+    writer = LogWriter(engine, priced_snapshot, capacity=1000, batch_size=100, flush_interval=1)
+    for call in varied_calls(datetime.now(UTC), 400):
+        writer.submit(call)
+    await writer.stop()
+    async with session_factory(engine)() as s:
+        for group_by, column in (("endpoint", m.RequestLog.endpoint), ("assistant", None)):
+            rows, total = await usage(s, "ws_1", group_by)  # whole hours: rollups only
+            where = m.RequestLog.workspace_id == "ws_1"
+            raw = await raw_counters(s, where, column)
+            if column is None:
+                assert report(raw[None]) == pytest.approx(total)
+            else:
+                assert {r[group_by]: r for r in rows} == {
+                    value: pytest.approx({group_by: value, **report(c)}) for value, c in raw.items()
+                }
+    assert total["latency_p95_ms"] is not None and total["ttft_p50_ms"] is not None
 
 
 async def test_partial_hours_at_the_edges_come_from_the_rows(engine: AsyncEngine) -> None:
@@ -200,6 +214,66 @@ async def test_the_migration_back_fills_existing_logs(tmp_path: Path, pg_url: st
                     await conn.run_sync(m.Base.metadata.drop_all)
                     await conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
             await engine.dispose()
+
+
+BEFORE_FRONT_DOORS = ("0007", "0008", "0009", "0010", "0011", "0013")
+
+
+async def test_the_front_door_migration_splits_rollups_by_the_rows_still_kept(
+    tmp_path: Path, pg_url: str
+) -> None:
+    for url in (f"sqlite+aiosqlite:///{tmp_path / 'doors.db'}", pg_url):
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as conn:
+                for head in ("0006", "0012"):
+                    await conn.run_sync(_upgrade_to(head))
+            now = datetime.now(UTC)
+            rows = [log_values(c, priced_snapshot()) for c in varied_calls(now, 400)]
+            store = row_store(engine)
+            if store.created_at is not None:
+                rows = [(v[0], store.created_at(v[1]), *v[2:]) for v in rows]
+            async with engine.begin() as conn:
+                await conn.exec_driver_sql(insert_statement(engine.dialect), rows)
+                for head in BEFORE_FRONT_DOORS:  # rollups without front doors (0008)
+                    await conn.run_sync(_upgrade_to(head))
+            await store.close()
+            # Retention took the older rows, the oldest kept hour only in part.
+            cutoff = now - timedelta(hours=30, minutes=3)
+            purged = await purge_before(engine, cutoff, pause=0)
+            assert 0 < purged < 400
+            before = await rollup_sums(engine)
+            await migrate(engine)  # 0014
+            assert await rollup_sums(engine) == pytest.approx(before)
+            async with session_factory(engine)() as s:
+                by_door, total = await usage(s, "ws_1", "endpoint")
+            got = {r["endpoint"]: r["requests"] for r in by_door}
+            kept = {door: n for door, (n, *_) in (await raw_by(engine, "endpoint")).items()}
+            gone = total["requests"] - sum(kept.values())
+            assert gone > 0
+            assert got == {**kept, None: gone}
+            # From here on the writer keeps each front door's rollups itself.
+            writer = LogWriter(engine, priced_snapshot, 1000, 100, 1)
+            for call in varied_calls(datetime.now(UTC), 50, first=1000):
+                writer.submit(call)
+            await writer.stop()
+            async with session_factory(engine)() as s:
+                by_door, _ = await usage(s, "ws_1", "endpoint")
+            kept = {door: n for door, (n, *_) in (await raw_by(engine, "endpoint")).items()}
+            assert {r["endpoint"]: r["requests"] for r in by_door} == {**kept, None: gone}
+        finally:
+            if url == pg_url:
+                async with engine.begin() as conn:
+                    await conn.run_sync(m.Base.metadata.drop_all)
+                    await conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+            await engine.dispose()
+
+
+async def rollup_sums(engine: AsyncEngine) -> list[float]:
+    """Every counter of the rollups, summed over all of them."""
+    columns = [func.coalesce(func.sum(usage_rollups.c[name]), 0) for name in rollup.COUNTERS]
+    async with engine.connect() as conn:
+        return [float(v) for v in (await conn.execute(select(*columns))).one()]
 
 
 async def test_retention_purges_rows_and_rollups_on_their_own_periods(

@@ -12,11 +12,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import asyncpg
 import openai
 import pytest
 
-from tests.accounting_support import USER, add_provider, logs
+from tests.accounting_support import USER, add_provider, logs, wait_for_logs
 from tests.conftest import RouterProcess, Tenant
 from tests.upstream import Upstream
 
@@ -88,6 +89,7 @@ def from_log(entries: list[dict[str, Any]], group_by: str) -> dict[Any, dict[str
             "assistant": e["assistant"],
             "key": e["key_id"],
             "model": e["model"],
+            "endpoint": e["endpoint"],
             "day": created.astimezone(UTC).date().isoformat(),
             "hour": created.astimezone(UTC).replace(minute=0, second=0, microsecond=0).isoformat(),
         }[group_by]
@@ -120,7 +122,7 @@ def assert_usage_equals_log(router: RouterProcess, expected_count: int) -> None:
                 for e in entries
                 if (since is None or _at(e) >= since) and (until is None or _at(e) < until)
             ]
-            for group_by in ("assistant", "key", "model", "day", "hour"):
+            for group_by in ("assistant", "key", "model", "endpoint", "day", "hour"):
                 answer = admin.get(
                     "/workspaces/team/usage", params={"group_by": group_by, **params}
                 )
@@ -154,6 +156,44 @@ def test_usage_equals_the_log_through_sigterm_and_restart(
         first.stop()
         if restarted is not None:
             restarted.stop()
+
+
+def test_usage_by_front_door_through_the_openai_and_anthropic_clients(
+    tmp_path: Path, upstream: Upstream
+) -> None:
+    router = RouterProcess(tmp_path, {"JUNCTION_LOG_FLUSH_INTERVAL": "0.05"}).start(timeout=60)
+    claude = anthropic.Anthropic(base_url=router.url, api_key="", max_retries=0)
+    try:
+        tenant, other_key = setup_workspace(router, upstream)
+        with router.client(tenant.key) as client:
+            for _ in range(3):
+                client.chat.completions.create(model="helper", messages=USER)
+            with client.chat.completions.create(model="bot", messages=USER, stream=True) as s:
+                for _ in s:
+                    pass
+            for _ in range(2):
+                client.responses.create(model="helper", input="hello world")
+        claude = claude.with_options(api_key=other_key)
+        for _ in range(4):
+            claude.messages.create(model="bot", max_tokens=50, messages=USER)
+        with pytest.raises(anthropic.NotFoundError):
+            claude.messages.create(model="nobody", max_tokens=50, messages=USER)
+        assert len(wait_for_logs(router, "team", 11)) == 11
+        with router.admin() as admin:
+            answer = admin.get("/workspaces/team/usage", params={"group_by": "endpoint"}).json()
+        by_door = {r["endpoint"]: r for r in answer["data"]}
+        assert {door: r["requests"] for door, r in by_door.items()} == {
+            "chat.completions": 4,
+            "responses.create": 2,
+            "messages": 5,
+        }
+        assert by_door["messages"]["client_errors"] == 1
+        assert all(r["prompt_tokens"] > 0 and r["completion_tokens"] > 0 for r in by_door.values())
+        assert answer["total"]["requests"] == 11
+        assert_usage_equals_log(router, 11)  # every grouping, whole and partial hours
+    finally:
+        claude.close()
+        router.stop()
 
 
 @pytest.fixture

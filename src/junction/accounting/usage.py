@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import TextClause, TextualSelect, and_, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from junction.accounting.queries import as_utc
+from junction.accounting.raw_usage import raw_counters
 from junction.errors import InvalidRequest
 from junction.store import rollup
-from junction.store.models import RequestLog
+from junction.store.models import RequestLog, UTCDateTime
 from junction.store.usage_rollups import usage_rollups as R
 
 HOUR = timedelta(hours=1)
@@ -27,6 +29,7 @@ GROUP_FIELD = {
     "assistant": "assistant",
     "key": "key_id",
     "model": "model",
+    "endpoint": "endpoint",  # the front door: chat.completions, responses.create, messages, ...
     "day": "day",
     "hour": "hour",
 }
@@ -143,19 +146,35 @@ async def _add_rollups(
     since: datetime | None,
     until: datetime | None,
 ) -> None:
-    group = R.c[GROUP_FIELD[group_by]]
-    where = [R.c.workspace_id == workspace_id]
+    params: dict[str, Any] = {"ws": workspace_id}
     if since is not None:
-        where.append(R.c.hour >= since)
+        params["since"] = since
     if until is not None:
-        where.append(R.c.hour < until)
-    query = (
-        select(group, *(func.sum(R.c[name]) for name in rollup.COUNTERS))
-        .where(*where)
-        .group_by(group)
-    )
-    for value, *c in (await s.execute(query)).all():
+        params["until"] = until
+    query = _rollup_query(group_by, since is not None, until is not None)
+    for value, *c in (await s.execute(query, params)).all():
         _merge(sums, as_utc(value) if isinstance(value, datetime) else value, c)
+
+
+@cache
+def _rollup_query(group_by: str, since: bool, until: bool) -> TextClause | TextualSelect:
+    """The rollups' counters summed per group, as SQL text made once: built as an expression
+    of 63 sums on every call, the statement cost more CPU than the database took to run it."""
+    field = GROUP_FIELD[group_by]
+    where = ["workspace_id = :ws"]
+    types = []
+    if since:
+        where.append("hour >= :since")
+        types.append(bindparam("since", type_=UTCDateTime))
+    if until:
+        where.append("hour < :until")
+        types.append(bindparam("until", type_=UTCDateTime))
+    sums = ", ".join(f"SUM({name})" for name in rollup.COUNTERS)
+    query = text(
+        f"SELECT {field}, {sums} FROM {R.name} WHERE {' AND '.join(where)} GROUP BY {field}"
+    )
+    query = query.bindparams(*types)
+    return query.columns(hour=UTCDateTime) if field == "hour" else query
 
 
 async def _add_raw(
@@ -173,58 +192,15 @@ async def _add_raw(
         RequestLog.created_at < until,
     )
     if group_by == "hour":  # the piece lies inside one hour
-        row = (await s.execute(select(*raw_counters()).where(where))).one()
-        if row[0]:
-            _merge(sums, floor_hour(since), row)
+        for c in (await raw_counters(s, where, None)).values():
+            _merge(sums, floor_hour(since), c)
         return
     column = {
         "assistant": RequestLog.assistant,
         "key": RequestLog.key_id,
         "model": RequestLog.model,
+        "endpoint": RequestLog.endpoint,
         "day": RequestLog.day,
     }[group_by]
-    query = select(column, *raw_counters()).where(where).group_by(column)
-    for value, *c in (await s.execute(query)).all():
+    for value, c in (await raw_counters(s, where, column)).items():
         _merge(sums, value if value is not None else rollup.NONE, c)
-
-
-def raw_counters() -> list[ColumnElement[Any]]:
-    """``rollup.COUNTERS`` computed by SQL over log rows, in that order."""
-    status, latency, ttft = RequestLog.status, RequestLog.latency_ms, RequestLog.ttft_ms
-    prompt, completion = RequestLog.prompt_tokens, RequestLog.completion_tokens
-    router = RequestLog.counted_by_router
-
-    def total(expr: Any) -> ColumnElement[Any]:
-        return func.coalesce(func.sum(expr), 0)
-
-    def when(cond: ColumnElement[bool], then: Any = 1) -> ColumnElement[Any]:
-        return total(case((cond, then), else_=0))
-
-    def buckets(col: Any, bounds: Sequence[float]) -> list[ColumnElement[Any]]:
-        out = []
-        for i in range(len(bounds) + 1):
-            parts = [col.is_not(None)]
-            if i:
-                parts.append(col > bounds[i - 1])
-            if i < len(bounds):
-                parts.append(col <= bounds[i])
-            out.append(when(and_(*parts)))
-        return out
-
-    return [
-        func.count(),
-        when(and_(status >= 400, status < 500)),
-        when(status >= 500),
-        when(status == 429),
-        total(prompt),
-        total(completion),
-        total(RequestLog.cost),
-        when(router.is_(True)),
-        when(router.is_(True), prompt + completion),
-        func.count(latency),
-        total(latency),
-        func.count(ttft),
-        total(ttft),
-        *buckets(latency, rollup.LATENCY_BOUNDS_MS),
-        *buckets(ttft, rollup.TTFT_BOUNDS_MS),
-    ]

@@ -21,7 +21,7 @@ router = APIRouter(tags=["logs"])
 
 Status = Annotated[str | None, Query(pattern=r"^(\d{3}|[1-5]xx|error)$")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
-GroupBy = Literal["assistant", "key", "model", "day", "hour"]
+GroupBy = Literal["assistant", "key", "model", "endpoint", "day", "hour"]
 
 
 async def _page(

@@ -44,7 +44,8 @@ class LogEntryPublic(Public):
 
 
 class UsageReport(BaseModel):
-    """Rows carry the group field (``assistant``, ``key_id``, ``model`` or ``day``) plus
+    """Rows carry the group field (``assistant``, ``key_id``, ``model``, ``endpoint`` (the
+    front door), ``day`` or ``hour``) plus
     ``requests``, ``prompt_tokens``, ``completion_tokens`` and ``cost``."""
 
     group_by: str

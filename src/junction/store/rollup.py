@@ -1,4 +1,5 @@
-"""Usage rollups: the request log added up per workspace, assistant, key, model, hour.
+"""Usage rollups: the request log added up per workspace, hour, assistant, key, model and
+front door (the log's ``endpoint``).
 
 The log writer keeps them in the same transaction as the rows it stores (``Reader.add``), so a
 rollup always equals the rows it summarises, and a row the store skips as already stored (a
@@ -27,7 +28,7 @@ LATENCY_BOUNDS_MS = (
 )  # fmt: skip
 TTFT_BOUNDS_MS = LATENCY_BOUNDS_MS
 
-DIMENSIONS = ("workspace_id", "hour", "assistant", "key_id", "model")
+DIMENSIONS = ("workspace_id", "hour", "assistant", "key_id", "model", "endpoint")
 # A missing dimension is stored as "" (a NULL never matches in a unique index).
 NONE = ""
 
@@ -53,14 +54,8 @@ FLOAT_COUNTERS = frozenset({"cost", "latency_sum_ms", "ttft_sum_ms"})
 _LAT0 = len(SUMS)
 _TTFT0 = _LAT0 + len(LATENCY_BUCKETS)
 
-# The request-log columns a rollup reads.
-LOG_FIELDS = (
-    "request_id",
-    "created_at",
-    "workspace_id",
-    "assistant",
-    "key_id",
-    "model",
+# The request-log columns the counters add up, and all those a rollup reads.
+COUNTED_FIELDS = (
     "status",
     "latency_ms",
     "ttft_ms",
@@ -69,8 +64,9 @@ LOG_FIELDS = (
     "cost",
     "counted_by_router",
 )
+LOG_FIELDS = ("request_id", "created_at", "workspace_id", *DIMENSIONS[2:], *COUNTED_FIELDS)
 
-Key = tuple[Any, ...]  # (workspace_id, hour, assistant, key_id, model)
+Key = tuple[Any, ...]  # the values of ``DIMENSIONS``, in that order
 Totals = dict[Key, list[float]]
 
 
@@ -88,23 +84,23 @@ def day_of(hour: Any) -> str:
 
 
 class Reader:
-    """Picks the rollup's fields out of rows laid out as ``columns``."""
+    """Picks the rollup's fields out of rows laid out as ``columns``.
 
-    def __init__(self, columns: Sequence[str]) -> None:
-        self.at = tuple(columns.index(name) for name in LOG_FIELDS)
+    ``dimensions`` is the table's key (``DIMENSIONS``, or a past revision's own list when a
+    migration back-fills the table as it was then): workspace, hour, then log columns."""
+
+    def __init__(self, columns: Sequence[str], dimensions: Sequence[str] = DIMENSIONS) -> None:
+        assert tuple(dimensions[:2]) == ("workspace_id", "hour")
+        self.created_at, self.workspace = columns.index("created_at"), columns.index("workspace_id")
+        self.rest = tuple(columns.index(name) for name in dimensions[2:])
+        self.at = tuple(columns.index(name) for name in COUNTED_FIELDS)
 
     def add(self, totals: Totals, rows: Iterable[Sequence[Any]]) -> Totals:
         """Adds each row to its hour's counters in ``totals`` (returned)."""
-        (_, i_created, i_ws, i_asst, i_key, i_model, i_status, i_lat, i_ttft) = self.at[:9]
-        i_prompt, i_completion, i_cost, i_router = self.at[9:]
+        i_created, i_ws, rest = self.created_at, self.workspace, self.rest
+        i_status, i_lat, i_ttft, i_prompt, i_completion, i_cost, i_router = self.at
         for row in rows:
-            key = (
-                row[i_ws] or NONE,
-                hour_of(row[i_created]),
-                row[i_asst] or NONE,
-                row[i_key] or NONE,
-                row[i_model] or NONE,
-            )
+            key = (row[i_ws] or NONE, hour_of(row[i_created]), *[row[i] or NONE for i in rest])
             c = totals.get(key)
             if c is None:
                 c = totals[key] = [0] * len(COUNTERS)
@@ -135,9 +131,11 @@ class Reader:
         return totals
 
 
-def upsert_statement(paramstyle: str, table: str = "usage_rollups") -> str:
+def upsert_statement(
+    paramstyle: str, table: str = "usage_rollups", dimensions: Sequence[str] = DIMENSIONS
+) -> str:
     """One row of ``upsert_values``: inserted, or added to the stored counters."""
-    names = (*DIMENSIONS, "day", *COUNTERS)
+    names = (*dimensions, "day", *COUNTERS)
     if paramstyle == "qmark":
         marks = ", ".join("?" for _ in names)
     elif paramstyle == "numeric_dollar":
@@ -147,7 +145,7 @@ def upsert_statement(paramstyle: str, table: str = "usage_rollups") -> str:
     added = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in COUNTERS)
     return (
         f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks}) "
-        f"ON CONFLICT ({', '.join(DIMENSIONS)}) DO UPDATE SET {added}"
+        f"ON CONFLICT ({', '.join(dimensions)}) DO UPDATE SET {added}"
     )
 
 
@@ -158,8 +156,8 @@ def upsert_values(
     transaction, so two writers never deadlock on each other's rollup rows)."""
     out = []
     for key in sorted(totals, key=_sort_key):
-        ws, h, assistant, key_id, model = key
-        out.append((ws, hour(h) if hour else h, assistant, key_id, model, day_of(h), *totals[key]))
+        ws, h, *rest = key
+        out.append((ws, hour(h) if hour else h, *rest, day_of(h), *totals[key]))
     return out
 
 

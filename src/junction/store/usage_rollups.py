@@ -1,5 +1,5 @@
-"""The ``usage_rollups`` table: the request log's counters per workspace, assistant, key,
-model, UTC hour, kept by the log writer (``store.rollup`` names the counters).
+"""The ``usage_rollups`` table: the request log's counters per workspace, UTC hour, assistant,
+key, model and front door, kept by the log writer (``store.rollup`` names the counters).
 
 A Core table rather than a mapped class: its counter columns are generated from the one list
 the writer, the back-fill and the queries share.
@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, Float, Index, PrimaryKeyConstraint, String, Table
 
 from junction.store.models import Base, UTCDateTime
-from junction.store.rollup import COUNTERS, FLOAT_COUNTERS
+from junction.store.rollup import COUNTERS, DIMENSIONS, FLOAT_COUNTERS
 
 
 def counter_columns() -> list[Column[object]]:
@@ -29,8 +29,11 @@ usage_rollups = Table(
     Column("assistant", String(128), nullable=False),
     Column("key_id", String(32), nullable=False),
     Column("model", String(512), nullable=False),
+    # The log's ``endpoint`` (chat.completions, responses.create, messages, ...); "" for hours
+    # counted before the front door was a dimension whose rows retention had already deleted.
+    Column("endpoint", String(32), nullable=False, server_default=""),
     Column("day", String(10), nullable=False),  # UTC "YYYY-MM-DD" of the hour, for usage by day
     *counter_columns(),
-    PrimaryKeyConstraint("workspace_id", "hour", "assistant", "key_id", "model"),
+    PrimaryKeyConstraint(*DIMENSIONS),
     Index("ix_usage_rollups_hour", "hour"),
 )

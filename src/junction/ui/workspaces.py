@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,9 +31,10 @@ def workspace_routes(ui: Ui) -> dict[str, object]:
     async def listing(p: Page, status: int = 200, **extra: Any) -> Response:
         """One page of workspaces, with the last day's traffic of the page's workspaces only."""
         found = await list_page(p, path("workspaces"))
-        rows = []
-        for ws in found.items:
-            rows.append({**ws, "traffic": await traffic(p.api, ws["name"])})
+        # One usage read per workspace of the page, made at once (a page holds at most
+        # UI_PAGE): the page waits for the slowest, not for their sum.
+        figures = await asyncio.gather(*(traffic(p.api, ws["name"]) for ws in found.items))
+        rows = [{**ws, "traffic": t} for ws, t in zip(found.items, figures, strict=True)]
         return p.render(
             "workspaces.html",
             status,

@@ -23,6 +23,9 @@ branch_labels = None
 depends_on = None
 
 BACKFILL_BATCH = 20_000
+# The table's key as this revision made it (later revisions add dimensions; the shared
+# aggregation in ``store.rollup`` is told which key to fill).
+DIMENSIONS = ("workspace_id", "hour", "assistant", "key_id", "model")
 SUMS = (
     "requests",
     "client_errors",
@@ -81,8 +84,8 @@ def _backfill() -> None:
         f"SELECT {', '.join(fields)} FROM request_logs WHERE request_id > :after "
         "ORDER BY request_id LIMIT :n"
     )
-    reader = rollup.Reader(rollup.LOG_FIELDS)
-    upsert = rollup.upsert_statement(conn.dialect.paramstyle)
+    reader = rollup.Reader(rollup.LOG_FIELDS, DIMENSIONS)
+    upsert = rollup.upsert_statement(conn.dialect.paramstyle, dimensions=DIMENSIONS)
     after = ""
     while True:
         rows = conn.execute(select, {"after": after, "n": BACKFILL_BATCH}).all()
