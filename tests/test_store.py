@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -22,24 +21,6 @@ from junction.store.db import (
     migrate,
     session_factory,
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def engine(
-    request: pytest.FixtureRequest, tmp_path: Path, pg_url: str
-) -> AsyncIterator[AsyncEngine]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
-    else:
-        url = pg_url
-    engine = create_engine(url)
-    await migrate(engine)
-    yield engine
-    if request.param == "postgresql":
-        async with engine.begin() as conn:
-            await conn.run_sync(m.Base.metadata.drop_all)
-            await conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    await engine.dispose()
 
 
 async def test_migrations_create_every_table_and_are_idempotent(engine: AsyncEngine) -> None:
