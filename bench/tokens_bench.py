@@ -3,7 +3,7 @@
     .venv/bin/python bench/tokens_bench.py [--rounds N]
 
 Prints the median and 95th percentile of:
-- exact cl100k_base counts of a ~4,000-token prompt (the issue's target: under 1 ms cold),
+- exact cl100k_base counts of a ~4,000-token prompt (the target: under 1 ms cold),
   cold (never seen) and memoized;
 - the byte-length bound that lets a prompt that surely fits skip encoding altogether;
 - ``ChatTurn.open`` for a 20-turn stored conversation (cached in memory, as on the hot path):

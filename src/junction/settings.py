@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     otel_headers: str = ""  # name=value,name=value
     otel_service_name: str = "junction"
 
-    # Rate limits, keys and hardening (issue 7)
+    # Rate limits, keys and hardening
     redis_prefix: str = "junction"
     redis_timeout: float = 0.5
     redis_retry_seconds: float = 5.0
