@@ -15,7 +15,7 @@ import pytest
 
 from junction.knowledge.ann import Ann, sync
 from junction.knowledge.index import Loaded, build
-from junction.knowledge.retrieve import select
+from junction.knowledge.retrieve import select, select_approximate
 from tests.conftest import RouterProcess, make_tenant
 from tests.knowledge_support import add_file
 from tests.upstream import Upstream
@@ -103,8 +103,12 @@ def test_an_index_being_updated_steps_aside_for_the_exact_scan(
     _, questions, exact, approximate = seeded
     assert approximate.ann is not None
     with approximate.ann.lock:
+        # What the request path asks on the event loop: nothing, so the scan goes to a thread.
+        assert select_approximate(approximate, questions[0], 0, 3000, 8) is None
         found = select(approximate, questions[0], 0, 3000, 8)
     assert found.search == "exact" and found.scanned == approximate.size
+    indexed = select_approximate(approximate, questions[0], 0, 3000, 8)
+    assert indexed is not None and indexed.search == "approximate"
     assert [u.text for u in found.used] == _used(exact, questions[0], 0)
 
 

@@ -90,9 +90,13 @@ async def retrieve(rt: Runtime, call: Call, question: str, budget_tokens: int) -
         return Retrieved(error=str(exc), embed_ms=(time.perf_counter() - started) * 1000)
     embedded = time.perf_counter()
     args = (loaded, vector[0], assistant.context_score, budget_tokens, s.knowledge_top_k)
-    if loaded.ann is None and loaded.size >= OFF_LOOP_CHUNKS:  # a long scan must not hold up
-        found = await asyncio.to_thread(select, *args)  # the other requests
-    else:
+    # The approximate index answers on the event loop (about a millisecond); when it has none
+    # to give (not built yet, or being updated at this moment), a long exact scan goes to a
+    # worker thread, so that it never holds up the other requests.
+    found = select_approximate(*args) if loaded.ann is not None else None
+    if found is None and loaded.size >= OFF_LOOP_CHUNKS:
+        found = await asyncio.to_thread(select, *args)
+    elif found is None:
         found = select(*args)
     found.embed_ms = (embedded - started) * 1000
     found.scan_ms = (time.perf_counter() - embedded) * 1000
@@ -102,7 +106,28 @@ async def retrieve(rt: Runtime, call: Call, question: str, budget_tokens: int) -
 def select(
     loaded: Loaded, query: Vectors, context_score: float, budget_tokens: int, top_k: int
 ) -> Retrieved:
-    """The scoring step alone (no I/O): what the benchmark times."""
+    """The scoring step alone (no I/O): what the benchmark times. The approximate index's
+    candidates when it has them to give, else the exact scan."""
+    found = _select(loaded, query, context_score, budget_tokens, top_k, exact=True)
+    assert found is not None  # the exact scan always answers
+    return found
+
+
+def select_approximate(
+    loaded: Loaded, query: Vectors, context_score: float, budget_tokens: int, top_k: int
+) -> Retrieved | None:
+    """As ``select``, from the approximate index only: None when it has nothing to give."""
+    return _select(loaded, query, context_score, budget_tokens, top_k, exact=False)
+
+
+def _select(
+    loaded: Loaded,
+    query: Vectors,
+    context_score: float,
+    budget_tokens: int,
+    top_k: int,
+    exact: bool,
+) -> Retrieved | None:
     import numpy as np
 
     if loaded.size == 0 or query.shape[0] != loaded.matrix.shape[1]:
@@ -110,7 +135,11 @@ def select(
         return Retrieved(error=error)
     threshold = context_score - TOLERANCE
     want = top_k * 4  # only the best few can be used: sort just those
-    found = _approximate(loaded, query, threshold, want) or _exact(loaded, query, threshold, want)
+    found = _approximate(loaded, query, threshold, want)
+    if found is None:
+        if not exact:
+            return None
+        found = _exact(loaded, query, threshold, want)
     used: list[Used] = []
     left = budget_tokens - FRAMING_TOKENS * 2
     for n in np.argsort(-found.scores, kind="stable"):
