@@ -35,26 +35,19 @@ def serving_collector() -> Iterator[None]:
         gc.unfreeze()
 
 
-_pauses = 0  # paused_collector() blocks running now (they may overlap across tasks)
-_was_enabled = True
-
-
 @contextmanager
 def paused_collector() -> Iterator[None]:
     """No collection while a large, long-lived structure is built (the catalog): each
     collection would walk everything built so far, for nothing (measured: 40 % of the CPU a
     300,000-row catalog load takes). Requests served meanwhile free their objects by reference
-    counting as usual; only cycles wait until the pause ends."""
-    global _pauses, _was_enabled
-    if _pauses == 0:
-        _was_enabled = gc.isenabled()
-        gc.disable()
-    _pauses += 1
+    counting as usual; only cycles wait until the pause ends. Not for overlapping use: the
+    catalog's one background load is its only user."""
+    was_enabled = gc.isenabled()
+    gc.disable()
     try:
         yield
     finally:
-        _pauses -= 1
-        if _pauses == 0 and _was_enabled:
+        if was_enabled:
             gc.enable()
 
 
