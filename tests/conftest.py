@@ -221,14 +221,21 @@ async def engine(
 ) -> AsyncIterator[AsyncEngine]:
     """The store migrated to the newest schema, on SQLite and on PostgreSQL. The PostgreSQL
     database is the run's shared one, so its tables are dropped afterwards."""
-    from junction.store import models
     from junction.store.db import create_engine, migrate
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}" if request.param == "sqlite" else pg_url
     engine = create_engine(url)
     await migrate(engine)
     yield engine
-    if request.param == "postgresql":
+    await drop_store(engine, dropped=request.param == "postgresql")
+
+
+async def drop_store(engine: AsyncEngine, dropped: bool) -> None:
+    """Dispose of a test's store engine; ``dropped``: its tables are removed first (the run's
+    shared PostgreSQL database must be left empty for the next test)."""
+    from junction.store import models
+
+    if dropped:
         async with engine.begin() as conn:
             await conn.run_sync(models.Base.metadata.drop_all)
             await conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")

@@ -23,6 +23,7 @@ from junction.store import models as m
 from junction.store import rollup
 from junction.store.db import alembic_config, create_engine, migrate, session_factory
 from junction.store.usage_rollups import usage_rollups
+from tests.conftest import drop_store
 from tests.test_store_request_log import call_at, priced_snapshot
 
 DOORS = ("chat.completions", "responses.create", "messages", "embeddings", "completions")
@@ -209,11 +210,7 @@ async def test_the_migration_back_fills_existing_logs(tmp_path: Path, pg_url: st
             await writer.stop()
             await assert_usage_equals_log(engine)
         finally:
-            if url == pg_url:
-                async with engine.begin() as conn:
-                    await conn.run_sync(m.Base.metadata.drop_all)
-                    await conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-            await engine.dispose()
+            await drop_store(engine, dropped=url == pg_url)
 
 
 BEFORE_FRONT_DOORS = ("0007", "0008", "0009", "0010", "0011", "0013")
@@ -262,11 +259,7 @@ async def test_the_front_door_migration_splits_rollups_by_the_rows_still_kept(
             kept = {door: n for door, (n, *_) in (await raw_by(engine, "endpoint")).items()}
             assert {r["endpoint"]: r["requests"] for r in by_door} == {**kept, None: gone}
         finally:
-            if url == pg_url:
-                async with engine.begin() as conn:
-                    await conn.run_sync(m.Base.metadata.drop_all)
-                    await conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-            await engine.dispose()
+            await drop_store(engine, dropped=url == pg_url)
 
 
 async def rollup_sums(engine: AsyncEngine) -> list[float]:
