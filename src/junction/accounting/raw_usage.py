@@ -18,8 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from junction.store import rollup
 from junction.store.models import RequestLog
 
-_LAT0 = len(rollup.SUMS)
-_TTFT0 = _LAT0 + len(rollup.LATENCY_BUCKETS)
 _LATENCY_COUNT = rollup.SUMS.index("latency_count")
 _TTFT_COUNT = rollup.SUMS.index("ttft_count")
 
@@ -82,7 +80,7 @@ async def raw_counters(
         for i, v in enumerate(figures):
             c[i] += float(v or 0)
         if lat_bucket is not None:
-            c[_LAT0 + int(lat_bucket)] += float(figures[_LATENCY_COUNT])
+            c[rollup.LATENCY_AT + int(lat_bucket)] += float(figures[_LATENCY_COUNT])
         if ttft_bucket is not None:
-            c[_TTFT0 + int(ttft_bucket)] += float(figures[_TTFT_COUNT])
+            c[rollup.TTFT_AT + int(ttft_bucket)] += float(figures[_TTFT_COUNT])
     return out

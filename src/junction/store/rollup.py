@@ -51,8 +51,9 @@ LATENCY_BUCKETS = tuple(f"latency_b{i}" for i in range(len(LATENCY_BOUNDS_MS) + 
 TTFT_BUCKETS = tuple(f"ttft_b{i}" for i in range(len(TTFT_BOUNDS_MS) + 1))
 COUNTERS = SUMS + LATENCY_BUCKETS + TTFT_BUCKETS
 FLOAT_COUNTERS = frozenset({"cost", "latency_sum_ms", "ttft_sum_ms"})
-_LAT0 = len(SUMS)
-_TTFT0 = _LAT0 + len(LATENCY_BUCKETS)
+# Where each histogram's buckets start in a counter vector.
+LATENCY_AT = len(SUMS)
+TTFT_AT = LATENCY_AT + len(LATENCY_BUCKETS)
 
 # The request-log columns the counters add up, and all those a rollup reads.
 COUNTED_FIELDS = (
@@ -123,11 +124,11 @@ class Reader:
             if latency is not None:
                 c[9] += 1
                 c[10] += latency
-                c[_LAT0 + bisect_left(LATENCY_BOUNDS_MS, latency)] += 1
+                c[LATENCY_AT + bisect_left(LATENCY_BOUNDS_MS, latency)] += 1
             if ttft is not None:
                 c[11] += 1
                 c[12] += ttft
-                c[_TTFT0 + bisect_left(TTFT_BOUNDS_MS, ttft)] += 1
+                c[TTFT_AT + bisect_left(TTFT_BOUNDS_MS, ttft)] += 1
         return totals
 
 
