@@ -41,7 +41,7 @@ sys.path.insert(0, str(BENCH.parent / "src"))
 
 from sqlalchemy import insert  # noqa: E402
 
-from junction.config import feed  # noqa: E402
+from junction.config import feed_record  # noqa: E402
 from junction.config.catalog import Catalog  # noqa: E402
 from junction.config.load import load_all  # noqa: E402
 from junction.security.secrets import SecretBox  # noqa: E402
@@ -182,11 +182,11 @@ async def measure(
 
     async def write() -> None:
         async with sessions() as s:
-            feed.track(s)
+            feed_record.track(s)
             ws = await s.get(m.Workspace, f"ws_{size // 2}")
             assert ws is not None
             ws.max_tokens = next(counter) + 1
-            entries = await feed.record(s, 10_000)
+            entries = await feed_record.record(s, 10_000)
             prepared = await writer.prepare(s, entries)
             await s.commit()
         await writer.catch_up(entries[-1].seq, prepared)
@@ -196,7 +196,7 @@ async def measure(
     async def create_key() -> None:
         n = next(counter)
         async with sessions() as s:
-            feed.track(s)
+            feed_record.track(s)
             s.add(
                 m.ApiKey(
                     id=f"key_new_{size}_{n}",
@@ -206,7 +206,7 @@ async def measure(
                     key_prefix="jk-",
                 )
             )
-            entries = await feed.record(s, 10_000)
+            entries = await feed_record.record(s, 10_000)
             prepared = await writer.prepare(s, entries)
             await s.commit()
         await writer.catch_up(entries[-1].seq, prepared)
@@ -216,11 +216,11 @@ async def measure(
 
     async def write_only() -> None:
         async with sessions() as s:
-            feed.track(s)
+            feed_record.track(s)
             ws = await s.get(m.Workspace, f"ws_{size // 3}")
             assert ws is not None
             ws.max_tokens = next(counter) + 1
-            await feed.record(s, 10_000)
+            await feed_record.record(s, 10_000)
             await s.commit()
 
     # the other catalog's share: timed around its catch_up only

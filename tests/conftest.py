@@ -22,6 +22,8 @@ from tests.upstream import Upstream, UpstreamThread
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from junction.store.serving_db import Database
+
 PG_SERVER = os.environ.get("JUNCTION_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 # Clients handed out by RouterProcess.client(), closed after each test: a client left to the
@@ -228,6 +230,16 @@ async def engine(
     await migrate(engine)
     yield engine
     await drop_store(engine, dropped=request.param == "postgresql")
+
+
+@pytest.fixture
+async def db(engine: AsyncEngine) -> AsyncIterator[Database]:
+    """The serving port (``store.serving_db``) to the same store as ``engine``."""
+    from junction.store.serving_db import open_database
+
+    port = open_database(engine.url.render_as_string(hide_password=False))
+    yield port
+    await port.close()
 
 
 async def drop_store(engine: AsyncEngine, dropped: bool) -> None:

@@ -45,7 +45,7 @@ def install(rt: Runtime) -> list[Service]:
         )
     )
     rt.call_observers.append(rt.rate_limits.observe)
-    usage = KeyUsage(rt.engine, s.key_usage_flush_seconds)
+    usage = KeyUsage(rt.db, s.key_usage_flush_seconds)
     rt.call_observers.append(usage.observe)
     return [_RateLimitService(rt.rate_limits), usage, AdminKeyWatcher(rt)]
 
