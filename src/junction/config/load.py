@@ -63,18 +63,18 @@ _ASSISTANT = (
     "temperature, quality_score, max_tokens, created_at, embedding_model, context_score, "
     "knowledge_version, disable_think FROM assistants"
 )
-ALL_PROVIDERS = Sql(_PROVIDER)
-ALL_WORKSPACES = Sql(_WORKSPACE)
-ALL_KEYS = Sql(_KEY)
-ALL_ASSISTANTS = Sql(_ASSISTANT)
-PROVIDERS_NAMED = Sql(f"{_PROVIDER} WHERE name = ANY($1)")
-WORKSPACES_WITH_ID = Sql(f"{_WORKSPACE} WHERE id = ANY($1)")
-KEYS_WITH_HASH = Sql(f"{_KEY} WHERE key_hash = ANY($1)")
-ASSISTANTS_WITH_ID = Sql(f"{_ASSISTANT} WHERE id = ANY($1)")
-KEY_PARENTS = Sql("SELECT id, rotated_from FROM api_keys WHERE id = ANY($1)")
-WORKSPACE_OF_KEY = Sql("SELECT workspace_id FROM api_keys WHERE key_hash = $1")
-ASSISTANTS_OF_WORKSPACE = Sql("SELECT id FROM assistants WHERE workspace_id = $1")
-_CHUNK = 5000  # values in one IN (...), well under both databases' parameter limits
+_ALL_PROVIDERS = Sql(_PROVIDER)
+_ALL_WORKSPACES = Sql(_WORKSPACE)
+_ALL_KEYS = Sql(_KEY)
+_ALL_ASSISTANTS = Sql(_ASSISTANT)
+_PROVIDERS_NAMED = Sql(f"{_PROVIDER} WHERE name = ANY($1)")
+_WORKSPACES_WITH_ID = Sql(f"{_WORKSPACE} WHERE id = ANY($1)")
+_KEYS_WITH_HASH = Sql(f"{_KEY} WHERE key_hash = ANY($1)")
+_ASSISTANTS_WITH_ID = Sql(f"{_ASSISTANT} WHERE id = ANY($1)")
+_KEY_PARENTS = Sql("SELECT id, rotated_from FROM api_keys WHERE id = ANY($1)")
+_WORKSPACE_OF_KEY = Sql("SELECT workspace_id FROM api_keys WHERE key_hash = $1")
+_ASSISTANTS_OF_WORKSPACE = Sql("SELECT id FROM assistants WHERE workspace_id = $1")
+_CHUNK = 5000  # values in one list parameter: statements of a bounded size
 # Rows turned into views between two awaits of the full load: it runs while the router
 # serves, so a part must cost the event loop a few milliseconds, not hundreds.
 _PART = 1000
@@ -189,7 +189,7 @@ def _provider(row: Sequence[Any]) -> ProviderRow:
 
 
 async def load_providers(conn: Conn, runtime_for: RuntimeFor) -> dict[str, ProviderRuntime]:
-    return {row[0]: runtime_for(_provider(row)) for row in await conn.fetch(ALL_PROVIDERS)}
+    return {row[0]: runtime_for(_provider(row)) for row in await conn.fetch(_ALL_PROVIDERS)}
 
 
 async def load_all(db: Database, runtime_for: RuntimeFor) -> Snapshot:
@@ -197,14 +197,14 @@ async def load_all(db: Database, runtime_for: RuntimeFor) -> Snapshot:
     never held whole in memory besides the views made from it."""
     providers = await load_providers(db, runtime_for)
     workspaces: dict[str, WorkspaceView] = {}
-    async for part in db.parts(ALL_WORKSPACES, size=_PART):
+    async for part in db.parts(_ALL_WORKSPACES, size=_PART):
         workspaces.update((row[0], WorkspaceView(*row)) for row in part)
     # One string per workspace id, shared by its keys and assistants.
     ids = {w: w for w in workspaces}
     keys: dict[str, KeyView] = {}
     rotated: dict[str, tuple[str, str]] = {}
     same: dict[Any, Any] = {}
-    async for part in db.parts(ALL_KEYS, size=_PART):
+    async for part in db.parts(_ALL_KEYS, size=_PART):
         found, moved = _keys(part, ids, same)
         keys.update(found)
         rotated.update(moved)
@@ -213,7 +213,7 @@ async def load_all(db: Database, runtime_for: RuntimeFor) -> Snapshot:
         for key_hash, (kid, _) in rotated.items():
             keys[key_hash] = dataclasses.replace(keys[key_hash], owner_id=_root(kid, parents))
     assistants: dict[str, dict[str, AssistantView]] = {w: {} for w in workspaces}
-    async for part in db.parts(ALL_ASSISTANTS, size=_PART):
+    async for part in db.parts(_ALL_ASSISTANTS, size=_PART):
         for row in part:
             view = _assistant(row, ids, same)
             assistants.setdefault(view.workspace_id, {})[view.name] = view
@@ -229,10 +229,10 @@ async def workspace_of_key(
     """A snapshot of only the workspace that the key with this hash belongs to (that key, the
     workspace, its assistants), read with indexed point reads; None when there is no such
     key. What serves a request while the full load is still running."""
-    workspace_id = await conn.value(WORKSPACE_OF_KEY, key_hash)
+    workspace_id = await conn.value(_WORKSPACE_OF_KEY, key_hash)
     if workspace_id is None:
         return None
-    found = await conn.fetch(ASSISTANTS_OF_WORKSPACE, workspace_id)
+    found = await conn.fetch(_ASSISTANTS_OF_WORKSPACE, workspace_id)
     entries = [
         Entry(0, "workspace", workspace_id, None),
         Entry(0, "key", key_hash, workspace_id),
@@ -249,7 +249,7 @@ async def _owners(conn: Conn, rotated: Sequence[tuple[str, str]]) -> dict[str, s
     while frontier:
         found: set[str] = set()
         for chunk in _chunks(frontier):
-            for kid, parent in await conn.fetch(KEY_PARENTS, chunk):
+            for kid, parent in await conn.fetch(_KEY_PARENTS, chunk):
                 if parent is not None and kid not in parents:
                     parents[kid] = parent
                     found.add(parent)
@@ -274,7 +274,7 @@ async def apply_changes(
     if names := refs.get("provider"):
         providers = dict(providers)
         for chunk in _chunks(names):
-            rows = {r[0]: _provider(r) for r in await conn.fetch(PROVIDERS_NAMED, chunk)}
+            rows = {r[0]: _provider(r) for r in await conn.fetch(_PROVIDERS_NAMED, chunk)}
             for name in chunk:
                 if name in rows:
                     providers[name] = runtime_for(rows[name])
@@ -286,7 +286,7 @@ async def apply_changes(
         workspaces, assistants = dict(workspaces), dict(assistants)
         for chunk in _chunks(ws_refs):
             found_w = {
-                row[0]: WorkspaceView(*row) for row in await conn.fetch(WORKSPACES_WITH_ID, chunk)
+                row[0]: WorkspaceView(*row) for row in await conn.fetch(_WORKSPACES_WITH_ID, chunk)
             }
             for wid in chunk:
                 if wid in found_w:
@@ -308,7 +308,7 @@ async def apply_changes(
     if key_refs := refs.get("key"):
         keys = dict(keys) if keys is old.keys else keys
         for chunk in _chunks(key_refs):
-            found, rotated = _keys(await conn.fetch(KEYS_WITH_HASH, chunk), ids)
+            found, rotated = _keys(await conn.fetch(_KEYS_WITH_HASH, chunk), ids)
             owners = await _owners(conn, list(rotated.values())) if rotated else {}
             for key_hash in chunk:
                 view = found.get(key_hash)
@@ -324,7 +324,7 @@ async def apply_changes(
         copied: set[str] = set()
         for chunk in _chunks(asst_refs):
             found_a = {
-                row[0]: _assistant(row, ids) for row in await conn.fetch(ASSISTANTS_WITH_ID, chunk)
+                row[0]: _assistant(row, ids) for row in await conn.fetch(_ASSISTANTS_WITH_ID, chunk)
             }
             for aid in chunk:
                 found_row = found_a.get(aid)
