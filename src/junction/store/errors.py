@@ -7,6 +7,7 @@ from __future__ import annotations
 DATABASE_ERRORS = frozenset(
     {
         ("sqlalchemy.exc", "DBAPIError"),
+        ("sqlalchemy.exc", "TimeoutError"),  # no pooled connection came free in time
         ("sqlite3", "Error"),
         ("asyncpg.exceptions._base", "PostgresError"),
         ("asyncpg.exceptions._base", "InterfaceError"),
