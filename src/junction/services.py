@@ -1,7 +1,7 @@
 """What runs beside the request path: rate limits, key usage, the admin-key watcher.
 
 ``install(rt)`` wires them into the runtime (observers, limiter) and returns the services
-that the app's lifespan starts after the catalog is loaded and stops before the engine goes.
+that the app's lifespan starts after the catalog is loaded and stops before the database is closed.
 """
 
 from __future__ import annotations
