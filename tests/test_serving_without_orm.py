@@ -14,12 +14,13 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import RouterProcess, make_tenant
+from tests.conftest import RouterProcess, fresh_pg_database, make_tenant
 from tests.upstream import Upstream
 
 SERVE = r"""
@@ -67,11 +68,14 @@ asyncio.run(main(sys.argv[1]))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_env(request: pytest.FixtureRequest) -> dict[str, str]:
+def database_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """A database of its own: one shared with other tests may hold knowledge or conversations,
+    whose first use rightly loads the ORM."""
     if request.param == "sqlite":
-        return {}
-    url: str = request.getfixturevalue("pg_url")
-    return {"JUNCTION_DATABASE_URL": url}
+        yield {}
+        return
+    with fresh_pg_database() as url:
+        yield {"JUNCTION_DATABASE_URL": url}
 
 
 def test_the_data_plane_is_served_without_sqlalchemy(
