@@ -420,21 +420,20 @@ async def memory_per_view(url: str) -> dict[str, Any]:
     workspaces and not counted."""
     sys.path.insert(0, str(ROOT / "src"))
     from junction.config.load import load_all
-    from junction.store.db import create_engine, session_factory
+    from junction.store.serving_db import open_database
 
-    engine = create_engine(url)
+    db = open_database(url)
     try:
-        async with session_factory(engine)() as session:
 
-            def no_providers(row: Any) -> Any:
-                return None
+        def no_providers(row: Any) -> Any:
+            return None
 
-            await load_all(session, no_providers)  # warm: connection, statement caches
-            started = time.perf_counter()
-            snapshot = await load_all(session, no_providers)
-            load_s = time.perf_counter() - started
+        await load_all(db, no_providers)  # warm: connections, statement caches
+        started = time.perf_counter()
+        snapshot = await load_all(db, no_providers)
+        load_s = time.perf_counter() - started
     finally:
-        await engine.dispose()
+        await db.close()
     shared = {id(w) for w in snapshot.workspaces}
 
     def deep(obj: Any, seen: set[int]) -> int:

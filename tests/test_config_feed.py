@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from junction.config import catalog as catalog_module
-from junction.config import feed
+from junction.config import feed, feed_record
 from junction.config import load as load_module
 from junction.config.catalog import Catalog, Prepared
 from junction.config.load import RuntimeFor
@@ -23,6 +23,7 @@ from junction.security.secrets import SecretBox
 from junction.settings import Settings
 from junction.store import models as m
 from junction.store.db import session_factory
+from junction.store.serving_db import Conn, Database
 
 Providers = dict[str, ProviderRuntime]
 
@@ -43,12 +44,12 @@ class Writer:
 
     async def write(self, *rows: object, delete: tuple[object, ...] = ()) -> int | None:
         async with self.sessions() as s:
-            feed.track(s)
+            feed_record.track(s)
             for row in rows:
                 await s.merge(row)
             for row in delete:
                 await s.delete(await s.merge(row))
-            entries = await feed.record(s, self.keep)
+            entries = await feed_record.record(s, self.keep)
             await s.commit()
             return entries[-1].seq if entries else None
 
@@ -59,15 +60,17 @@ def _key(kid: str, ws: str, parent: str | None = None) -> m.ApiKey:
     )
 
 
-async def _catalogs(engine: AsyncEngine, tmp_path: Path) -> tuple[Writer, Catalog]:
+async def _catalogs(engine: AsyncEngine, db: Database, tmp_path: Path) -> tuple[Writer, Catalog]:
     sessions = session_factory(engine)
-    catalog = Catalog(Settings(data_dir=tmp_path), sessions, SecretBox(b"s" * 32))
+    catalog = Catalog(Settings(data_dir=tmp_path), db, SecretBox(b"s" * 32))
     await catalog.reload()
     return Writer(sessions), catalog
 
 
-async def test_changes_apply_by_the_rows_they_touched(engine: AsyncEngine, tmp_path: Path) -> None:
-    writer, catalog = await _catalogs(engine, tmp_path)
+async def test_changes_apply_by_the_rows_they_touched(
+    engine: AsyncEngine, db: Database, tmp_path: Path
+) -> None:
+    writer, catalog = await _catalogs(engine, db, tmp_path)
     try:
         seq = await writer.write(m.Workspace(id="ws_a", name="a"))
         assert seq == 1
@@ -89,7 +92,7 @@ async def test_changes_apply_by_the_rows_they_touched(engine: AsyncEngine, tmp_p
         assert bot.model == ("p/m",) and bot.fallbacks == ("p/f",)
         assert abs(bot.created - time.time()) < 300
         _consistent(first)
-        fresh = Catalog(catalog._settings, catalog._sessions, SecretBox(b"s" * 32))
+        fresh = Catalog(catalog._settings, db, SecretBox(b"s" * 32))
         await fresh.reload()
         assert fresh.snapshot.keys == first.keys and fresh.snapshot.assistants == first.assistants
         await fresh.close()
@@ -117,8 +120,10 @@ async def test_changes_apply_by_the_rows_they_touched(engine: AsyncEngine, tmp_p
         await catalog.close()
 
 
-async def test_rotation_owner_kept_incrementally(engine: AsyncEngine, tmp_path: Path) -> None:
-    writer, catalog = await _catalogs(engine, tmp_path)
+async def test_rotation_owner_kept_incrementally(
+    engine: AsyncEngine, db: Database, tmp_path: Path
+) -> None:
+    writer, catalog = await _catalogs(engine, db, tmp_path)
     try:
         await writer.write(m.Workspace(id="ws_r", name="r"))
         await writer.write(_key("k1", "ws_r"))
@@ -132,7 +137,7 @@ async def test_rotation_owner_kept_incrementally(engine: AsyncEngine, tmp_path: 
         assert set(owners.values()) == {"k1"}, owners
         assert catalog.full_reloads == 1
 
-        fresh = Catalog(catalog._settings, catalog._sessions, SecretBox(b"s" * 32))
+        fresh = Catalog(catalog._settings, db, SecretBox(b"s" * 32))
         await fresh.reload()
         assert fresh.snapshot.keys == catalog.snapshot.keys, "incremental equals a full load"
         await fresh.close()
@@ -141,9 +146,9 @@ async def test_rotation_owner_kept_incrementally(engine: AsyncEngine, tmp_path: 
 
 
 async def test_missed_pruned_entries_mean_a_full_reload(
-    engine: AsyncEngine, tmp_path: Path
+    engine: AsyncEngine, db: Database, tmp_path: Path
 ) -> None:
-    writer, catalog = await _catalogs(engine, tmp_path)
+    writer, catalog = await _catalogs(engine, db, tmp_path)
     writer.keep = 100
     try:
         await writer.write(m.Workspace(id="ws_p", name="p"))
@@ -169,13 +174,12 @@ async def test_missed_pruned_entries_mean_a_full_reload(
 
 
 async def test_a_write_without_configuration_rows_is_not_an_entry(
-    engine: AsyncEngine, tmp_path: Path
+    engine: AsyncEngine, db: Database, tmp_path: Path
 ) -> None:
-    writer, catalog = await _catalogs(engine, tmp_path)
+    writer, catalog = await _catalogs(engine, db, tmp_path)
     try:
         assert await writer.write() is None
-        async with writer.sessions() as s:
-            assert await feed.current(s) == 0
+        assert await feed.current(db) == 0
         await catalog.catch_up()
         assert catalog.applied == 0 and catalog.full_reloads == 1
     finally:
@@ -183,16 +187,16 @@ async def test_a_write_without_configuration_rows_is_not_an_entry(
 
 
 async def test_the_writer_applies_what_it_read_in_its_own_transaction(
-    engine: AsyncEngine, tmp_path: Path
+    engine: AsyncEngine, db: Database, tmp_path: Path
 ) -> None:
-    writer, catalog = await _catalogs(engine, tmp_path)
+    writer, catalog = await _catalogs(engine, db, tmp_path)
     try:
 
         async def write(row: object) -> tuple[int, Prepared]:
             async with writer.sessions() as s:
-                feed.track(s)
+                feed_record.track(s)
                 await s.merge(row)
-                entries = await feed.record(s, writer.keep)
+                entries = await feed_record.record(s, writer.keep)
                 prepared = await catalog.prepare(s, entries)
                 await s.commit()
             assert prepared is not None
@@ -217,7 +221,7 @@ async def test_the_writer_applies_what_it_read_in_its_own_transaction(
 
 
 async def test_start_up_serves_keys_before_the_full_load_without_a_read_per_request(
-    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    engine: AsyncEngine, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``open`` loads the providers only; until the full load is in, a key's workspace is read
     once (shared by concurrent requests), an unknown key once, and a change drops what was
@@ -233,22 +237,22 @@ async def test_start_up_serves_keys_before_the_full_load_without_a_read_per_requ
     gate = asyncio.Event()
     full_load = load_module.load_all
 
-    async def held_load(session: AsyncSession, runtime_for: RuntimeFor) -> Snapshot:
+    async def held_load(port: Database, runtime_for: RuntimeFor) -> Snapshot:
         await gate.wait()
-        return await full_load(session, runtime_for)
+        return await full_load(port, runtime_for)
 
     reads: list[str] = []
     point_reads = load_module.workspace_of_key
 
     async def counted(
-        session: AsyncSession, providers: Providers, key_hash: str, runtime_for: RuntimeFor
+        conn: Conn, providers: Providers, key_hash: str, runtime_for: RuntimeFor
     ) -> Snapshot | None:
         reads.append(key_hash)
-        return await point_reads(session, providers, key_hash, runtime_for)
+        return await point_reads(conn, providers, key_hash, runtime_for)
 
     monkeypatch.setattr(catalog_module, "load_all", held_load)
     monkeypatch.setattr(catalog_module, "workspace_of_key", counted)
-    catalog = Catalog(Settings(data_dir=tmp_path), sessions, SecretBox(b"s" * 32))
+    catalog = Catalog(Settings(data_dir=tmp_path), db, SecretBox(b"s" * 32))
     try:
         await catalog.open()
         assert not catalog.loaded and catalog.snapshot.keys == {}
@@ -289,22 +293,21 @@ async def test_start_up_serves_keys_before_the_full_load_without_a_read_per_requ
 
 
 async def test_warm_reads_are_bounded_while_loading(
-    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    engine: AsyncEngine, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A flood of unknown keys during start-up: at most WARM_READS reads at a time; the rest
     wait for the full load instead of queueing reads."""
-    sessions = session_factory(engine)
     gate, slow = asyncio.Event(), asyncio.Event()
     full_load = load_module.load_all
 
-    async def held_load(session: AsyncSession, runtime_for: RuntimeFor) -> Snapshot:
+    async def held_load(port: Database, runtime_for: RuntimeFor) -> Snapshot:
         await gate.wait()
-        return await full_load(session, runtime_for)
+        return await full_load(port, runtime_for)
 
     reads: list[str] = []
 
     async def stuck(
-        session: AsyncSession, providers: Providers, key_hash: str, runtime_for: RuntimeFor
+        conn: Conn, providers: Providers, key_hash: str, runtime_for: RuntimeFor
     ) -> Snapshot | None:
         reads.append(key_hash)
         await slow.wait()
@@ -312,7 +315,7 @@ async def test_warm_reads_are_bounded_while_loading(
 
     monkeypatch.setattr(catalog_module, "load_all", held_load)
     monkeypatch.setattr(catalog_module, "workspace_of_key", stuck)
-    catalog = Catalog(Settings(data_dir=tmp_path), sessions, SecretBox(b"s" * 32))
+    catalog = Catalog(Settings(data_dir=tmp_path), db, SecretBox(b"s" * 32))
     try:
         await catalog.open()
         flood = [asyncio.create_task(catalog.warm(f"h-x{i}")) for i in range(50)]

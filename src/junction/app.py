@@ -35,7 +35,9 @@ from junction.runtime import Runtime
 from junction.security.secrets import SecretBox, load_root_secret
 from junction.security.throttle import FailureThrottle
 from junction.settings import Settings
-from junction.store.db import create_engine, migrate, session_factory
+from junction.store.orm import LazyOrm
+from junction.store.schema import ensure_schema
+from junction.store.serving_db import open_database
 from junction.tokens.counter import TokenCounter
 from junction.ui.front import front_routes
 from junction.validation_words import error_in_words
@@ -49,23 +51,24 @@ log = logging.getLogger("junction")
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    engine = create_engine(settings.resolved_database_url())
-    sessions = session_factory(engine)
+    url = settings.resolved_database_url()
+    # The serving port now (no SQLAlchemy); the ORM for the admin side, made on first use.
+    db, orm = open_database(url), LazyOrm(url)
     box = SecretBox(load_root_secret(settings))
-    catalog = Catalog(settings, sessions, box)
+    catalog = Catalog(settings, db, box)
     redis = _redis(settings.redis_url) if settings.redis_url else None
-    rt = Runtime(settings, engine, sessions, box, catalog, redis=redis)
+    rt = Runtime(settings, db, orm, box, catalog, redis=redis)
     rt.login_failures = FailureThrottle(settings.login_failures_per_minute)
-    sync = rt.config_sync = ConfigSync(catalog, sessions, redis, settings.config_poll_seconds)
+    sync = rt.config_sync = ConfigSync(catalog, db, redis, settings.config_poll_seconds)
     rt.router = Router.from_settings(settings)
     background = services.install(rt)
     rt.tokens = TokenCounter()  # the tokenizer, loaded once per process
-    rt.history = ConversationStore(settings, sessions, rt.tokens)
+    rt.history = ConversationStore(settings, db, orm, rt.tokens)
     background.append(install_knowledge(rt))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await migrate(engine)
+        await ensure_schema(db, url)
         generated = await ensure_admin_key(rt)
         if generated:
             _announce_admin_key(generated)
@@ -84,7 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await rt.catalog.close()
             if redis is not None:
                 await redis.aclose()
-            await engine.dispose()
+            await orm.dispose()
+            await db.close()
 
     app = FastAPI(
         title="Junction",

@@ -1,7 +1,7 @@
 """Wires the request log, budgets, metrics and access lines into a router (``install``).
 
 ``create_app`` calls ``install`` once; its lifespan calls ``start`` after the catalog is loaded
-and ``stop`` before the engine is disposed (the log queue is flushed there).
+and ``stop`` before the database is closed (the log queue is flushed there).
 """
 
 from __future__ import annotations
@@ -39,14 +39,14 @@ class Accounting:
         self.writer: LogWriter | None = None
         if settings.request_log:
             self.writer = LogWriter(
-                rt.engine,
+                rt.db,
                 lambda: rt.catalog.snapshot,
                 settings.log_queue_size,
                 settings.log_batch_size,
                 settings.log_flush_interval,
             )
         self.retention = Retention(
-            rt.engine,
+            rt.db,
             settings.log_retention_days,
             settings.log_purge_interval,
             settings.usage_retention_days,
@@ -83,7 +83,7 @@ class Accounting:
         )
 
     async def start(self) -> None:
-        await self.budget.seed(self._rt.engine)
+        await self.budget.seed(self._rt.db)
         if self.shared_spend is not None:
             self.shared_spend.start()
         if self.writer is not None:

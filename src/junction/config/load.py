@@ -6,14 +6,12 @@ feed names (``apply_changes``: copy-on-write of the dictionaries those rows live
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import select, type_coerce
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import NullType
 
 from junction.config.feed import Entry
 from junction.config.snapshot import (
@@ -24,56 +22,59 @@ from junction.config.snapshot import (
     Snapshot,
     WorkspaceView,
 )
-from junction.store import models as m
+from junction.store.serving_db import Conn, Database, Sql
 
-RuntimeFor = Callable[[m.Provider], ProviderRuntime]
 
-_W, _K, _A = m.Workspace, m.ApiKey, m.Assistant
-# Columns read as the driver gives them (a JSON column's text; a timestamp as a datetime on
-# PostgreSQL, as text on SQLite): converted below in one step, not by a processor per value.
-_RAW = NullType()
-# Column order = the view's field order.
+@dataclass(frozen=True, slots=True)
+class ProviderRow:
+    """A ``providers`` row, as the catalog turns it into a provider runtime."""
+
+    name: str
+    kind: str
+    base_url: str
+    api_key_encrypted: str | None
+    connect_timeout: float | None
+    read_timeout: float | None
+    headers: dict[str, str] | None
+    tls_verify: bool | None
+    max_concurrent: int | None
+    tokenizer: str
+    models: list[dict[str, Any]] | None
+
+
+RuntimeFor = Callable[[ProviderRow], ProviderRuntime]
+
+# Column order = the view's field order. Values come as the driver gives them (JSON as text;
+# a timestamp as a datetime on PostgreSQL, as text on SQLite): converted below in one step.
+_PROVIDER = (
+    "SELECT name, kind, base_url, api_key_encrypted, connect_timeout, read_timeout, headers, "
+    "tls_verify, max_concurrent, tokenizer, models FROM providers"
+)
 _WORKSPACE = (
-    _W.id,
-    _W.name,
-    _W.token_context_window,
-    _W.max_tokens,
-    _W.rpm_limit,
-    _W.tpm_limit,
-    _W.monthly_token_budget,
-    _W.judge_assistant,
-    _W.log_content,
+    "SELECT id, name, token_context_window, max_tokens, rpm_limit, tpm_limit, "
+    "monthly_token_budget, judge_assistant, log_content FROM workspaces"
 )
 _KEY = (
-    _K.key_hash,
-    _K.id,
-    _K.workspace_id,
-    _K.name,
-    type_coerce(_K.expires_at, _RAW),
-    type_coerce(_K.revoked_at, _RAW),
-    _K.rpm_limit,
-    _K.tpm_limit,
-    _K.rotated_from,
+    "SELECT key_hash, id, workspace_id, name, expires_at, revoked_at, rpm_limit, tpm_limit, "
+    "rotated_from FROM api_keys"
 )
 _ASSISTANT = (
-    _A.id,
-    _A.workspace_id,
-    _A.name,
-    _A.description,
-    type_coerce(_A.model, _RAW),
-    type_coerce(_A.fallbacks, _RAW),
-    _A.system_prompt,
-    _A.chat_history,
-    _A.temperature,
-    _A.quality_score,
-    _A.max_tokens,
-    type_coerce(_A.created_at, _RAW),
-    _A.embedding_model,
-    _A.context_score,
-    _A.knowledge_version,
-    _A.disable_think,
+    "SELECT id, workspace_id, name, description, model, fallbacks, system_prompt, chat_history, "
+    "temperature, quality_score, max_tokens, created_at, embedding_model, context_score, "
+    "knowledge_version, disable_think FROM assistants"
 )
-_CHUNK = 5000  # values in one IN (...), well under both databases' parameter limits
+_ALL_PROVIDERS = Sql(_PROVIDER)
+_ALL_WORKSPACES = Sql(_WORKSPACE)
+_ALL_KEYS = Sql(_KEY)
+_ALL_ASSISTANTS = Sql(_ASSISTANT)
+_PROVIDERS_NAMED = Sql(f"{_PROVIDER} WHERE name = ANY($1)")
+_WORKSPACES_WITH_ID = Sql(f"{_WORKSPACE} WHERE id = ANY($1)")
+_KEYS_WITH_HASH = Sql(f"{_KEY} WHERE key_hash = ANY($1)")
+_ASSISTANTS_WITH_ID = Sql(f"{_ASSISTANT} WHERE id = ANY($1)")
+_KEY_PARENTS = Sql("SELECT id, rotated_from FROM api_keys WHERE id = ANY($1)")
+_WORKSPACE_OF_KEY = Sql("SELECT workspace_id FROM api_keys WHERE key_hash = $1")
+_ASSISTANTS_OF_WORKSPACE = Sql("SELECT id FROM assistants WHERE workspace_id = $1")
+_CHUNK = 5000  # values in one list parameter: statements of a bounded size
 # Rows turned into views between two awaits of the full load: it runs while the router
 # serves, so a part must cost the event loop a few milliseconds, not hundreds.
 _PART = 1000
@@ -174,36 +175,36 @@ def _assistant(
     )
 
 
-async def _rows(session: AsyncSession, query: Any) -> Any:
-    """Plain rows through the session's connection: no ORM loading step per row."""
-    return await (await session.connection()).execute(query)
+def _json(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
-async def _parts(session: AsyncSession, query: Any) -> AsyncIterator[Sequence[Any]]:
-    """Rows in parts of ``_PART``, fetched as they are used: a large table is never held
-    whole in memory besides the views made from it."""
-    result = await (await session.connection()).stream(query.execution_options(yield_per=_PART))
-    async for part in result.partitions():
-        yield part
+def _provider(row: Sequence[Any]) -> ProviderRow:
+    name, kind, url, key, connect, read, headers, tls, concurrent, tokenizer, models = row
+    tls_verify = None if tls is None else bool(tls)  # SQLite gives 0 and 1
+    return ProviderRow(
+        name, kind, url, key, connect, read, _json(headers), tls_verify, concurrent, tokenizer,
+        _json(models),
+    )  # fmt: skip
 
 
-async def load_providers(
-    session: AsyncSession, runtime_for: RuntimeFor
-) -> dict[str, ProviderRuntime]:
-    return {row.name: runtime_for(row) for row in await session.scalars(select(m.Provider))}
+async def load_providers(conn: Conn, runtime_for: RuntimeFor) -> dict[str, ProviderRuntime]:
+    return {row[0]: runtime_for(_provider(row)) for row in await conn.fetch(_ALL_PROVIDERS)}
 
 
-async def load_all(session: AsyncSession, runtime_for: RuntimeFor) -> Snapshot:
-    providers = await load_providers(session, runtime_for)
+async def load_all(db: Database, runtime_for: RuntimeFor) -> Snapshot:
+    """Everything, each table read in parts of ``_PART`` as they are used: a large table is
+    never held whole in memory besides the views made from it."""
+    providers = await load_providers(db, runtime_for)
     workspaces: dict[str, WorkspaceView] = {}
-    async for part in _parts(session, select(*_WORKSPACE)):
+    async for part in db.parts(_ALL_WORKSPACES, size=_PART):
         workspaces.update((row[0], WorkspaceView(*row)) for row in part)
     # One string per workspace id, shared by its keys and assistants.
     ids = {w: w for w in workspaces}
     keys: dict[str, KeyView] = {}
     rotated: dict[str, tuple[str, str]] = {}
     same: dict[Any, Any] = {}
-    async for part in _parts(session, select(*_KEY)):
+    async for part in db.parts(_ALL_KEYS, size=_PART):
         found, moved = _keys(part, ids, same)
         keys.update(found)
         rotated.update(moved)
@@ -212,7 +213,7 @@ async def load_all(session: AsyncSession, runtime_for: RuntimeFor) -> Snapshot:
         for key_hash, (kid, _) in rotated.items():
             keys[key_hash] = dataclasses.replace(keys[key_hash], owner_id=_root(kid, parents))
     assistants: dict[str, dict[str, AssistantView]] = {w: {} for w in workspaces}
-    async for part in _parts(session, select(*_ASSISTANT)):
+    async for part in db.parts(_ALL_ASSISTANTS, size=_PART):
         for row in part:
             view = _assistant(row, ids, same)
             assistants.setdefault(view.workspace_id, {})[view.name] = view
@@ -220,7 +221,7 @@ async def load_all(session: AsyncSession, runtime_for: RuntimeFor) -> Snapshot:
 
 
 async def workspace_of_key(
-    session: AsyncSession,
+    conn: Conn,
     providers: dict[str, ProviderRuntime],
     key_hash: str,
     runtime_for: RuntimeFor,
@@ -228,28 +229,27 @@ async def workspace_of_key(
     """A snapshot of only the workspace that the key with this hash belongs to (that key, the
     workspace, its assistants), read with indexed point reads; None when there is no such
     key. What serves a request while the full load is still running."""
-    workspace_id = await session.scalar(select(_K.workspace_id).where(_K.key_hash == key_hash))
+    workspace_id = await conn.value(_WORKSPACE_OF_KEY, key_hash)
     if workspace_id is None:
         return None
-    found = await session.scalars(select(_A.id).where(_A.workspace_id == workspace_id))
+    found = await conn.fetch(_ASSISTANTS_OF_WORKSPACE, workspace_id)
     entries = [
         Entry(0, "workspace", workspace_id, None),
         Entry(0, "key", key_hash, workspace_id),
-        *(Entry(0, "assistant", aid, workspace_id) for aid in found),
+        *(Entry(0, "assistant", row[0], workspace_id) for row in found),
     ]
-    part = await apply_changes(session, Snapshot(providers=providers), entries, runtime_for)
+    part = await apply_changes(conn, Snapshot(providers=providers), entries, runtime_for)
     return part if key_hash in part.keys else None
 
 
-async def _owners(session: AsyncSession, rotated: Sequence[tuple[str, str]]) -> dict[str, str]:
+async def _owners(conn: Conn, rotated: Sequence[tuple[str, str]]) -> dict[str, str]:
     """Each rotated key's owner: its chain followed through the database, one query a link."""
     parents = dict(rotated)
     frontier = set(parents.values()) - parents.keys()
     while frontier:
         found: set[str] = set()
         for chunk in _chunks(frontier):
-            query = select(_K.id, _K.rotated_from).where(_K.id.in_(chunk))
-            for kid, parent in await session.execute(query):
+            for kid, parent in await conn.fetch(_KEY_PARENTS, chunk):
                 if parent is not None and kid not in parents:
                     parents[kid] = parent
                     found.add(parent)
@@ -258,7 +258,7 @@ async def _owners(session: AsyncSession, rotated: Sequence[tuple[str, str]]) -> 
 
 
 async def apply_changes(
-    session: AsyncSession, old: Snapshot, entries: Sequence[Entry], runtime_for: RuntimeFor
+    conn: Conn, old: Snapshot, entries: Sequence[Entry], runtime_for: RuntimeFor
 ) -> Snapshot:
     """``old`` with the rows ``entries`` name re-read: a new snapshot sharing everything else."""
     refs: dict[str, dict[str, str | None]] = {}
@@ -274,10 +274,7 @@ async def apply_changes(
     if names := refs.get("provider"):
         providers = dict(providers)
         for chunk in _chunks(names):
-            rows = {
-                r.name: r
-                for r in await session.scalars(select(m.Provider).where(m.Provider.name.in_(chunk)))
-            }
+            rows = {r[0]: _provider(r) for r in await conn.fetch(_PROVIDERS_NAMED, chunk)}
             for name in chunk:
                 if name in rows:
                     providers[name] = runtime_for(rows[name])
@@ -288,8 +285,9 @@ async def apply_changes(
     if ws_refs := refs.get("workspace"):
         workspaces, assistants = dict(workspaces), dict(assistants)
         for chunk in _chunks(ws_refs):
-            query = select(*_WORKSPACE).where(_W.id.in_(chunk))
-            found_w = {row[0]: WorkspaceView(*row) for row in await _rows(session, query)}
+            found_w = {
+                row[0]: WorkspaceView(*row) for row in await conn.fetch(_WORKSPACES_WITH_ID, chunk)
+            }
             for wid in chunk:
                 if wid in found_w:
                     workspaces[wid] = found_w[wid]
@@ -310,10 +308,8 @@ async def apply_changes(
     if key_refs := refs.get("key"):
         keys = dict(keys) if keys is old.keys else keys
         for chunk in _chunks(key_refs):
-            found, rotated = _keys(
-                await _rows(session, select(*_KEY).where(_K.key_hash.in_(chunk))), ids
-            )
-            owners = await _owners(session, list(rotated.values())) if rotated else {}
+            found, rotated = _keys(await conn.fetch(_KEYS_WITH_HASH, chunk), ids)
+            owners = await _owners(conn, list(rotated.values())) if rotated else {}
             for key_hash in chunk:
                 view = found.get(key_hash)
                 if view is None or view.workspace_id not in workspaces:
@@ -327,8 +323,9 @@ async def apply_changes(
         assistants = dict(assistants) if assistants is old.assistants else assistants
         copied: set[str] = set()
         for chunk in _chunks(asst_refs):
-            query_a = select(*_ASSISTANT).where(_A.id.in_(chunk))
-            found_a = {row[0]: _assistant(row, ids) for row in await _rows(session, query_a)}
+            found_a = {
+                row[0]: _assistant(row, ids) for row in await conn.fetch(_ASSISTANTS_WITH_ID, chunk)
+            }
             for aid in chunk:
                 found_row = found_a.get(aid)
                 owner = asst_refs[aid] or (found_row.workspace_id if found_row else None)

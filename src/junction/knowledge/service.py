@@ -6,12 +6,9 @@ import asyncio
 import contextlib
 import importlib
 import logging
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from junction.config import feed
+from junction.config.feed import Entry
 from junction.knowledge.calls import Embedder
 from junction.knowledge.index import KnowledgeIndex
 from junction.knowledge.ingest import Ingestor
@@ -25,16 +22,17 @@ log = logging.getLogger(__name__)
 class Knowledge:
     def __init__(self, rt: Runtime) -> None:
         self._rt = rt
-        self.index = KnowledgeIndex(rt.sessions, rt.settings.knowledge_ann_min_chunks)
+        self.index = KnowledgeIndex(rt.orm, rt.settings.knowledge_ann_min_chunks)
         self.embedder = Embedder(rt)
         self._warming: asyncio.Task[None] | None = None
         self.ingestor = Ingestor(
             rt.settings,
-            rt.sessions,
+            rt.db,
+            rt.orm,
             rt.catalog,
             self.embedder,
             rt.tokens.encoding,
-            self.announce,
+            self._applied,
             self._refresh,
         )
 
@@ -71,21 +69,16 @@ class Knowledge:
     def kick(self) -> None:
         self.ingestor.kick()
 
-    async def announce(self, s: AsyncSession) -> Callable[[], Awaitable[None]]:
-        """Within a write's transaction: its change-feed entries; the returned function, run
-        after the commit, applies them here and on every replica."""
+    async def _applied(self, entries: list[Entry]) -> None:
+        """After the commit of a write with these change-feed entries: apply them here and
+        on every replica."""
         rt = self._rt
-        entries = await feed.record(s, rt.settings.config_feed_keep)
-
-        async def after_commit() -> None:
-            if not entries:
-                return
-            if rt.config_sync is not None:
-                await rt.config_sync.changed(entries[-1].seq)
-            else:
-                await rt.catalog.catch_up(entries[-1].seq)
-
-        return after_commit
+        if not entries:
+            return
+        if rt.config_sync is not None:
+            await rt.config_sync.changed(entries[-1].seq)
+        else:
+            await rt.catalog.catch_up(entries[-1].seq)
 
     async def _refresh(self) -> None:
         """After each ingestion sweep (at least every poll): forget deleted assistants, and load
