@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -20,7 +20,7 @@ from junction.errors import DatabaseUnavailable, JunctionError
 log = logging.getLogger(__name__)
 
 
-def install_crash_handler(app: FastAPI) -> None:
+def install_crash_handler(app: Starlette) -> None:
     async def on_crash(_request: Request, _exc: Exception) -> Response:
         return error_response(JunctionError("The server failed to handle this request."))
 
