@@ -1,10 +1,11 @@
 """A router that only serves the data plane never imports the libraries of the other planes.
 
-The router is a plain Starlette application: FastAPI (the admin API), prometheus-client (the
-``/metrics`` scrape), Swagger UI's bundle (``/docs``) and OpenTelemetry (OTLP export, off here)
-come in when something needs them. The probe runs in a fresh interpreter: the app as ``serve``
-builds it, one real chat completion through a loopback upstream, a look at ``sys.modules``;
-then the admin API, the published API document and the metrics, which must still work.
+The router is a plain Starlette application with plain settings: FastAPI and pydantic (the admin
+API), prometheus-client (the ``/metrics`` scrape), Swagger UI's bundle (``/docs``) and
+OpenTelemetry (OTLP export, off here) come in when something needs them. The probe runs in a
+fresh interpreter: the app as ``serve`` builds it, one real chat completion through a loopback
+upstream, a look at ``sys.modules``; then the admin API, the published API document and the
+metrics, which must still work.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from junction.settings import Settings
 from tests.upstream import Upstream
 
 ADMIN_KEY = "ja-lean-imports-0123456789"
-LATER = ("fastapi", "prometheus_client", "swagger_ui_bundle", "opentelemetry")
+LATER = ("fastapi", "pydantic", "prometheus_client", "swagger_ui_bundle", "opentelemetry")
 
 PROBE = r"""
 import json, sys
