@@ -11,6 +11,7 @@ metrics, which must still work.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -83,3 +84,21 @@ def test_the_data_plane_imports_no_admin_metrics_or_docs_library(
     assert error["code"] == "validation_error" and error["param"] == "name", error
     assert {"/admin/v1/workspaces", "/v1/chat/completions", "/v1/responses"} <= set(out["paths"])
     assert 'junction_requests_total{assistant="bot"' in out["metrics"]
+
+
+def test_a_plain_serve_command_line_starts_without_typer_or_pydantic(tmp_path: Path) -> None:
+    """typer checks option values with pydantic: ``junction serve --port N`` does without."""
+    probe = (
+        "import sys, uvicorn\n"
+        "uvicorn.run = lambda app, **kw: print(type(app).__name__, kw['host'], kw['port'])\n"
+        "sys.argv = ['junction', 'serve', '--port', '8123', '--host=127.0.0.2']\n"
+        "from junction.cli.main import app\n"
+        "app()\n"
+        "print(sorted(p for p in ('typer', 'pydantic', 'fastapi') if p in sys.modules))"
+    )
+    env = {**os.environ, "JUNCTION_DATA_DIR": str(tmp_path), "JUNCTION_ADMIN_KEY": ADMIN_KEY}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split("\n")[-3:] == ["Starlette 127.0.0.2 8123", "[]", ""], done.stdout
