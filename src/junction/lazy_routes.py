@@ -25,10 +25,6 @@ class LazyRoutes(BaseRoute, Generic[App]):
         self._load = load
         self._app: App | None = None
 
-    @property
-    def loaded(self) -> bool:
-        return self._app is not None
-
     def ensure(self) -> App:
         """The part, built once."""
         if self._app is None:
