@@ -10,7 +10,6 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -139,9 +138,9 @@ def install(app: Starlette, rt: Runtime) -> Accounting:
                     "is set."
                 )
             )
-        return Response(
-            generate_latest(accounting.metrics.registry), media_type=CONTENT_TYPE_LATEST
-        )
+        from junction.telemetry.exposition import MEDIA_TYPE, exposition  # prometheus-client
+
+        return Response(exposition(accounting.metrics), media_type=MEDIA_TYPE)
 
     app.router.routes.append(Route("/metrics", metrics, methods=["GET"]))
     return accounting

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -48,7 +48,7 @@ class DatabaseErrors:
                 raise exc from None
 
 
-def install_crash_handler(app: FastAPI) -> None:
+def install_crash_handler(app: Starlette) -> None:
     async def on_database_error(_request: Request, exc: Exception) -> Response:
         return _unavailable(exc)
 
