@@ -202,7 +202,7 @@ async def measure(
                     id=f"key_new_{size}_{n}",
                     workspace_id=f"ws_{size // 2}",
                     name=f"new{n}",
-                    key_hash=f"new{size:09d}{n:052d}",
+                    key_hash=f"fee{size:09d}{n:052d}",
                     key_prefix="jk-",
                 )
             )

@@ -14,6 +14,7 @@ until ``unfreeze`` at shutdown.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,3 +58,13 @@ def freeze_startup_heap() -> None:
     was paused would otherwise be frozen for good."""
     gc.collect()
     gc.freeze()
+
+
+def return_free_memory() -> None:
+    """Give the pages the C allocator holds free back to the system (glibc; elsewhere
+    nothing). A large build that made and dropped temporary tables (the catalog's load)
+    leaves them in the process otherwise: about 6 MB of resident memory after a catalog of
+    300,000 rows."""
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
+    if trim is not None:
+        trim(0)

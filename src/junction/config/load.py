@@ -17,11 +17,16 @@ from sqlalchemy.types import NullType
 
 from junction.config.feed import Entry
 from junction.config.snapshot import (
+    DEFAULT_TERMS,
+    DEFAULT_WORKSPACE,
     AssistantSettings,
     AssistantView,
+    KeyTerms,
     KeyView,
     ProviderRuntime,
+    Roster,
     Snapshot,
+    WorkspaceSettings,
     WorkspaceView,
 )
 from junction.store import models as m
@@ -48,7 +53,6 @@ _KEY = (
     _K.key_hash,
     _K.id,
     _K.workspace_id,
-    _K.name,
     type_coerce(_K.expires_at, _RAW),
     type_coerce(_K.revoked_at, _RAW),
     _K.rpm_limit,
@@ -96,27 +100,44 @@ def _root(key_id: str, parents: dict[str, str]) -> str:
 
 def _keys(
     rows: Any, workspace_ids: dict[str, str], same: dict[Any, Any] | None = None
-) -> tuple[dict[str, KeyView], dict[str, tuple[str, str]]]:
-    """Views by key hash, and the rotated ones: hash -> (id, rotated_from). ``same``: as for
-    ``_assistant`` (key names repeat across workspaces)."""
-    keys: dict[str, KeyView] = {}
-    rotated: dict[str, tuple[str, str]] = {}
+) -> tuple[dict[bytes, KeyView], dict[bytes, tuple[str, str]]]:
+    """Views by key digest, and the rotated ones: digest -> (id, rotated_from). ``same``: as
+    for ``_assistant`` (terms repeat across keys)."""
+    keys: dict[bytes, KeyView] = {}
+    rotated: dict[bytes, tuple[str, str]] = {}
     if same is None:
         same = {}
-    for key_hash, kid, ws, name, expires, revoked, rpm, tpm, parent in rows:
-        keys[key_hash] = KeyView(
+    for key_hash, kid, ws, expires, revoked, rpm, tpm, parent in rows:
+        digest = bytes.fromhex(key_hash)
+        terms = KeyTerms(
+            _timestamp(expires) if expires is not None else None, revoked is not None, rpm, tpm
+        )
+        keys[digest] = KeyView(
             kid,
             workspace_ids.get(ws, ws),
-            same.setdefault(name, name),
-            _timestamp(expires) if expires is not None else None,
-            revoked is not None,
-            rpm,
-            tpm,
-            kid,
+            DEFAULT_TERMS if terms == DEFAULT_TERMS else same.setdefault(terms, terms),
         )
         if parent is not None:
-            rotated[key_hash] = (kid, parent)
+            rotated[digest] = (kid, parent)
     return keys, rotated
+
+
+def _owned(view: KeyView, owner: str) -> KeyView:
+    """A rotated key's view with the first key of its chain as owner."""
+    if owner == view.id:
+        return view
+    terms = dataclasses.replace(view.terms, owner_id=owner)
+    return KeyView(view.id, view.workspace_id, terms)
+
+
+def _workspace(row: Any, same: dict[Any, Any] | None = None) -> WorkspaceView:
+    wid, name, window, max_tokens, rpm, tpm, budget, judge, log_content = row
+    settings = WorkspaceSettings(window, max_tokens, rpm, tpm, budget, judge, bool(log_content))
+    if settings == DEFAULT_WORKSPACE:
+        settings = DEFAULT_WORKSPACE
+    elif same is not None:
+        settings = same.setdefault(settings, settings)
+    return WorkspaceView(wid, name, settings)
 
 
 def _timestamp(value: datetime | str) -> float:
@@ -195,39 +216,50 @@ async def load_providers(
 
 async def load_all(session: AsyncSession, runtime_for: RuntimeFor) -> Snapshot:
     providers = await load_providers(session, runtime_for)
+    same: dict[Any, Any] = {}
     workspaces: dict[str, WorkspaceView] = {}
     async for part in _parts(session, select(*_WORKSPACE)):
-        workspaces.update((row[0], WorkspaceView(*row)) for row in part)
+        workspaces.update((row[0], _workspace(row, same)) for row in part)
     # One string per workspace id, shared by its keys and assistants.
     ids = {w: w for w in workspaces}
-    keys: dict[str, KeyView] = {}
-    rotated: dict[str, tuple[str, str]] = {}
-    same: dict[Any, Any] = {}
+    keys: dict[bytes, KeyView] = {}
+    rotated: dict[bytes, tuple[str, str]] = {}
     async for part in _parts(session, select(*_KEY)):
         found, moved = _keys(part, ids, same)
         keys.update(found)
         rotated.update(moved)
     if rotated:
         parents = dict(rotated.values())
-        for key_hash, (kid, _) in rotated.items():
-            keys[key_hash] = dataclasses.replace(keys[key_hash], owner_id=_root(kid, parents))
-    assistants: dict[str, dict[str, AssistantView]] = {w: {} for w in workspaces}
-    async for part in _parts(session, select(*_ASSISTANT)):
+        for digest, (kid, _) in rotated.items():
+            keys[digest] = _owned(keys[digest], _root(kid, parents))
+    # A workspace's assistants one after the other: each roster is made as soon as its last
+    # row is in, from a few views at a time.
+    query = select(*_ASSISTANT).order_by(_A.workspace_id, _A.name)
+    assistants: dict[str, Roster] = {}
+    names: dict[tuple[str, ...], dict[str, int]] = {}
+    group: list[AssistantView] = []
+    async for part in _parts(session, query):
         for row in part:
             view = _assistant(row, ids, same)
-            assistants.setdefault(view.workspace_id, {})[view.name] = view
+            if group and group[0].workspace_id != view.workspace_id:
+                assistants[group[0].workspace_id] = Roster.of(group[0].workspace_id, group, names)
+                group = []
+            group.append(view)
+    if group:
+        assistants[group[0].workspace_id] = Roster.of(group[0].workspace_id, group, names)
     return Snapshot(providers, workspaces, keys, assistants)
 
 
 async def workspace_of_key(
     session: AsyncSession,
     providers: dict[str, ProviderRuntime],
-    key_hash: str,
+    digest: bytes,
     runtime_for: RuntimeFor,
 ) -> Snapshot | None:
-    """A snapshot of only the workspace that the key with this hash belongs to (that key, the
-    workspace, its assistants), read with indexed point reads; None when there is no such
+    """A snapshot of only the workspace that the key with this digest belongs to (that key,
+    the workspace, its assistants), read with indexed point reads; None when there is no such
     key. What serves a request while the full load is still running."""
+    key_hash = digest.hex()
     workspace_id = await session.scalar(select(_K.workspace_id).where(_K.key_hash == key_hash))
     if workspace_id is None:
         return None
@@ -238,7 +270,7 @@ async def workspace_of_key(
         *(Entry(0, "assistant", aid, workspace_id) for aid in found),
     ]
     part = await apply_changes(session, Snapshot(providers=providers), entries, runtime_for)
-    return part if key_hash in part.keys else None
+    return part if digest in part.keys else None
 
 
 async def _owners(session: AsyncSession, rotated: Sequence[tuple[str, str]]) -> dict[str, str]:
@@ -289,11 +321,10 @@ async def apply_changes(
         workspaces, assistants = dict(workspaces), dict(assistants)
         for chunk in _chunks(ws_refs):
             query = select(*_WORKSPACE).where(_W.id.in_(chunk))
-            found_w = {row[0]: WorkspaceView(*row) for row in await _rows(session, query)}
+            found_w = {row[0]: _workspace(row) for row in await _rows(session, query)}
             for wid in chunk:
                 if wid in found_w:
                     workspaces[wid] = found_w[wid]
-                    assistants.setdefault(wid, {})
                 else:
                     gone.add(wid)
                     workspaces.pop(wid, None)
@@ -315,31 +346,32 @@ async def apply_changes(
             )
             owners = await _owners(session, list(rotated.values())) if rotated else {}
             for key_hash in chunk:
-                view = found.get(key_hash)
+                digest = bytes.fromhex(key_hash)
+                view = found.get(digest)
                 if view is None or view.workspace_id not in workspaces:
-                    keys.pop(key_hash, None)
-                elif key_hash in rotated:
-                    keys[key_hash] = dataclasses.replace(view, owner_id=owners[view.id])
+                    keys.pop(digest, None)
+                elif digest in rotated:
+                    keys[digest] = _owned(view, owners[view.id])
                 else:
-                    keys[key_hash] = view
+                    keys[digest] = view
 
     if asst_refs := refs.get("assistant"):
         assistants = dict(assistants) if assistants is old.assistants else assistants
-        copied: set[str] = set()
+        found_a: dict[str, AssistantView] = {}
         for chunk in _chunks(asst_refs):
             query_a = select(*_ASSISTANT).where(_A.id.in_(chunk))
-            found_a = {row[0]: _assistant(row, ids) for row in await _rows(session, query_a)}
-            for aid in chunk:
-                found_row = found_a.get(aid)
-                owner = asst_refs[aid] or (found_row.workspace_id if found_row else None)
-                if owner is None or owner not in workspaces:
-                    continue
-                if owner not in copied:
-                    assistants[owner] = dict(assistants.get(owner, {}))
-                    copied.add(owner)
-                by_name = assistants[owner]
-                for name in [n for n, a in by_name.items() if a.id == aid]:  # renamed or gone
-                    del by_name[name]
-                if (assistant := found_a.get(aid)) is not None:
-                    by_name[assistant.name] = assistant
+            found_a.update((row[0], _assistant(row, ids)) for row in await _rows(session, query_a))
+        changed: dict[str, set[str]] = {}  # workspace id -> its assistants named
+        for aid, ws in asst_refs.items():
+            owner = ws or (found_a[aid].workspace_id if aid in found_a else None)
+            if owner is not None and owner in workspaces:
+                changed.setdefault(owner, set()).add(aid)
+        for owner, aids in changed.items():
+            # renamed or gone: out by id; then the rows as they are now
+            views = [a for a in assistants.get(owner, {}).values() if a.id not in aids]
+            views += (found_a[aid] for aid in aids if aid in found_a)
+            if views:
+                assistants[owner] = Roster.of(owner, sorted(views, key=lambda a: a.name))
+            else:
+                assistants.pop(owner, None)
     return Snapshot(providers, workspaces, keys, assistants)

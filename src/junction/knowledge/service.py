@@ -47,9 +47,8 @@ class Knowledge:
         await self._rt.catalog.wait_loaded()
         assistants = [
             a
-            for per in self._rt.catalog.snapshot.assistants.values()
-            for a in per.values()
-            if a.knowledge_version
+            for roster in self._rt.catalog.snapshot.assistants.values()
+            for a in roster.with_knowledge()
         ]
         if not assistants:
             return  # numpy stays unloaded until a file is uploaded
@@ -93,11 +92,10 @@ class Knowledge:
         first question after a change rarely waits for the load."""
         if not self._rt.catalog.loaded:
             return  # pruning against a partly loaded catalog would forget loaded vectors
-        assistants = [
-            a for per in self._rt.catalog.snapshot.assistants.values() for a in per.values()
-        ]
-        self.index.prune({a.id for a in assistants})
-        stale = [a for a in assistants if a.knowledge_version and not self.index.current(a)]
+        rosters = self._rt.catalog.snapshot.assistants.values()
+        self.index.prune({aid for roster in rosters for aid in roster.ids()})
+        with_knowledge = (a for roster in rosters for a in roster.with_knowledge())
+        stale = [a for a in with_knowledge if not self.index.current(a)]
         if stale:
             await asyncio.to_thread(importlib.import_module, "numpy")  # once, off the loop
         for assistant in stale:
