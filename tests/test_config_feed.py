@@ -31,8 +31,9 @@ Providers = dict[str, ProviderRuntime]
 def _consistent(snap: Snapshot) -> None:
     """What no reader may ever see: a key or assistant whose workspace is not there."""
     assert all(k.workspace_id in snap.workspaces for k in snap.keys.values())
-    assert set(snap.assistants) <= set(snap.workspaces)
-    assert all(a.workspace_id == ws for ws, by in snap.assistants.items() for a in by.values())
+    assert all(
+        a.workspace_id == w for w, v in snap.workspaces.items() for a in v.assistants.values()
+    )
 
 
 class Writer:
@@ -96,26 +97,26 @@ async def test_changes_apply_by_the_rows_they_touched(engine: AsyncEngine, tmp_p
         assert catalog.applied == 3 and catalog.full_reloads == 1
         assert first.keys[_h("k1")].workspace_id == "ws_a"
         assert first.keys[_h("k1")].expires_at == expires.timestamp()
-        bot = first.assistants["ws_a"]["bot"]
+        bot = first.roster("ws_a")["bot"]
         assert bot.model == ("p/m",) and bot.fallbacks == ("p/f",)
         assert abs(bot.created - time.time()) < 300
         _consistent(first)
         fresh = Catalog(catalog._settings, catalog._sessions, SecretBox(b"s" * 32))
         await fresh.reload()
-        assert fresh.snapshot.keys == first.keys and fresh.snapshot.assistants == first.assistants
+        assert fresh.snapshot.keys == first.keys and fresh.snapshot.workspaces == first.workspaces
         await fresh.close()
 
-        # A rename touches one assistant: the other dictionaries are shared, not rebuilt.
+        # A rename touches one assistant: the keys are shared, not rebuilt.
         await writer.write(
             m.Assistant(id="as_1", workspace_id="ws_a", name="helper", model=["p/n"])
         )
         await catalog.catch_up()
         second = catalog.snapshot
         assert second is not first and catalog.full_reloads == 1
-        assert "bot" not in second.assistants["ws_a"]
-        assert second.assistants["ws_a"]["helper"].model == ("p/n",)
-        assert second.keys is first.keys and second.workspaces is first.workspaces
-        assert first.assistants["ws_a"]["bot"].model == ("p/m",), "the old snapshot unchanged"
+        assert "bot" not in second.roster("ws_a")
+        assert second.roster("ws_a")["helper"].model == ("p/n",)
+        assert second.keys is first.keys and second.providers is first.providers
+        assert first.roster("ws_a")["bot"].model == ("p/m",), "the old snapshot unchanged"
 
         # A workspace deleted: its keys and assistants go with it, in the same snapshot.
         await writer.write(delete=(m.Workspace(id="ws_a", name="a"),))
@@ -268,7 +269,7 @@ async def test_start_up_serves_keys_before_the_full_load_without_a_read_per_requ
         assert reads == [_h("kws_a")], "concurrent requests share one read"
         snap = warmed[-1]
         assert set(snap.keys) == {_h("kws_a")} and set(snap.workspaces) == {"ws_a"}
-        assert snap.assistants["ws_a"]["bot"].model == ("p/m",)
+        assert snap.roster("ws_a")["bot"].model == ("p/m",)
         _consistent(snap)
         await catalog.warm(_h("kws_a"))
         await catalog.warm(_h("nobody"))

@@ -118,7 +118,7 @@ async def test_catalog_loads_snapshot_and_decrypts_credentials(
         assert snap.providers["vllm"].config.api_key == "sk-x"
         assert snap.providers["vllm"].models["Qwen/Qwen3"].context_length == 32768
         assert snap.keys[box.key_digest("jk-a")].workspace_id == "ws_1"
-        assert snap.assistants["ws_1"]["bot"].model == ("vllm/Qwen/Qwen3",)
+        assert snap.roster("ws_1")["bot"].model == ("vllm/Qwen/Qwen3",)
         client = snap.providers["vllm"].client
         await catalog.reload()
         assert catalog.snapshot.providers["vllm"].client is client, "unchanged provider reused"

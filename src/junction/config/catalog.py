@@ -105,7 +105,7 @@ class Catalog:
             "configuration loaded: %d workspaces, %d keys, %d assistants in %.1f s",
             len(snap.workspaces),
             len(snap.keys),
-            sum(len(roster) for roster in snap.assistants.values()),
+            sum(len(ws.assistants) for ws in snap.workspaces.values()),
             time.monotonic() - started,
         )
         freeze_startup_heap()
@@ -164,7 +164,6 @@ class Catalog:
             now.providers,
             now.workspaces | part.workspaces,
             now.keys | part.keys,
-            now.assistants | part.assistants,
         )
 
     async def prepare(self, session: AsyncSession, entries: list[feed.Entry]) -> Prepared | None:

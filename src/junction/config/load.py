@@ -24,7 +24,6 @@ from junction.config.snapshot import (
     KeyTerms,
     KeyView,
     ProviderRuntime,
-    Roster,
     Snapshot,
     WorkspaceSettings,
     WorkspaceView,
@@ -130,14 +129,19 @@ def _owned(view: KeyView, owner: str) -> KeyView:
     return KeyView(view.id, view.workspace_id, terms)
 
 
-def _workspace(row: Any, same: dict[Any, Any] | None = None) -> WorkspaceView:
+def _workspace(
+    row: Any, same: dict[Any, Any] | None = None, was: WorkspaceView | None = None
+) -> WorkspaceView:
+    """``was``: the view it replaces, whose assistants it keeps."""
     wid, name, window, max_tokens, rpm, tpm, budget, judge, log_content = row
     settings = WorkspaceSettings(window, max_tokens, rpm, tpm, budget, judge, bool(log_content))
     if settings == DEFAULT_WORKSPACE:
         settings = DEFAULT_WORKSPACE
     elif same is not None:
         settings = same.setdefault(settings, settings)
-    return WorkspaceView(wid, name, settings)
+    if was is None:
+        return WorkspaceView(wid, name, settings)
+    return WorkspaceView(wid, name, settings, was.roster_at, was.roster_rows)
 
 
 def _timestamp(value: datetime | str) -> float:
@@ -232,22 +236,32 @@ async def load_all(session: AsyncSession, runtime_for: RuntimeFor) -> Snapshot:
         parents = dict(rotated.values())
         for digest, (kid, _) in rotated.items():
             keys[digest] = _owned(keys[digest], _root(kid, parents))
-    # A workspace's assistants one after the other: each roster is made as soon as its last
-    # row is in, from a few views at a time.
+    # A workspace's assistants one after the other: each workspace takes them as soon as its
+    # last row is in, from a few views at a time.
     query = select(*_ASSISTANT).order_by(_A.workspace_id, _A.name)
-    assistants: dict[str, Roster] = {}
     names: dict[tuple[str, ...], dict[str, int]] = {}
     group: list[AssistantView] = []
     async for part in _parts(session, query):
         for row in part:
             view = _assistant(row, ids, same)
             if group and group[0].workspace_id != view.workspace_id:
-                assistants[group[0].workspace_id] = Roster.of(group[0].workspace_id, group, names)
+                _hold(workspaces, group, names)
                 group = []
             group.append(view)
     if group:
-        assistants[group[0].workspace_id] = Roster.of(group[0].workspace_id, group, names)
-    return Snapshot(providers, workspaces, keys, assistants)
+        _hold(workspaces, group, names)
+    return Snapshot(providers, workspaces, keys)
+
+
+def _hold(
+    workspaces: dict[str, WorkspaceView],
+    views: list[AssistantView],
+    names: dict[tuple[str, ...], dict[str, int]] | None = None,
+) -> None:
+    """The workspace of ``views`` (all of one) replaced by one holding them."""
+    owner = workspaces.get(views[0].workspace_id)
+    if owner is not None:
+        workspaces[owner.id] = owner.with_assistants(views, names)
 
 
 async def workspace_of_key(
@@ -296,12 +310,7 @@ async def apply_changes(
     refs: dict[str, dict[str, str | None]] = {}
     for e in entries:
         refs.setdefault(e.kind, {})[e.ref] = e.workspace_id
-    providers, workspaces, keys, assistants = (
-        old.providers,
-        old.workspaces,
-        old.keys,
-        old.assistants,
-    )
+    providers, workspaces, keys = old.providers, old.workspaces, old.keys
 
     if names := refs.get("provider"):
         providers = dict(providers)
@@ -318,17 +327,17 @@ async def apply_changes(
 
     gone: set[str] = set()
     if ws_refs := refs.get("workspace"):
-        workspaces, assistants = dict(workspaces), dict(assistants)
+        workspaces = dict(workspaces)
         for chunk in _chunks(ws_refs):
             query = select(*_WORKSPACE).where(_W.id.in_(chunk))
-            found_w = {row[0]: _workspace(row) for row in await _rows(session, query)}
+            rows_w = await _rows(session, query)
+            found_w = {row[0]: _workspace(row, was=workspaces.get(row[0])) for row in rows_w}
             for wid in chunk:
                 if wid in found_w:
                     workspaces[wid] = found_w[wid]
                 else:
                     gone.add(wid)
                     workspaces.pop(wid, None)
-                    assistants.pop(wid, None)
         if gone:  # their keys went with them (a workspace's deletion is the only such scan)
             keys = {h: k for h, k in keys.items() if k.workspace_id not in gone}
 
@@ -356,7 +365,7 @@ async def apply_changes(
                     keys[digest] = view
 
     if asst_refs := refs.get("assistant"):
-        assistants = dict(assistants) if assistants is old.assistants else assistants
+        workspaces = dict(workspaces) if workspaces is old.workspaces else workspaces
         found_a: dict[str, AssistantView] = {}
         for chunk in _chunks(asst_refs):
             query_a = select(*_ASSISTANT).where(_A.id.in_(chunk))
@@ -368,10 +377,8 @@ async def apply_changes(
                 changed.setdefault(owner, set()).add(aid)
         for owner, aids in changed.items():
             # renamed or gone: out by id; then the rows as they are now
-            views = [a for a in assistants.get(owner, {}).values() if a.id not in aids]
+            views = [a for a in workspaces[owner].assistants.values() if a.id not in aids]
             views += (found_a[aid] for aid in aids if aid in found_a)
-            if views:
-                assistants[owner] = Roster.of(owner, sorted(views, key=lambda a: a.name))
-            else:
-                assistants.pop(owner, None)
-    return Snapshot(providers, workspaces, keys, assistants)
+            views.sort(key=lambda a: a.name)
+            workspaces[owner] = workspaces[owner].with_assistants(views)
+    return Snapshot(providers, workspaces, keys)

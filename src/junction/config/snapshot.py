@@ -50,9 +50,36 @@ DEFAULT_WORKSPACE = WorkspaceSettings()
 
 @dataclass(frozen=True, slots=True)
 class WorkspaceView:
+    """A workspace, and its assistants held compactly (``assistants`` reads them): a catalog of
+    many small workspaces holds no dictionary or object of its own per workspace's assistants
+    besides these two fields (see ``Roster``)."""
+
     id: str
     name: str
     settings: WorkspaceSettings = DEFAULT_WORKSPACE
+    roster_at: dict[str, int] | None = None  # assistant name -> index of its id in roster_rows
+    roster_rows: tuple[Any, ...] = ()  # id, creation time, settings of each assistant
+
+    @property
+    def assistants(self) -> Roster:
+        return Roster(self.id, self.roster_at or NO_NAMES, self.roster_rows)
+
+    def with_assistants(
+        self,
+        views: Iterable[AssistantView],
+        shared: dict[tuple[str, ...], dict[str, int]] | None = None,
+    ) -> WorkspaceView:
+        """This workspace holding these assistants (and no other). ``shared``: the name
+        dictionaries made so far (a load's), to reuse an equal one."""
+        names: list[str] = []
+        rows: list[Any] = []
+        for view in views:
+            names.append(view.name)
+            rows += (view.id, view.created, view.settings)
+        at = {name: 3 * i for i, name in enumerate(names)} if names else None
+        if at is not None and shared is not None:
+            at = shared.setdefault(tuple(names), at)
+        return WorkspaceView(self.id, self.name, self.settings, at, tuple(rows))
 
     @property
     def token_context_window(self) -> str | None:
@@ -213,36 +240,19 @@ class AssistantView(NamedTuple):
 
 
 class Roster(Mapping[str, AssistantView]):
-    """One workspace's assistants by name, held compactly: a dictionary from name to position
-    (one object for all the workspaces whose assistants have the same names: tenants made from
-    one template) and one flat tuple of each assistant's id, creation time and settings. A view
-    is made when one is looked up. Holding a dictionary and a view object per assistant instead
-    cost about 140 bytes more an assistant in a catalog of small workspaces."""
+    """A workspace's assistants by name (``WorkspaceView.assistants``), read from what the
+    workspace view holds: a dictionary from name to position (one object for all the
+    workspaces whose assistants have the same names: tenants made from one template) and one
+    flat tuple of each assistant's id, creation time and settings. A view is made when one is
+    looked up. A dictionary and a view object per assistant instead cost about 140 bytes more
+    an assistant in a catalog of small workspaces."""
 
     __slots__ = ("_at", "_rows", "workspace_id")
 
     def __init__(self, workspace_id: str, at: dict[str, int], rows: tuple[Any, ...]) -> None:
         self.workspace_id = workspace_id
-        self._at = at  # name -> index of its id in rows (then created, then settings)
+        self._at = at
         self._rows = rows
-
-    @classmethod
-    def of(
-        cls,
-        workspace_id: str,
-        views: Iterable[AssistantView],
-        shared: dict[tuple[str, ...], dict[str, int]] | None = None,
-    ) -> Roster:
-        """``shared``: the name dictionaries made so far (a load's), to reuse an equal one."""
-        names: list[str] = []
-        rows: list[Any] = []
-        for view in views:
-            names.append(view.name)
-            rows += (view.id, view.created, view.settings)
-        at = {name: 3 * i for i, name in enumerate(names)}
-        if shared is not None:
-            at = shared.setdefault(tuple(names), at)
-        return cls(workspace_id, at, tuple(rows))
 
     def get(self, name: str, default: None = None) -> AssistantView | None:  # type: ignore[override]
         at = self._at.get(name)
@@ -278,7 +288,8 @@ class Roster(Mapping[str, AssistantView]):
                 yield AssistantView(rows[at], self.workspace_id, name, rows[at + 1], rows[at + 2])
 
 
-EMPTY_ROSTER = Roster("", {}, ())
+NO_NAMES: dict[str, int] = {}  # shared, never changed
+EMPTY_ROSTER = Roster("", NO_NAMES, ())
 
 
 @dataclass(frozen=True)
@@ -286,9 +297,8 @@ class Snapshot:
     providers: dict[str, ProviderRuntime] = field(default_factory=dict)
     workspaces: dict[str, WorkspaceView] = field(default_factory=dict)
     keys: dict[bytes, KeyView] = field(default_factory=dict)  # by key digest (``key_digest``)
-    # by workspace id; only the workspaces that have assistants
-    assistants: dict[str, Roster] = field(default_factory=dict)
 
     def roster(self, workspace_id: str) -> Roster:
-        """The workspace's assistants (none when it has none, or no such workspace)."""
-        return self.assistants.get(workspace_id, EMPTY_ROSTER)
+        """The workspace's assistants (none when there is no such workspace)."""
+        workspace = self.workspaces.get(workspace_id)
+        return EMPTY_ROSTER if workspace is None else workspace.assistants

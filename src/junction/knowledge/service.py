@@ -47,8 +47,8 @@ class Knowledge:
         await self._rt.catalog.wait_loaded()
         assistants = [
             a
-            for roster in self._rt.catalog.snapshot.assistants.values()
-            for a in roster.with_knowledge()
+            for ws in self._rt.catalog.snapshot.workspaces.values()
+            for a in ws.assistants.with_knowledge()
         ]
         if not assistants:
             return  # numpy stays unloaded until a file is uploaded
@@ -92,7 +92,7 @@ class Knowledge:
         first question after a change rarely waits for the load."""
         if not self._rt.catalog.loaded:
             return  # pruning against a partly loaded catalog would forget loaded vectors
-        rosters = self._rt.catalog.snapshot.assistants.values()
+        rosters = [ws.assistants for ws in self._rt.catalog.snapshot.workspaces.values()]
         self.index.prune({aid for roster in rosters for aid in roster.ids()})
         with_knowledge = (a for roster in rosters for a in roster.with_knowledge())
         stale = [a for a in with_knowledge if not self.index.current(a)]
