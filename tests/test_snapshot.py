@@ -22,7 +22,7 @@ def test_assistants_read_back_by_name_with_ids_of_any_length() -> None:
     assert len(roster) == 3 and list(roster) == ["long", "short", "mid"]
     assert [roster[v.name] for v in views] == views
     assert roster.get("nobody") is None and "mid" in roster and "nobody" not in roster
-    assert list(roster.ids()) == ["asst_0123456789abcdef", "a", "asst_x"]
+    assert [a.id for a in roster.values()] == ["asst_0123456789abcdef", "a", "asst_x"]
     assert list(roster.with_knowledge()) == [views[1]]
 
     other = WorkspaceView("ws_2", "other").with_assistants(

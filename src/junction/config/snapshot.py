@@ -285,10 +285,6 @@ class Roster(Mapping[str, AssistantView]):
     def __len__(self) -> int:
         return len(self._at)
 
-    def ids(self) -> Iterator[str]:
-        """The assistants' ids, without making their views."""
-        return (self._id(at) for at in self._at.values())
-
     def with_knowledge(self) -> Iterator[AssistantView]:
         """The views of the assistants that have usable knowledge (only theirs are made)."""
         rows = self._rows

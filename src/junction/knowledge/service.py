@@ -87,14 +87,18 @@ class Knowledge:
         return after_commit
 
     async def _refresh(self) -> None:
-        """After each ingestion sweep (at least every poll): forget deleted assistants, and load
-        the vectors of those whose knowledge changed (here or on another replica), so that the
-        first question after a change rarely waits for the load."""
+        """After each ingestion sweep (at least every poll): forget the vectors of assistants
+        deleted or left without knowledge, and load those whose knowledge changed (here or on
+        another replica), so that the first question after a change rarely waits for the load.
+        Only the assistants with knowledge are looked at closely: the others cost no object."""
         if not self._rt.catalog.loaded:
             return  # pruning against a partly loaded catalog would forget loaded vectors
-        rosters = [ws.assistants for ws in self._rt.catalog.snapshot.workspaces.values()]
-        self.index.prune({aid for roster in rosters for aid in roster.ids()})
-        with_knowledge = (a for roster in rosters for a in roster.with_knowledge())
+        with_knowledge = [
+            a
+            for ws in self._rt.catalog.snapshot.workspaces.values()
+            for a in ws.assistants.with_knowledge()
+        ]
+        self.index.prune({a.id for a in with_knowledge})
         stale = [a for a in with_knowledge if not self.index.current(a)]
         if stale:
             await asyncio.to_thread(importlib.import_module, "numpy")  # once, off the loop
