@@ -108,14 +108,13 @@ def _keys(
         same = {}
     for key_hash, kid, ws, expires, revoked, rpm, tpm, parent in rows:
         digest = bytes.fromhex(key_hash)
-        terms = KeyTerms(
-            _timestamp(expires) if expires is not None else None, revoked is not None, rpm, tpm
-        )
-        keys[digest] = KeyView(
-            kid,
-            workspace_ids.get(ws, ws),
-            DEFAULT_TERMS if terms == DEFAULT_TERMS else same.setdefault(terms, terms),
-        )
+        terms = DEFAULT_TERMS  # most keys: made (and compared) only for the others
+        if expires is not None or revoked is not None or rpm is not None or tpm is not None:
+            terms = KeyTerms(
+                _timestamp(expires) if expires is not None else None, revoked is not None, rpm, tpm
+            )
+            terms = same.setdefault(terms, terms)
+        keys[digest] = KeyView(kid, workspace_ids.get(ws, ws), terms)
         if parent is not None:
             rotated[digest] = (kid, parent)
     return keys, rotated
@@ -134,11 +133,11 @@ def _workspace(
 ) -> WorkspaceView:
     """``was``: the view it replaces, whose assistants it keeps."""
     wid, name, window, max_tokens, rpm, tpm, budget, judge, log_content = row
-    settings = WorkspaceSettings(window, max_tokens, rpm, tpm, budget, judge, bool(log_content))
-    if settings == DEFAULT_WORKSPACE:
-        settings = DEFAULT_WORKSPACE
-    elif same is not None:
-        settings = same.setdefault(settings, settings)
+    settings = DEFAULT_WORKSPACE  # most workspaces: made (and compared) only for the others
+    if log_content or any(v is not None for v in (window, max_tokens, rpm, tpm, budget, judge)):
+        settings = WorkspaceSettings(window, max_tokens, rpm, tpm, budget, judge, bool(log_content))
+        if same is not None:
+            settings = same.setdefault(settings, settings)
     if was is None:
         return WorkspaceView(wid, name, settings)
     return WorkspaceView(wid, name, settings, was.roster_at, was.roster_rows)
