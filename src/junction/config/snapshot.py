@@ -49,9 +49,8 @@ DEFAULT_WORKSPACE = WorkspaceSettings()
 
 @dataclass(frozen=True, slots=True)
 class WorkspaceView:
-    """A workspace, and its assistants held compactly (``assistants`` reads them): a catalog of
-    many small workspaces holds no dictionary or object of its own per workspace's assistants
-    besides these two fields (see ``Roster``)."""
+    """A workspace, holding its assistants compactly in its last two fields (``Roster``
+    explains them); ``assistants`` reads them."""
 
     id: str
     name: str
