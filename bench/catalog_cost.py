@@ -136,27 +136,35 @@ async def fill(sessions: Any, start: int, stop: int) -> None:
 
 
 def view_bytes(snapshot: Any) -> dict[str, int]:
-    """Bytes per key and per assistant: everything reachable from the keys (assistants)
-    dictionary, each object once; workspace ids are the workspaces' and not counted."""
-    shared = {id(w) for w in snapshot.workspaces}
+    """Bytes per key, per assistant and per workspace: everything reachable from each, each
+    object once (one shared by many, such as a settings object or a name dictionary, counted
+    once). A workspace's id string counts for the workspace; the two fields of a workspace view
+    that hold its assistants count for the assistants."""
+    ws_ids = {id(w) for w in snapshot.workspaces}
 
-    def deep(obj: Any, seen: set[int]) -> int:
-        if obj is None or isinstance(obj, bool) or id(obj) in seen or id(obj) in shared:
+    def deep(obj: Any, seen: set[int], skip: set[int] = ws_ids) -> int:
+        if obj is None or isinstance(obj, bool) or id(obj) in seen or id(obj) in skip:
             return 0
         seen.add(id(obj))
         size = sys.getsizeof(obj)
         if isinstance(obj, dict):
-            size += sum(deep(k, seen) + deep(v, seen) for k, v in obj.items())
+            size += sum(deep(k, seen, skip) + deep(v, seen, skip) for k, v in obj.items())
         elif isinstance(obj, tuple | list):
-            size += sum(deep(v, seen) for v in obj)
+            size += sum(deep(v, seen, skip) for v in obj)
         elif hasattr(obj, "__slots__"):
-            size += sum(deep(getattr(obj, f), seen) for f in obj.__slots__)
+            size += sum(deep(getattr(obj, f), seen, skip) for f in obj.__slots__)
         return size
 
-    assistants = sum(len(v) for v in snapshot.assistants.values())
+    views = list(snapshot.workspaces.values())
+    held: set[int] = set()
+    slots = 2 * 8  # a view's two pointers to its assistants' fields
+    assistants = sum(slots + deep(v.roster_at, held) + deep(v.roster_rows, held) for v in views)
+    n_assistants = sum(len(v.assistants) for v in views)
+    workspaces = deep(snapshot.workspaces, set(held), set()) - slots * len(views)
     return {
         "bytes_per_key": deep(snapshot.keys, set()) // max(1, len(snapshot.keys)),
-        "bytes_per_assistant": deep(snapshot.assistants, set()) // max(1, assistants),
+        "bytes_per_assistant": assistants // max(1, n_assistants),
+        "bytes_per_workspace": workspaces // max(1, len(views)),
     }
 
 
@@ -202,7 +210,7 @@ async def measure(
                     id=f"key_new_{size}_{n}",
                     workspace_id=f"ws_{size // 2}",
                     name=f"new{n}",
-                    key_hash=f"new{size:09d}{n:052d}",
+                    key_hash=f"fee{size:09d}{n:052d}",
                     key_prefix="jk-",
                 )
             )

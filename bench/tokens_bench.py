@@ -38,6 +38,7 @@ from junction.config.snapshot import (  # noqa: E402
     ModelInfo,
     ProviderRuntime,
     Snapshot,
+    WorkspaceSettings,
     WorkspaceView,
 )
 from junction.core.call import Call  # noqa: E402
@@ -119,7 +120,7 @@ async def bench_assembly(counter: TokenCounter, rounds: int) -> None:
         config = ProviderConfig(name="p", kind="openai", base_url="http://127.0.0.1:9/v1")
         provider = ProviderRuntime(config, OpenAIProvider(config), {"m": ModelInfo("m", 32768)})
         snapshot = Snapshot(providers={"p": provider})
-        key = KeyView("key_1", "ws_1", "k", None, False, None, None, "key_1")
+        key = KeyView("key_1", "ws_1")
         settings = AssistantSettings("", ("p/m",), (), "You are concise.", "on", None, 0, None)
         assistant = AssistantView("a", "ws_1", "bot", 0, settings)
         state = await store.open("ws_1", "key_1", "c", "bot")
@@ -141,7 +142,7 @@ async def bench_assembly(counter: TokenCounter, rounds: int) -> None:
             served_by: AssistantView = assistant,
         ) -> tuple[float, float]:
             samples = []
-            workspace = WorkspaceView("ws_1", "w", window, None, None, None, None, None)
+            workspace = WorkspaceView("ws_1", "w", WorkspaceSettings(token_context_window=window))
             for i in range(rounds):
                 if fresh is not None:
                     messages = fresh[i]

@@ -301,7 +301,7 @@ async def writer_throughput(db: str, pg: str, rundir: Path, batches: int) -> dic
         url = pg.replace("postgresql://", "postgresql+asyncpg://") + "/" + name
     engine = create_engine(url)
     await migrate(engine)
-    workspace = WorkspaceView("ws", "bench", None, None, None, None, None, None)
+    workspace = WorkspaceView("ws", "bench")
     snapshot = Snapshot()
 
     def batch(tag: str, b: int) -> list[tuple[Any, ...]]:

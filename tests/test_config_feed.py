@@ -5,6 +5,7 @@ that holds half of a change."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,8 +32,9 @@ Providers = dict[str, ProviderRuntime]
 def _consistent(snap: Snapshot) -> None:
     """What no reader may ever see: a key or assistant whose workspace is not there."""
     assert all(k.workspace_id in snap.workspaces for k in snap.keys.values())
-    assert set(snap.assistants) == set(snap.workspaces)
-    assert all(a.workspace_id == ws for ws, by in snap.assistants.items() for a in by.values())
+    assert all(
+        a.workspace_id == w for w, v in snap.workspaces.items() for a in v.assistants.values()
+    )
 
 
 class Writer:
@@ -54,9 +56,19 @@ class Writer:
             return entries[-1].seq if entries else None
 
 
+def _h(name: str) -> bytes:
+    """A test key's digest (as the catalog looks it up; stored as its hex)."""
+    return hashlib.sha256(name.encode()).digest()
+
+
 def _key(kid: str, ws: str, parent: str | None = None) -> m.ApiKey:
     return m.ApiKey(
-        id=kid, workspace_id=ws, name=kid, key_hash="h-" + kid, key_prefix="jk", rotated_from=parent
+        id=kid,
+        workspace_id=ws,
+        name=kid,
+        key_hash=_h(kid).hex(),
+        key_prefix="jk",
+        rotated_from=parent,
     )
 
 
@@ -86,34 +98,34 @@ async def test_changes_apply_by_the_rows_they_touched(
         await catalog.catch_up()
         first = catalog.snapshot
         assert catalog.applied == 3 and catalog.full_reloads == 1
-        assert first.keys["h-k1"].workspace_id == "ws_a"
-        assert first.keys["h-k1"].expires_at == expires.timestamp()
-        bot = first.assistants["ws_a"]["bot"]
+        assert first.keys[_h("k1")].workspace_id == "ws_a"
+        assert first.keys[_h("k1")].expires_at == expires.timestamp()
+        bot = first.roster("ws_a")["bot"]
         assert bot.model == ("p/m",) and bot.fallbacks == ("p/f",)
         assert abs(bot.created - time.time()) < 300
         _consistent(first)
         fresh = Catalog(catalog._settings, db, SecretBox(b"s" * 32))
         await fresh.reload()
-        assert fresh.snapshot.keys == first.keys and fresh.snapshot.assistants == first.assistants
+        assert fresh.snapshot.keys == first.keys and fresh.snapshot.workspaces == first.workspaces
         await fresh.close()
 
-        # A rename touches one assistant: the other dictionaries are shared, not rebuilt.
+        # A rename touches one assistant: the keys are shared, not rebuilt.
         await writer.write(
             m.Assistant(id="as_1", workspace_id="ws_a", name="helper", model=["p/n"])
         )
         await catalog.catch_up()
         second = catalog.snapshot
         assert second is not first and catalog.full_reloads == 1
-        assert "bot" not in second.assistants["ws_a"]
-        assert second.assistants["ws_a"]["helper"].model == ("p/n",)
-        assert second.keys is first.keys and second.workspaces is first.workspaces
-        assert first.assistants["ws_a"]["bot"].model == ("p/m",), "the old snapshot unchanged"
+        assert "bot" not in second.roster("ws_a")
+        assert second.roster("ws_a")["helper"].model == ("p/n",)
+        assert second.keys is first.keys and second.providers is first.providers
+        assert first.roster("ws_a")["bot"].model == ("p/m",), "the old snapshot unchanged"
 
         # A workspace deleted: its keys and assistants go with it, in the same snapshot.
         await writer.write(delete=(m.Workspace(id="ws_a", name="a"),))
         await catalog.catch_up()
         third = catalog.snapshot
-        assert "ws_a" not in third.workspaces and "h-k1" not in third.keys
+        assert "ws_a" not in third.workspaces and _h("k1") not in third.keys
         _consistent(third)
         assert catalog.full_reloads == 1
     finally:
@@ -168,7 +180,7 @@ async def test_missed_pruned_entries_mean_a_full_reload(
 
         await writer.write(_key("late", "ws_p"))
         await catalog.catch_up()
-        assert "h-late" in catalog.snapshot.keys and catalog.full_reloads == 2
+        assert _h("late") in catalog.snapshot.keys and catalog.full_reloads == 2
     finally:
         await catalog.close()
 
@@ -214,7 +226,7 @@ async def test_the_writer_applies_what_it_read_in_its_own_transaction(
         await catalog.catch_up(seq + 1, prepared)
         assert catalog.snapshot is not prepared.snapshot
         assert catalog.snapshot.workspaces["ws_w"].max_tokens == 7
-        assert "h-kw" in catalog.snapshot.keys
+        assert _h("kw") in catalog.snapshot.keys
         _consistent(catalog.snapshot)
     finally:
         await catalog.close()
@@ -241,14 +253,14 @@ async def test_start_up_serves_keys_before_the_full_load_without_a_read_per_requ
         await gate.wait()
         return await full_load(port, runtime_for)
 
-    reads: list[str] = []
+    reads: list[bytes] = []
     point_reads = load_module.workspace_of_key
 
     async def counted(
-        conn: Conn, providers: Providers, key_hash: str, runtime_for: RuntimeFor
+        conn: Conn, providers: Providers, digest: bytes, runtime_for: RuntimeFor
     ) -> Snapshot | None:
-        reads.append(key_hash)
-        return await point_reads(conn, providers, key_hash, runtime_for)
+        reads.append(digest)
+        return await point_reads(conn, providers, digest, runtime_for)
 
     monkeypatch.setattr(catalog_module, "load_all", held_load)
     monkeypatch.setattr(catalog_module, "workspace_of_key", counted)
@@ -257,16 +269,16 @@ async def test_start_up_serves_keys_before_the_full_load_without_a_read_per_requ
         await catalog.open()
         assert not catalog.loaded and catalog.snapshot.keys == {}
 
-        warmed = await asyncio.gather(*(catalog.warm("h-kws_a") for _ in range(10)))
-        assert reads == ["h-kws_a"], "concurrent requests share one read"
+        warmed = await asyncio.gather(*(catalog.warm(_h("kws_a")) for _ in range(10)))
+        assert reads == [_h("kws_a")], "concurrent requests share one read"
         snap = warmed[-1]
-        assert set(snap.keys) == {"h-kws_a"} and set(snap.workspaces) == {"ws_a"}
-        assert snap.assistants["ws_a"]["bot"].model == ("p/m",)
+        assert set(snap.keys) == {_h("kws_a")} and set(snap.workspaces) == {"ws_a"}
+        assert snap.roster("ws_a")["bot"].model == ("p/m",)
         _consistent(snap)
-        await catalog.warm("h-kws_a")
-        await catalog.warm("h-nobody")
-        await catalog.warm("h-nobody")
-        assert reads == ["h-kws_a", "h-nobody"], "a known or unknown key is read once"
+        await catalog.warm(_h("kws_a"))
+        await catalog.warm(_h("nobody"))
+        await catalog.warm(_h("nobody"))
+        assert reads == [_h("kws_a"), _h("nobody")], "a known or unknown key is read once"
 
         # A change while warming: what was warmed may be stale, so it is read again.
         revoked = _key("kws_a", "ws_a")
@@ -275,17 +287,17 @@ async def test_start_up_serves_keys_before_the_full_load_without_a_read_per_requ
         follow = asyncio.create_task(catalog.catch_up(seq))  # waits for the full load
         await asyncio.sleep(0)
         assert catalog.snapshot.keys == {}
-        assert (await catalog.warm("h-kws_a")).keys["h-kws_a"].revoked
+        assert (await catalog.warm(_h("kws_a"))).keys[_h("kws_a")].revoked
 
         gate.set()
         await follow
         await catalog.wait_loaded()
-        assert catalog.loaded and set(catalog.snapshot.keys) == {"h-kws_a", "h-kws_b"}
+        assert catalog.loaded and set(catalog.snapshot.keys) == {_h("kws_a"), _h("kws_b")}
         _consistent(catalog.snapshot)
         count = len(reads)
         for _ in range(5):
-            await catalog.warm("h-nobody")
-            await catalog.warm("h-other")
+            await catalog.warm(_h("nobody"))
+            await catalog.warm(_h("other"))
         assert len(reads) == count, "after the full load, no request reads the database"
     finally:
         gate.set()
@@ -304,12 +316,12 @@ async def test_warm_reads_are_bounded_while_loading(
         await gate.wait()
         return await full_load(port, runtime_for)
 
-    reads: list[str] = []
+    reads: list[bytes] = []
 
     async def stuck(
-        conn: Conn, providers: Providers, key_hash: str, runtime_for: RuntimeFor
+        conn: Conn, providers: Providers, digest: bytes, runtime_for: RuntimeFor
     ) -> Snapshot | None:
-        reads.append(key_hash)
+        reads.append(digest)
         await slow.wait()
         return None
 
@@ -318,7 +330,7 @@ async def test_warm_reads_are_bounded_while_loading(
     catalog = Catalog(Settings(data_dir=tmp_path), db, SecretBox(b"s" * 32))
     try:
         await catalog.open()
-        flood = [asyncio.create_task(catalog.warm(f"h-x{i}")) for i in range(50)]
+        flood = [asyncio.create_task(catalog.warm(_h(f"x{i}"))) for i in range(50)]
         await asyncio.sleep(0.05)
         assert len(reads) == catalog_module.WARM_READS
         gate.set()

@@ -117,8 +117,8 @@ async def test_catalog_loads_snapshot_and_decrypts_credentials(
         assert snap.providers["vllm"].config.headers == {"X-Team": "a"}
         assert snap.providers["vllm"].config.tls_verify is False
         assert snap.providers["vllm"].models["Qwen/Qwen3"].context_length == 32768
-        assert snap.keys[box.hash_key("jk-a")].workspace_id == "ws_1"
-        assert snap.assistants["ws_1"]["bot"].model == ("vllm/Qwen/Qwen3",)
+        assert snap.keys[box.key_digest("jk-a")].workspace_id == "ws_1"
+        assert snap.roster("ws_1")["bot"].model == ("vllm/Qwen/Qwen3",)
         client = snap.providers["vllm"].client
         await catalog.reload()
         assert catalog.snapshot.providers["vllm"].client is client, "unchanged provider reused"

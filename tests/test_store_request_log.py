@@ -16,14 +16,20 @@ from junction.accounting.queries import LogFilter, log_page
 from junction.accounting.retention import Retention, purge_before
 from junction.accounting.usage import usage
 from junction.accounting.writer import LogWriter
-from junction.config.snapshot import ModelInfo, ProviderRuntime, Snapshot, WorkspaceView
+from junction.config.snapshot import (
+    ModelInfo,
+    ProviderRuntime,
+    Snapshot,
+    WorkspaceSettings,
+    WorkspaceView,
+)
 from junction.core.call import Call
 from junction.errors import QuotaExceeded
 from junction.store import models as m
 from junction.store.db import create_engine, migrate, session_factory
 from junction.store.serving_db import Database, open_database
 
-WS = WorkspaceView("ws_1", "team", None, None, None, None, 100, None)
+WS = WorkspaceView("ws_1", "team", WorkspaceSettings(monthly_token_budget=100))
 
 
 def priced_snapshot() -> Snapshot:

@@ -41,11 +41,11 @@ def require_admin(request: Request, rt: Annotated[Runtime, Depends(get_runtime)]
             f"Too many wrong admin keys from your address; try again in {wait} s.",
             headers={"Retry-After": str(wait)},
         )
-    hashed = rt.box.hash_key(token)
-    if same_secret(hashed, rt.admin_key_hash):
+    digest = rt.box.key_digest(token)
+    if same_secret(digest.hex(), rt.admin_key_hash):
         return rt
     rt.login_failures.failed(address)
-    if hashed in rt.catalog.snapshot.keys:
+    if digest in rt.catalog.snapshot.keys:
         raise PermissionDenied("Workspace API keys cannot use the admin API.")
     raise AuthenticationFailed("Incorrect admin key provided.")
 

@@ -38,7 +38,7 @@ from junction.config.snapshot import (
     ProviderRuntime,
     Snapshot,
 )
-from junction.gc_tuning import freeze_startup_heap, paused_collector
+from junction.gc_tuning import freeze_startup_heap, paused_collector, return_free_memory
 from junction.providers.base import Provider, ProviderConfig, UpstreamLimits
 from junction.providers.registry import provider_class
 from junction.security.secrets import SecretBox
@@ -104,8 +104,8 @@ class Catalog:
         self.loaded = False  # the whole catalog is in the snapshot (else: only warmed keys)
         self._loaded = asyncio.Event()
         self._loading: asyncio.Task[None] | None = None
-        self._warming: dict[str, asyncio.Task[None]] = {}  # key hash -> its read in flight
-        self._unknown: set[str] = set()  # key hashes read and not found, while warming
+        self._warming: dict[bytes, asyncio.Task[None]] = {}  # key digest -> its read in flight
+        self._unknown: set[bytes] = set()  # key digests read and not found, while warming
         self._generation = 0  # bumped when a change makes warmed views possibly stale
         self._limits = UpstreamLimits(
             settings.upstream_max_body_bytes,
@@ -135,10 +135,11 @@ class Catalog:
             "configuration loaded: %d workspaces, %d keys, %d assistants in %.1f s",
             len(snap.workspaces),
             len(snap.keys),
-            sum(len(by_name) for by_name in snap.assistants.values()),
+            sum(len(ws.assistants) for ws in snap.workspaces.values()),
             time.monotonic() - started,
         )
         freeze_startup_heap()
+        return_free_memory()
         await self.catch_up()  # changes committed while it loaded
 
     async def wait_loaded(self) -> None:
@@ -161,37 +162,36 @@ class Catalog:
         self._loaded.set()
         self._unknown.clear()
 
-    async def warm(self, key_hash: str) -> Snapshot:
+    async def warm(self, digest: bytes) -> Snapshot:
         """Before the full load is in: the snapshot, with this key's workspace in it when the
         key exists (module docstring). A no-op once the full load is in."""
-        if self.loaded or key_hash in self.snapshot.keys or key_hash in self._unknown:
+        if self.loaded or digest in self.snapshot.keys or digest in self._unknown:
             return self.snapshot
-        pending = self._warming.get(key_hash)
+        pending = self._warming.get(digest)
         if pending is None:
             if len(self._warming) >= WARM_READS:
                 await self._loaded.wait()
                 return self.snapshot
-            pending = asyncio.create_task(self._warm_one(key_hash), name="catalog-warm")
-            self._warming[key_hash] = pending
-            pending.add_done_callback(lambda _: self._warming.pop(key_hash, None))
+            pending = asyncio.create_task(self._warm_one(digest), name="catalog-warm")
+            self._warming[digest] = pending
+            pending.add_done_callback(lambda _: self._warming.pop(digest, None))
         await asyncio.shield(pending)
         return self.snapshot
 
-    async def _warm_one(self, key_hash: str) -> None:
+    async def _warm_one(self, digest: bytes) -> None:
         generation = self._generation
-        part = await workspace_of_key(self._db, self.snapshot.providers, key_hash, self._runtime)
+        part = await workspace_of_key(self._db, self.snapshot.providers, digest, self._runtime)
         if self.loaded or generation != self._generation:
             return  # the full load is in, or a change came meanwhile: the next request reads
         if part is None:
             if len(self._unknown) < WARM_UNKNOWN_MAX:
-                self._unknown.add(key_hash)
+                self._unknown.add(digest)
             return
         now = self.snapshot  # merged without an await: no other warm-up is lost
         self.snapshot = Snapshot(
             now.providers,
             now.workspaces | part.workspaces,
             now.keys | part.keys,
-            now.assistants | part.assistants,
         )
 
     async def prepare(self, session: AsyncSession, entries: list[feed.Entry]) -> Prepared | None:

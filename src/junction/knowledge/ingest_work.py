@@ -130,7 +130,7 @@ class FileWork:
                 f"the file makes {len(chunks)} chunks, more than the limit of "
                 f"{s.knowledge_max_file_chunks} (knowledge_max_file_chunks); split it"
             )
-        assistant = self._catalog.snapshot.assistants.get(workspace_id, {}).get(name)
+        assistant = self._catalog.snapshot.roster(workspace_id).get(name)
         if assistant is None:  # not in this replica's configuration yet: later
             raise Retry(f"the assistant '{name}' is not loaded yet")
         try:

@@ -45,9 +45,8 @@ class Knowledge:
         await self._rt.catalog.wait_loaded()
         assistants = [
             a
-            for per in self._rt.catalog.snapshot.assistants.values()
-            for a in per.values()
-            if a.knowledge_version
+            for ws in self._rt.catalog.snapshot.workspaces.values()
+            for a in ws.assistants.with_knowledge()
         ]
         if not assistants:
             return  # numpy stays unloaded until a file is uploaded
@@ -81,16 +80,19 @@ class Knowledge:
             await rt.catalog.catch_up(entries[-1].seq)
 
     async def _refresh(self) -> None:
-        """After each ingestion sweep (at least every poll): forget deleted assistants, and load
-        the vectors of those whose knowledge changed (here or on another replica), so that the
-        first question after a change rarely waits for the load."""
+        """After each ingestion sweep (at least every poll): forget the vectors of assistants
+        deleted or left without knowledge, and load those whose knowledge changed (here or on
+        another replica), so that the first question after a change rarely waits for the load.
+        Only the assistants with knowledge are looked at closely: the others cost no object."""
         if not self._rt.catalog.loaded:
             return  # pruning against a partly loaded catalog would forget loaded vectors
-        assistants = [
-            a for per in self._rt.catalog.snapshot.assistants.values() for a in per.values()
+        with_knowledge = [
+            a
+            for ws in self._rt.catalog.snapshot.workspaces.values()
+            for a in ws.assistants.with_knowledge()
         ]
-        self.index.prune({a.id for a in assistants})
-        stale = [a for a in assistants if a.knowledge_version and not self.index.current(a)]
+        self.index.prune({a.id for a in with_knowledge})
+        stale = [a for a in with_knowledge if not self.index.current(a)]
         if stale:
             await asyncio.to_thread(importlib.import_module, "numpy")  # once, off the loop
         for assistant in stale:

@@ -55,8 +55,13 @@ class SecretBox:
         self._credential_key = base64.urlsafe_b64encode(_derive(root, b"junction/credentials"))
         self._cipher: Fernet | None = None
 
+    def key_digest(self, key: str) -> bytes:
+        """What the catalog looks a key up by: 32 bytes, half the memory of its hex form."""
+        return hmac.digest(self._hash_key, key.encode(), "sha256")
+
     def hash_key(self, key: str) -> str:
-        return hmac.digest(self._hash_key, key.encode(), "sha256").hex()
+        """The key's hash as stored (hex)."""
+        return self.key_digest(key).hex()
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet().encrypt(plaintext.encode()).decode()
