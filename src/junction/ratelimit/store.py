@@ -65,12 +65,10 @@ def usage(
         reset_in = 0.0
     # The previous minute's weight loses one unit every 60 / previous seconds; the current
     # minute's count starts to lose weight once it becomes the previous one.
-    waits = []
+    next_in = max(0.0, current_ttl - WINDOW_SECONDS) if current else 0.0
     if previous:
-        waits.append(previous_ttl % (WINDOW_SECONDS / previous))
-    if current:
-        waits.append(max(0.0, current_ttl - WINDOW_SECONDS))
-    next_in = min(waits, default=0.0)
+        weight_wait = previous_ttl % (WINDOW_SECONDS / previous)
+        next_in = min(next_in, weight_wait) if current else weight_wait
     return Usage(remaining, reset_in, next_in)
 
 
@@ -106,6 +104,12 @@ class LocalWindows:
         return (count, 0) if at == minute - 1 else (0, 0)
 
     async def read(self, windows: Sequence[Window]) -> list[Usage]:
+        return self.read_now(windows)
+
+    async def take(self, windows: Sequence[Window], costs: Sequence[int]) -> list[bool]:
+        return self.take_now(windows, costs)
+
+    def read_now(self, windows: Sequence[Window]) -> list[Usage]:
         now = self._clock()
         minute, into = divmod(now, WINDOW_SECONDS)
         out = []
@@ -115,7 +119,7 @@ class LocalWindows:
             out.append(usage(w, previous, previous_ttl, current, 2 * WINDOW_SECONDS - into))
         return out
 
-    async def take(self, windows: Sequence[Window], costs: Sequence[int]) -> list[bool]:
+    def take_now(self, windows: Sequence[Window], costs: Sequence[int]) -> list[bool]:
         now = self._clock()
         minute_f, into = divmod(now, WINDOW_SECONDS)
         minute = int(minute_f)
@@ -131,6 +135,33 @@ class LocalWindows:
             self._counts[w.key] = (minute, current + cost, previous)
             out.append(True)
         return out
+
+    def charge_now(
+        self, windows: Sequence[Window], costs: Sequence[int]
+    ) -> tuple[list[Usage], bool]:
+        """``read`` then ``take`` in one pass at one clock reading: every window's usage
+        before the charge, and whether all had room (then all are charged; else none is)."""
+        now = self._clock()
+        minute_f, into = divmod(now, WINDOW_SECONDS)
+        minute = int(minute_f)
+        if minute != self._swept:
+            self._sweep(minute)
+        counts = self._counts
+        previous_ttl = WINDOW_SECONDS - into
+        current_ttl = 2 * WINDOW_SECONDS - into
+        stats = []
+        room = True
+        for w, cost in zip(windows, costs, strict=True):
+            previous, current = self._counted(w.key, minute)
+            stat = usage(w, previous, previous_ttl if previous else 0.0, current, current_ttl)
+            stats.append(stat)
+            if stat.remaining < cost:
+                room = False
+        if room:
+            for w, cost in zip(windows, costs, strict=True):
+                previous, current = self._counted(w.key, minute)
+                counts[w.key] = (minute, current + cost, previous)
+        return stats, room
 
     def _sweep(self, minute: int) -> None:
         """Drop the counters of keys idle for two minutes (once a minute: the dict stays the
@@ -175,7 +206,7 @@ class CounterStore:
         timeout: float = 0.5,
         retry_seconds: float = 5.0,
     ) -> None:
-        self.local: Windows = LocalWindows()
+        self.local = LocalWindows()
         self.shared: Windows | None = None
         self._redis: RedisStorage | None = None
         self._down = _DOWN

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 SECRET_FILE = "secret.key"
 KEY_PREFIX = "jk-"
+MAX_CACHED_HASHES = 4096
 
 
 def load_root_secret(settings: Settings) -> bytes:
@@ -54,9 +55,18 @@ class SecretBox:
         self._hash_key = _derive(root, b"junction/api-key-hash")
         self._credential_key = base64.urlsafe_b64encode(_derive(root, b"junction/credentials"))
         self._cipher: Fernet | None = None
+        # Every data-plane request hashes its key: the hashes of the keys seen last are kept
+        # (a bounded number; unknown keys too, so the map is emptied when it fills).
+        self._hashes: dict[str, str] = {}
 
     def hash_key(self, key: str) -> str:
-        return hmac.digest(self._hash_key, key.encode(), "sha256").hex()
+        hashes = self._hashes
+        found = hashes.get(key)
+        if found is None:
+            if len(hashes) >= MAX_CACHED_HASHES:
+                hashes.clear()
+            found = hashes[key] = hmac.digest(self._hash_key, key.encode(), "sha256").hex()
+        return found
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet().encrypt(plaintext.encode()).decode()
