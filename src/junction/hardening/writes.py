@@ -72,6 +72,12 @@ class GatheringTransport:
         self.flush()
         self._transport.write_eof()
 
+    def is_closing(self) -> bool:  # asked on every response: not through __getattr__
+        return self._transport.is_closing()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._transport.get_extra_info(name, default)
+
     def get_write_buffer_size(self) -> int:
         return self._transport.get_write_buffer_size() + self._size
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from junction.core.call import Call
 from junction.errors import RateLimited
 from junction.ratelimit.headers import add_window_headers, retry_after
-from junction.ratelimit.store import CounterStore, LocalWindows, Usage, Window, Windows
+from junction.ratelimit.store import CounterStore, Usage, Window, Windows
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +66,14 @@ class Limits:
     """A call's limits as the limiter uses them, worked out once per workspace and key view
     (the views are immutable: a changed limit comes as a new view)."""
 
-    __slots__ = ("key", "rules", "token_rules", "windows", "workspace")
+    __slots__ = ("key", "rules", "token_rules", "token_windows", "windows", "workspace")
 
     def __init__(self, call: Call) -> None:
         self.workspace, self.key = call.workspace, call.key  # held: their ids stay theirs
         self.rules = rules_for(call)
         self.windows = [r.window for r in self.rules]
         self.token_rules = tuple(r for r in self.rules if r.kind == "tokens")
+        self.token_windows = [r.window for r in self.token_rules]
 
 
 MAX_CACHED_LIMITS = 4096
@@ -155,11 +156,12 @@ class RateLimits:
         extra = used - admission.tokens_charged
         if extra <= 0:
             return
-        token_rules = self.limits(call).token_rules
+        limits = self.limits(call)
+        token_rules = limits.token_rules
         if not token_rules:
             return
         if self.store.shared is None:  # in-process: settled at once, nothing to wait for
-            _settle_now(self.store.local, token_rules, extra)
+            self.store.local.top_up_now(limits.token_windows, extra)
             return
         self._owed[token_rules] = self._owed.get(token_rules, 0) + extra
         if self._settler is None or self._settler.done():
@@ -191,16 +193,6 @@ class RateLimits:
         if self._settler is not None:
             await asyncio.gather(self._settler, return_exceptions=True)
         await self.store.close()
-
-
-def _settle_now(local: LocalWindows, rules: tuple[Rule, ...], extra: int) -> None:
-    """``_settle`` on the in-process counters."""
-    windows = [r.window for r in rules]
-    stats = local.read_now(windows)
-    chosen = [(w, min(extra, s.remaining)) for w, s in zip(windows, stats, strict=True)]
-    chosen = [(w, c) for w, c in chosen if c > 0]
-    if chosen:
-        local.take_now([w for w, _ in chosen], [c for _, c in chosen])
 
 
 def _add_headers(

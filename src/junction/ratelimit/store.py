@@ -163,6 +163,21 @@ class LocalWindows:
                 counts[w.key] = (minute, current + cost, previous)
         return stats, room
 
+    def top_up_now(self, windows: Sequence[Window], extra: int) -> None:
+        """Charge ``extra`` to each window, or as much of it as the window has room for."""
+        now = self._clock()
+        minute_f, into = divmod(now, WINDOW_SECONDS)
+        minute = int(minute_f)
+        if minute != self._swept:
+            self._sweep(minute)
+        previous_ttl = WINDOW_SECONDS - into
+        for w in windows:
+            previous, current = self._counted(w.key, minute)
+            room = w.limit - math.floor(previous * previous_ttl / WINDOW_SECONDS + current)
+            cost = min(extra, room)
+            if cost > 0:
+                self._counts[w.key] = (minute, current + cost, previous)
+
     def _sweep(self, minute: int) -> None:
         """Drop the counters of keys idle for two minutes (once a minute: the dict stays the
         size of the keys in use)."""
