@@ -160,6 +160,8 @@ class ChatTurn:
             for choice in choices:
                 if isinstance(choice, dict) and isinstance(choice.get("message"), dict):
                     thinking.strip_message(choice["message"])
+        if self.state is None:  # nothing to store into
+            return self.stored
         if choices and isinstance(choices[0], dict):
             return self._store(answer_message(choices[0].get("message")))
         return None

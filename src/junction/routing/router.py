@@ -66,6 +66,9 @@ class Router:
         self.health = health or HealthBoard()
         self.in_flight: dict[str, int] = {}
         self._turn = 0
+        self._resolved_in: Snapshot | None = None
+        # id(assistant) -> (assistant, pool, fallbacks), for the snapshot ``_resolved_in``
+        self._resolved: dict[int, tuple[AssistantView, list[Deployment], list[Deployment]]] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Router:
@@ -85,13 +88,24 @@ class Router:
         return cls(policy, health)
 
     def groups(self, snapshot: Snapshot, assistant: AssistantView) -> list[list[Deployment]]:
-        pool = [d for ref in assistant.model if (d := deployment(snapshot, ref)) is not None]
+        pool, fallbacks = self._deployments(snapshot, assistant)
         groups = [self._balanced(pool)] if pool else []
-        for ref in assistant.fallbacks:
-            found = deployment(snapshot, ref)
-            if found is not None:
-                groups.append([found])
+        groups.extend([found] for found in fallbacks)
         return groups
+
+    def _deployments(
+        self, snapshot: Snapshot, assistant: AssistantView
+    ) -> tuple[list[Deployment], list[Deployment]]:
+        """The assistant's pool and fallbacks as deployments, worked out once per snapshot
+        (snapshots and their views are immutable: a change comes as a new snapshot)."""
+        if self._resolved_in is not snapshot:
+            self._resolved_in, self._resolved = snapshot, {}
+        found = self._resolved.get(id(assistant))
+        if found is None or found[0] is not assistant:
+            pool = [d for ref in assistant.model if (d := deployment(snapshot, ref)) is not None]
+            fallbacks = [d for ref in assistant.fallbacks if (d := deployment(snapshot, ref))]
+            found = self._resolved[id(assistant)] = (assistant, pool, fallbacks)
+        return found[1], found[2]
 
     def _balanced(self, pool: list[Deployment]) -> list[Deployment]:
         """Fewest in flight first; equal ones take turns, so that idle pools spread too."""
