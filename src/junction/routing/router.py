@@ -298,15 +298,31 @@ async def prefetch(chunks: AsyncIterator[T]) -> AsyncIterator[T]:
         first = await anext(chunks)
     except StopAsyncIteration:
         raise UpstreamMalformed("the upstream ended the stream before sending anything") from None
-    return _chain(first, chunks)
+    return Prefetched(first, chunks)
 
 
-async def _chain(first: T, rest: AsyncIterator[T]) -> AsyncIterator[T]:
-    try:
-        yield first
-        async for item in rest:
-            yield item
-    finally:
-        aclose = getattr(rest, "aclose", None)
+class Prefetched(Generic[T]):
+    """A stream with its first event, already read, put back in front. After that event each
+    step is the stream's own (no generator in between on every event); ``aclose`` closes it."""
+
+    def __init__(self, first: T, rest: AsyncIterator[T]) -> None:
+        self._first: list[T] = [first]
+        self._rest = rest
+
+    def __aiter__(self) -> Prefetched[T]:
+        return self
+
+    def __anext__(self) -> Awaitable[T]:
+        if self._first:
+            return _value(self._first.pop())
+        return self._rest.__anext__()
+
+    async def aclose(self) -> None:
+        self._first.clear()
+        aclose = getattr(self._rest, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+async def _value(value: T) -> T:
+    return value
