@@ -18,7 +18,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from limits.aio.storage import RedisStorage
@@ -43,8 +43,7 @@ class Window:
     limit: int
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(NamedTuple):  # a tuple: made several times a request, cheaper than a dataclass
     remaining: int
     reset_in: float  # seconds until nothing counted so far counts any more
     next_in: float  # seconds until at least one more unit fits
