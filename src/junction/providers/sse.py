@@ -25,23 +25,18 @@ async def lines(
     pending: list[bytes] = []  # pieces of the line not finished yet
     size = 0
     async for piece in response.content.iter_any():
-        start = 0
-        done: list[bytes] = []
-        while (end := piece.find(b"\n", start)) >= 0:
-            if pending:
-                pending.append(piece[start:end])
-                line = b"".join(pending)
-                pending, size = [], 0
-            else:
-                line = piece[start:end]
-            if len(line) > limit:
-                if done:  # what came before the line is delivered first
-                    yield done
-                raise _too_long(config)
-            done.append(line)
-            start = end + 1
-        if start < len(piece):
-            rest = piece[start:] if start else piece
+        done = piece.split(b"\n")  # one pass in C; a piece without a line end is not copied
+        rest = done.pop()  # after the last line end: the start of a line still to come
+        if done and pending:
+            pending.append(done[0])
+            done[0] = b"".join(pending)
+            pending, size = [], 0
+        if done and max(map(len, done)) > limit:
+            first = next(i for i, line in enumerate(done) if len(line) > limit)
+            if first:  # what came before the line is delivered first
+                yield done[:first]
+            raise _too_long(config)
+        if rest:
             size += len(rest)
             if size > limit:
                 if done:
