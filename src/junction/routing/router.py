@@ -67,8 +67,10 @@ class Router:
         self.in_flight: dict[str, int] = {}
         self._turn = 0
         self._resolved_in: Snapshot | None = None
-        # id(assistant) -> (assistant, pool, fallbacks), for the snapshot ``_resolved_in``
-        self._resolved: dict[int, tuple[AssistantView, list[Deployment], list[Deployment]]] = {}
+        # (pool refs, fallback refs) -> (pool, fallbacks), for the snapshot ``_resolved_in``
+        self._resolved: dict[
+            tuple[tuple[str, ...], tuple[str, ...]], tuple[list[Deployment], list[Deployment]]
+        ] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Router:
@@ -97,15 +99,16 @@ class Router:
         self, snapshot: Snapshot, assistant: AssistantView
     ) -> tuple[list[Deployment], list[Deployment]]:
         """The assistant's pool and fallbacks as deployments, worked out once per snapshot
-        (snapshots and their views are immutable: a change comes as a new snapshot)."""
+        (snapshots are immutable: a change comes as a new one) and per pool and fallbacks."""
         if self._resolved_in is not snapshot:
             self._resolved_in, self._resolved = snapshot, {}
-        found = self._resolved.get(id(assistant))
-        if found is None or found[0] is not assistant:
+        refs = (assistant.model, assistant.fallbacks)
+        found = self._resolved.get(refs)
+        if found is None:
             pool = [d for ref in assistant.model if (d := deployment(snapshot, ref)) is not None]
             fallbacks = [d for ref in assistant.fallbacks if (d := deployment(snapshot, ref))]
-            found = self._resolved[id(assistant)] = (assistant, pool, fallbacks)
-        return found[1], found[2]
+            found = self._resolved[refs] = (pool, fallbacks)
+        return found
 
     def _balanced(self, pool: list[Deployment]) -> list[Deployment]:
         """Fewest in flight first; equal ones take turns, so that idle pools spread too."""
