@@ -41,13 +41,14 @@ sys.path.insert(0, str(BENCH.parent / "src"))
 
 from sqlalchemy import insert  # noqa: E402
 
-from junction.config import feed  # noqa: E402
+from junction.config import feed_record  # noqa: E402
 from junction.config.catalog import Catalog  # noqa: E402
 from junction.config.load import load_all  # noqa: E402
 from junction.security.secrets import SecretBox  # noqa: E402
 from junction.settings import Settings  # noqa: E402
 from junction.store import models as m  # noqa: E402
 from junction.store.db import create_engine, migrate, session_factory  # noqa: E402
+from junction.store.serving_db import open_database  # noqa: E402
 
 SECRET = b"catalog-cost-secret-32-bytes-...."
 MAIN_RELOAD = """
@@ -56,12 +57,12 @@ from pathlib import Path
 from junction.config.catalog import Catalog
 from junction.security.secrets import SecretBox
 from junction.settings import Settings
-from junction.store.db import create_engine, session_factory
+from junction.store.serving_db import open_database
 
 async def main():
-    engine = create_engine(sys.argv[1])
+    db = open_database(sys.argv[1])
     settings = Settings(data_dir=Path(sys.argv[2]))
-    catalog = Catalog(settings, session_factory(engine), SecretBox(SECRET_HERE))
+    catalog = Catalog(settings, db, SecretBox(SECRET_HERE))
     await catalog.reload()
     cpu, wall = [], []
     for _ in range(3):
@@ -70,7 +71,7 @@ async def main():
         cpu.append(time.process_time() - c)
         wall.append(time.perf_counter() - w)
     await catalog.close()
-    await engine.dispose()
+    await db.close()
     print(json.dumps({"cpu_ms": sorted(cpu)[1] * 1000, "wall_ms": sorted(wall)[1] * 1000}))
 
 asyncio.run(main())
@@ -135,27 +136,35 @@ async def fill(sessions: Any, start: int, stop: int) -> None:
 
 
 def view_bytes(snapshot: Any) -> dict[str, int]:
-    """Bytes per key and per assistant: everything reachable from the keys (assistants)
-    dictionary, each object once; workspace ids are the workspaces' and not counted."""
-    shared = {id(w) for w in snapshot.workspaces}
+    """Bytes per key, per assistant and per workspace: everything reachable from each, each
+    object once (one shared by many, such as a settings object or a name dictionary, counted
+    once). A workspace's id string counts for the workspace; the two fields of a workspace view
+    that hold its assistants count for the assistants."""
+    ws_ids = {id(w) for w in snapshot.workspaces}
 
-    def deep(obj: Any, seen: set[int]) -> int:
-        if obj is None or isinstance(obj, bool) or id(obj) in seen or id(obj) in shared:
+    def deep(obj: Any, seen: set[int], skip: set[int] = ws_ids) -> int:
+        if obj is None or isinstance(obj, bool) or id(obj) in seen or id(obj) in skip:
             return 0
         seen.add(id(obj))
         size = sys.getsizeof(obj)
         if isinstance(obj, dict):
-            size += sum(deep(k, seen) + deep(v, seen) for k, v in obj.items())
+            size += sum(deep(k, seen, skip) + deep(v, seen, skip) for k, v in obj.items())
         elif isinstance(obj, tuple | list):
-            size += sum(deep(v, seen) for v in obj)
+            size += sum(deep(v, seen, skip) for v in obj)
         elif hasattr(obj, "__slots__"):
-            size += sum(deep(getattr(obj, f), seen) for f in obj.__slots__)
+            size += sum(deep(getattr(obj, f), seen, skip) for f in obj.__slots__)
         return size
 
-    assistants = sum(len(v) for v in snapshot.assistants.values())
+    views = list(snapshot.workspaces.values())
+    held: set[int] = set()
+    slots = 2 * 8  # a view's two pointers to its assistants' fields
+    assistants = sum(slots + deep(v.roster_at, held) + deep(v.roster_rows, held) for v in views)
+    n_assistants = sum(len(v.assistants) for v in views)
+    workspaces = deep(snapshot.workspaces, set(held), set()) - slots * len(views)
     return {
         "bytes_per_key": deep(snapshot.keys, set()) // max(1, len(snapshot.keys)),
-        "bytes_per_assistant": deep(snapshot.assistants, set()) // max(1, assistants),
+        "bytes_per_assistant": assistants // max(1, n_assistants),
+        "bytes_per_workspace": workspaces // max(1, len(views)),
     }
 
 
@@ -164,29 +173,28 @@ async def measure(
 ) -> dict[str, Any]:
     engine = create_engine(url)
     sessions = session_factory(engine)
+    db = open_database(url)
     settings = Settings(data_dir=data_dir)
-    writer = Catalog(settings, sessions, SecretBox(SECRET))
-    other = Catalog(settings, sessions, SecretBox(SECRET))
+    writer = Catalog(settings, db, SecretBox(SECRET))
+    other = Catalog(settings, db, SecretBox(SECRET))
     await writer.reload()
     await other.reload()
     row: dict[str, Any] = {"workspaces": size, "keys": 2 * size, "assistants": 3 * size}
 
     async def full() -> None:
-        async with sessions() as s:
-            await load_all(s, writer._runtime)
+        await load_all(db, writer._runtime)
 
     row["load_all"] = await timed(full, 3)
-    async with sessions() as s:
-        row["snapshot"] = view_bytes(await load_all(s, writer._runtime))
+    row["snapshot"] = view_bytes(await load_all(db, writer._runtime))
     counter = iter(range(1_000_000))
 
     async def write() -> None:
         async with sessions() as s:
-            feed.track(s)
+            feed_record.track(s)
             ws = await s.get(m.Workspace, f"ws_{size // 2}")
             assert ws is not None
             ws.max_tokens = next(counter) + 1
-            entries = await feed.record(s, 10_000)
+            entries = await feed_record.record(s, 10_000)
             prepared = await writer.prepare(s, entries)
             await s.commit()
         await writer.catch_up(entries[-1].seq, prepared)
@@ -196,17 +204,17 @@ async def measure(
     async def create_key() -> None:
         n = next(counter)
         async with sessions() as s:
-            feed.track(s)
+            feed_record.track(s)
             s.add(
                 m.ApiKey(
                     id=f"key_new_{size}_{n}",
                     workspace_id=f"ws_{size // 2}",
                     name=f"new{n}",
-                    key_hash=f"new{size:09d}{n:052d}",
+                    key_hash=f"fee{size:09d}{n:052d}",
                     key_prefix="jk-",
                 )
             )
-            entries = await feed.record(s, 10_000)
+            entries = await feed_record.record(s, 10_000)
             prepared = await writer.prepare(s, entries)
             await s.commit()
         await writer.catch_up(entries[-1].seq, prepared)
@@ -216,11 +224,11 @@ async def measure(
 
     async def write_only() -> None:
         async with sessions() as s:
-            feed.track(s)
+            feed_record.track(s)
             ws = await s.get(m.Workspace, f"ws_{size // 3}")
             assert ws is not None
             ws.max_tokens = next(counter) + 1
-            await feed.record(s, 10_000)
+            await feed_record.record(s, 10_000)
             await s.commit()
 
     # the other catalog's share: timed around its catch_up only
@@ -239,6 +247,7 @@ async def measure(
     await writer.close()
     await other.close()
     await engine.dispose()
+    await db.close()
     if main_src and size <= main_up_to:
         out = await asyncio.to_thread(
             subprocess.run,

@@ -25,7 +25,7 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("python + site", []),
     ("uvicorn, uvloop, httptools", ["uvicorn", "uvloop", "httptools"]),
     ("starlette", ["starlette.applications", "starlette.routing", "starlette.responses"]),
-    ("pydantic, pydantic-settings", ["pydantic", "pydantic_settings"]),
+    ("pydantic (the admin API)", ["pydantic"]),
     ("fastapi", ["fastapi"]),
     ("sqlalchemy (asyncio, aiosqlite)", ["sqlalchemy.ext.asyncio", "sqlalchemy.orm", "aiosqlite"]),
     ("aiohttp", ["aiohttp"]),

@@ -59,8 +59,10 @@ from junction.providers.openai import OpenAIProvider  # noqa: E402
 from junction.routing.router import Router  # noqa: E402
 from junction.settings import Settings  # noqa: E402
 from junction.store import models as m  # noqa: E402
-from junction.store.db import create_engine, migrate, session_factory  # noqa: E402
+from junction.store.db import migrate  # noqa: E402
 from junction.store.knowledge import KnowledgeChunk, KnowledgeFile  # noqa: E402
+from junction.store.orm import LazyOrm  # noqa: E402
+from junction.store.serving_db import open_database  # noqa: E402
 from junction.tokens.counter import TokenCounter  # noqa: E402
 
 WORDS = [
@@ -193,9 +195,11 @@ async def ingestion(args: argparse.Namespace, snapshot: Snapshot, tmp: Path) -> 
     await embedder.ingestion(VIEW, "bench/embedder", [c.text for c in chunks], {}, 64, 120)
     t_embed = time.perf_counter() - t
 
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp / 'ingest.db'}")
+    url = f"sqlite+aiosqlite:///{tmp / 'ingest.db'}"
+    orm, db = LazyOrm(url), open_database(url)
+    engine = orm.engine
     await migrate(engine)
-    sessions = session_factory(engine)
+    sessions = orm.sessions
     async with sessions() as s:
         s.add(m.Workspace(id="ws1", name="bench"))
         await s.flush()
@@ -227,13 +231,10 @@ async def ingestion(args: argparse.Namespace, snapshot: Snapshot, tmp: Path) -> 
         )
         await s.commit()
 
-    async def announce(_s: Any) -> Any:
-        async def after() -> None:
-            return None
+    async def applied(_entries: Any) -> None:
+        return None
 
-        return after
-
-    worker = Ingestor(settings, sessions, _Catalog(snapshot), embedder, counter.encoding, announce)  # type: ignore[arg-type]
+    worker = Ingestor(settings, db, orm, _Catalog(snapshot), embedder, counter.encoding, applied)  # type: ignore[arg-type]
     t = time.perf_counter()
     assert await worker.step()
     total = time.perf_counter() - t
@@ -242,6 +243,7 @@ async def ingestion(args: argparse.Namespace, snapshot: Snapshot, tmp: Path) -> 
         assert row is not None and row.status == "ready", row and row.error
         n = row.chunks
     await engine.dispose()
+    await db.close()
     print(
         f"ingestion: {args.pages}-page PDF ({len(data) / 1e6:.1f} MB), {n} chunks, dim {args.dim}"
     )
@@ -356,9 +358,10 @@ async def retrieval(args: argparse.Namespace, snapshot: Snapshot, tmp: Path) -> 
 async def _load_time(tmp: Path, rows: list[Row], size: int) -> None:
     """Loading an assistant's matrix from SQLite once after a change."""
     path = tmp / f"load-{size}.db"
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    orm = LazyOrm(f"sqlite+aiosqlite:///{path}")
+    engine = orm.engine
     await migrate(engine)
-    sessions = session_factory(engine)
+    sessions = orm.sessions
     async with sessions() as s:
         s.add(m.Workspace(id="ws1", name="bench"))
         await s.flush()
@@ -397,7 +400,7 @@ async def _load_time(tmp: Path, rows: list[Row], size: int) -> None:
         )
         await s.commit()
     view = VIEW
-    index = KnowledgeIndex(sessions, 0)  # the matrix alone: the index is timed above
+    index = KnowledgeIndex(orm, 0)  # the matrix alone: the index is timed above
     t = time.perf_counter()
     loaded = await index.get(view)
     took = time.perf_counter() - t

@@ -16,7 +16,7 @@ import secrets
 import statistics
 import time
 
-from junction.config.snapshot import KeyView, WorkspaceView
+from junction.config.snapshot import KeyTerms, KeyView, WorkspaceSettings, WorkspaceView
 from junction.core.call import Call
 from junction.ratelimit.limiter import RateLimits
 from junction.ratelimit.store import CounterStore
@@ -27,8 +27,10 @@ BIG = 10**12
 def _call(limited: bool) -> Call:
     limit = BIG if limited else None
     call = Call("req_bench", "chat.completions")
-    call.workspace = WorkspaceView("ws_1", "bench", None, None, limit, limit, None, None)
-    call.key = KeyView("key_1", "ws_1", "k", None, False, limit, limit)
+    call.workspace = WorkspaceView(
+        "ws_1", "bench", WorkspaceSettings(rpm_limit=limit, tpm_limit=limit)
+    )
+    call.key = KeyView("key_1", "ws_1", KeyTerms(rpm_limit=limit, tpm_limit=limit))
     return call
 
 

@@ -415,56 +415,33 @@ def loadavg() -> list[float]:
 
 async def memory_per_view(url: str) -> dict[str, Any]:
     """The catalog's load time (``load_all``, the part of start-up that grows with the
-    catalog) and the snapshot's size per key and per assistant: every object reachable from
-    the keys (or assistants) dictionary, each counted once; workspace ids are shared with the
-    workspaces and not counted."""
+    catalog) and the snapshot's size per key, per assistant and per workspace
+    (``catalog_cost.view_bytes``)."""
     sys.path.insert(0, str(ROOT / "src"))
+    from catalog_cost import view_bytes
+
     from junction.config.load import load_all
-    from junction.store.db import create_engine, session_factory
+    from junction.store.serving_db import open_database
 
-    engine = create_engine(url)
+    db = open_database(url)
     try:
-        async with session_factory(engine)() as session:
 
-            def no_providers(row: Any) -> Any:
-                return None
+        def no_providers(row: Any) -> Any:
+            return None
 
-            await load_all(session, no_providers)  # warm: connection, statement caches
-            started = time.perf_counter()
-            snapshot = await load_all(session, no_providers)
-            load_s = time.perf_counter() - started
+        await load_all(db, no_providers)  # warm: connections, statement caches
+        started = time.perf_counter()
+        snapshot = await load_all(db, no_providers)
+        load_s = time.perf_counter() - started
     finally:
-        await engine.dispose()
-    shared = {id(w) for w in snapshot.workspaces}
-
-    def deep(obj: Any, seen: set[int]) -> int:
-        if (
-            id(obj) in seen
-            or id(obj) in shared
-            or obj is None
-            or (isinstance(obj, (bool, int, float)) and sys.getsizeof(obj) <= 28)
-        ):
-            return 0
-        seen.add(id(obj))
-        size = sys.getsizeof(obj)
-        if isinstance(obj, dict):
-            size += sum(deep(k, seen) + deep(v, seen) for k, v in obj.items())
-        elif isinstance(obj, (tuple, list)):
-            size += sum(deep(v, seen) for v in obj)
-        elif hasattr(obj, "__slots__"):
-            size += sum(deep(getattr(obj, f), seen) for f in obj.__slots__)
-        return size
-
-    keys = deep(snapshot.keys, set())
-    assistants = deep(snapshot.assistants, set())
-    n_assistants = sum(len(v) for v in snapshot.assistants.values())
+        await db.close()
+    sizes = view_bytes(snapshot)
     gc.collect()
     return {
         "catalog_load_s": round(load_s, 3),
         "keys": len(snapshot.keys),
-        "bytes_per_key": round(keys / max(1, len(snapshot.keys))),
-        "assistants": n_assistants,
-        "bytes_per_assistant": round(assistants / max(1, n_assistants)),
+        "assistants": sum(len(w.assistants) for w in snapshot.workspaces.values()),
+        **sizes,
     }
 
 

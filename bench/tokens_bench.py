@@ -38,6 +38,7 @@ from junction.config.snapshot import (  # noqa: E402
     ModelInfo,
     ProviderRuntime,
     Snapshot,
+    WorkspaceSettings,
     WorkspaceView,
 )
 from junction.core.call import Call  # noqa: E402
@@ -47,7 +48,9 @@ from junction.history.store import ConversationStore  # noqa: E402
 from junction.providers.base import ProviderConfig  # noqa: E402
 from junction.providers.openai import OpenAIProvider  # noqa: E402
 from junction.settings import Settings  # noqa: E402
-from junction.store.db import create_engine, migrate, session_factory  # noqa: E402
+from junction.store.db import create_engine, migrate  # noqa: E402
+from junction.store.orm import LazyOrm  # noqa: E402
+from junction.store.serving_db import open_database  # noqa: E402
 from junction.tokens.counter import TokenCounter, upper_bound  # noqa: E402
 
 VOCABULARY = (  # noqa: SIM905
@@ -110,13 +113,14 @@ async def bench_assembly(counter: TokenCounter, rounds: int) -> None:
     rng = random.Random(2)
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp))
-        engine = create_engine(settings.resolved_database_url())
+        url = settings.resolved_database_url()
+        engine = create_engine(url)
         await migrate(engine)
-        store = ConversationStore(settings, session_factory(engine), counter)
+        store = ConversationStore(settings, open_database(url), LazyOrm(url), counter)
         config = ProviderConfig(name="p", kind="openai", base_url="http://127.0.0.1:9/v1")
         provider = ProviderRuntime(config, OpenAIProvider(config), {"m": ModelInfo("m", 32768)})
         snapshot = Snapshot(providers={"p": provider})
-        key = KeyView("key_1", "ws_1", "k", None, False, None, None, "key_1")
+        key = KeyView("key_1", "ws_1")
         settings = AssistantSettings("", ("p/m",), (), "You are concise.", "on", None, 0, None)
         assistant = AssistantView("a", "ws_1", "bot", 0, settings)
         state = await store.open("ws_1", "key_1", "c", "bot")
@@ -138,7 +142,7 @@ async def bench_assembly(counter: TokenCounter, rounds: int) -> None:
             served_by: AssistantView = assistant,
         ) -> tuple[float, float]:
             samples = []
-            workspace = WorkspaceView("ws_1", "w", window, None, None, None, None, None)
+            workspace = WorkspaceView("ws_1", "w", WorkspaceSettings(token_context_window=window))
             for i in range(rounds):
                 if fresh is not None:
                     messages = fresh[i]

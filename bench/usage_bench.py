@@ -286,10 +286,11 @@ async def writer_throughput(db: str, pg: str, rundir: Path, batches: int) -> dic
     """Rows per second the log writer stores: with the rollups, and the rows alone."""
     from junction.accounting import sqlite_sink
     from junction.accounting.entry import COLUMNS, log_values
-    from junction.accounting.row_store import EngineRowStore, insert_statement
+    from junction.accounting.row_store import INSERT, DatabaseRowStore
     from junction.config.snapshot import Snapshot, WorkspaceView
     from junction.core.call import Call
     from junction.store.db import create_engine, migrate
+    from junction.store.serving_db import open_database
 
     name = None
     if db == "sqlite":
@@ -300,7 +301,7 @@ async def writer_throughput(db: str, pg: str, rundir: Path, batches: int) -> dic
         url = pg.replace("postgresql://", "postgresql+asyncpg://") + "/" + name
     engine = create_engine(url)
     await migrate(engine)
-    workspace = WorkspaceView("ws", "bench", None, None, None, None, None, None)
+    workspace = WorkspaceView("ws", "bench")
     snapshot = Snapshot()
 
     def batch(tag: str, b: int) -> list[tuple[Any, ...]]:
@@ -314,9 +315,10 @@ async def writer_throughput(db: str, pg: str, rundir: Path, batches: int) -> dic
         return rows
 
     out: dict[str, float] = {}
-    store = EngineRowStore(engine)
+    port = open_database(url)
+    store = DatabaseRowStore(port)
     convert = store.created_at
-    plain = insert_statement(engine.dialect)
+    plain = INSERT.text(port.dialect)
     try:
         runs = ("rows alone", "rows and rollups") * 2
         for run_no, variant in enumerate(runs):
@@ -341,13 +343,13 @@ async def writer_throughput(db: str, pg: str, rundir: Path, batches: int) -> dic
             else:
                 for rows in data:
                     if variant.startswith("rows alone"):
-                        async with engine.begin() as conn_:
-                            await conn_.exec_driver_sql(plain, rows)
+                        await port.execute_many(INSERT, rows)
                     else:
                         await store.store(rows)
             rate = batches * 500 / (time.perf_counter() - t)
             out[variant] = max(out.get(variant, 0.0), round(rate))  # the better of two runs
     finally:
+        await port.close()
         await engine.dispose()
         if name:
             await _apsql(pg, f'DROP DATABASE "{name}" WITH (FORCE)')

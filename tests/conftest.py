@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -21,6 +22,8 @@ from tests.upstream import Upstream, UpstreamThread
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from junction.store.serving_db import Database
 
 PG_SERVER = os.environ.get("JUNCTION_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -193,9 +196,10 @@ def clear_of_minute_boundary(margin: float = 15.0) -> None:
         time.sleep(left + 0.05)
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test run. Missing PostgreSQL fails, never skips."""
+@contextlib.contextmanager
+def fresh_pg_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database (its URL), dropped afterwards. Missing PostgreSQL
+    fails, never skips."""
     import asyncio
 
     import asyncpg
@@ -211,8 +215,17 @@ def pg_url() -> Iterator[str]:
 
     asyncio.run(run(f'CREATE DATABASE "{name}"'))
     base = PG_SERVER.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    yield f"{base}/{name}"
-    asyncio.run(run(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    try:
+        yield f"{base}/{name}"
+    finally:
+        asyncio.run(run(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run."""
+    with fresh_pg_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -228,6 +241,16 @@ async def engine(
     await migrate(engine)
     yield engine
     await drop_store(engine, dropped=request.param == "postgresql")
+
+
+@pytest.fixture
+async def db(engine: AsyncEngine) -> AsyncIterator[Database]:
+    """The serving port (``store.serving_db``) to the same store as ``engine``."""
+    from junction.store.serving_db import open_database
+
+    port = open_database(engine.url.render_as_string(hide_password=False))
+    yield port
+    await port.close()
 
 
 async def drop_store(engine: AsyncEngine, dropped: bool) -> None:

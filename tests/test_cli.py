@@ -244,3 +244,30 @@ def test_serve_with_config_applies_it(tmp_path: Path, upstream: Upstream) -> Non
         assert {a["name"] for a in names} == {"helper", "thinker", "big"}
     finally:
         proc.stop()
+
+
+@pytest.mark.parametrize(
+    ("args", "options"),
+    [
+        ([], {}),
+        (["--port", "8123", "--host=0.0.0.0"], {"port": 8123, "host": "0.0.0.0"}),
+        (["--workers=2", "--port=0", "--port", "9000"], {"workers": 2, "port": 9000}),
+        (["--help"], None),
+        (["--port", "abc"], None),
+        (["--port", "-1"], None),
+        (["--port"], None),
+        (["--workers", "0"], None),
+        (["--host", "--port"], None),
+        (["--config", "junction.yaml"], None),
+        (["--bogus"], None),
+        (["--port", "\uff18\uff10"], None),  # full-width digits
+    ],
+)
+def test_a_plain_serve_command_line_is_read_without_typer(
+    args: list[str], options: dict[str, object] | None
+) -> None:
+    """What ``plain_options`` does not take (None) goes to the typer command, which answers
+    as the whole CLI does."""
+    from junction.cli.serve import plain_options
+
+    assert plain_options(args) == options

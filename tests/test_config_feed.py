@@ -5,6 +5,7 @@ that holds half of a change."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from junction.config import catalog as catalog_module
-from junction.config import feed
+from junction.config import feed, feed_record
 from junction.config import load as load_module
 from junction.config.catalog import Catalog, Prepared
 from junction.config.load import RuntimeFor
@@ -23,6 +24,7 @@ from junction.security.secrets import SecretBox
 from junction.settings import Settings
 from junction.store import models as m
 from junction.store.db import session_factory
+from junction.store.serving_db import Conn, Database
 
 Providers = dict[str, ProviderRuntime]
 
@@ -30,8 +32,9 @@ Providers = dict[str, ProviderRuntime]
 def _consistent(snap: Snapshot) -> None:
     """What no reader may ever see: a key or assistant whose workspace is not there."""
     assert all(k.workspace_id in snap.workspaces for k in snap.keys.values())
-    assert set(snap.assistants) == set(snap.workspaces)
-    assert all(a.workspace_id == ws for ws, by in snap.assistants.items() for a in by.values())
+    assert all(
+        a.workspace_id == w for w, v in snap.workspaces.items() for a in v.assistants.values()
+    )
 
 
 class Writer:
@@ -43,31 +46,43 @@ class Writer:
 
     async def write(self, *rows: object, delete: tuple[object, ...] = ()) -> int | None:
         async with self.sessions() as s:
-            feed.track(s)
+            feed_record.track(s)
             for row in rows:
                 await s.merge(row)
             for row in delete:
                 await s.delete(await s.merge(row))
-            entries = await feed.record(s, self.keep)
+            entries = await feed_record.record(s, self.keep)
             await s.commit()
             return entries[-1].seq if entries else None
 
 
+def _h(name: str) -> bytes:
+    """A test key's digest (as the catalog looks it up; stored as its hex)."""
+    return hashlib.sha256(name.encode()).digest()
+
+
 def _key(kid: str, ws: str, parent: str | None = None) -> m.ApiKey:
     return m.ApiKey(
-        id=kid, workspace_id=ws, name=kid, key_hash="h-" + kid, key_prefix="jk", rotated_from=parent
+        id=kid,
+        workspace_id=ws,
+        name=kid,
+        key_hash=_h(kid).hex(),
+        key_prefix="jk",
+        rotated_from=parent,
     )
 
 
-async def _catalogs(engine: AsyncEngine, tmp_path: Path) -> tuple[Writer, Catalog]:
+async def _catalogs(engine: AsyncEngine, db: Database, tmp_path: Path) -> tuple[Writer, Catalog]:
     sessions = session_factory(engine)
-    catalog = Catalog(Settings(data_dir=tmp_path), sessions, SecretBox(b"s" * 32))
+    catalog = Catalog(Settings(data_dir=tmp_path), db, SecretBox(b"s" * 32))
     await catalog.reload()
     return Writer(sessions), catalog
 
 
-async def test_changes_apply_by_the_rows_they_touched(engine: AsyncEngine, tmp_path: Path) -> None:
-    writer, catalog = await _catalogs(engine, tmp_path)
+async def test_changes_apply_by_the_rows_they_touched(
+    engine: AsyncEngine, db: Database, tmp_path: Path
+) -> None:
+    writer, catalog = await _catalogs(engine, db, tmp_path)
     try:
         seq = await writer.write(m.Workspace(id="ws_a", name="a"))
         assert seq == 1
@@ -83,42 +98,44 @@ async def test_changes_apply_by_the_rows_they_touched(engine: AsyncEngine, tmp_p
         await catalog.catch_up()
         first = catalog.snapshot
         assert catalog.applied == 3 and catalog.full_reloads == 1
-        assert first.keys["h-k1"].workspace_id == "ws_a"
-        assert first.keys["h-k1"].expires_at == expires.timestamp()
-        bot = first.assistants["ws_a"]["bot"]
+        assert first.keys[_h("k1")].workspace_id == "ws_a"
+        assert first.keys[_h("k1")].expires_at == expires.timestamp()
+        bot = first.roster("ws_a")["bot"]
         assert bot.model == ("p/m",) and bot.fallbacks == ("p/f",)
         assert abs(bot.created - time.time()) < 300
         _consistent(first)
-        fresh = Catalog(catalog._settings, catalog._sessions, SecretBox(b"s" * 32))
+        fresh = Catalog(catalog._settings, db, SecretBox(b"s" * 32))
         await fresh.reload()
-        assert fresh.snapshot.keys == first.keys and fresh.snapshot.assistants == first.assistants
+        assert fresh.snapshot.keys == first.keys and fresh.snapshot.workspaces == first.workspaces
         await fresh.close()
 
-        # A rename touches one assistant: the other dictionaries are shared, not rebuilt.
+        # A rename touches one assistant: the keys are shared, not rebuilt.
         await writer.write(
             m.Assistant(id="as_1", workspace_id="ws_a", name="helper", model=["p/n"])
         )
         await catalog.catch_up()
         second = catalog.snapshot
         assert second is not first and catalog.full_reloads == 1
-        assert "bot" not in second.assistants["ws_a"]
-        assert second.assistants["ws_a"]["helper"].model == ("p/n",)
-        assert second.keys is first.keys and second.workspaces is first.workspaces
-        assert first.assistants["ws_a"]["bot"].model == ("p/m",), "the old snapshot unchanged"
+        assert "bot" not in second.roster("ws_a")
+        assert second.roster("ws_a")["helper"].model == ("p/n",)
+        assert second.keys is first.keys and second.providers is first.providers
+        assert first.roster("ws_a")["bot"].model == ("p/m",), "the old snapshot unchanged"
 
         # A workspace deleted: its keys and assistants go with it, in the same snapshot.
         await writer.write(delete=(m.Workspace(id="ws_a", name="a"),))
         await catalog.catch_up()
         third = catalog.snapshot
-        assert "ws_a" not in third.workspaces and "h-k1" not in third.keys
+        assert "ws_a" not in third.workspaces and _h("k1") not in third.keys
         _consistent(third)
         assert catalog.full_reloads == 1
     finally:
         await catalog.close()
 
 
-async def test_rotation_owner_kept_incrementally(engine: AsyncEngine, tmp_path: Path) -> None:
-    writer, catalog = await _catalogs(engine, tmp_path)
+async def test_rotation_owner_kept_incrementally(
+    engine: AsyncEngine, db: Database, tmp_path: Path
+) -> None:
+    writer, catalog = await _catalogs(engine, db, tmp_path)
     try:
         await writer.write(m.Workspace(id="ws_r", name="r"))
         await writer.write(_key("k1", "ws_r"))
@@ -132,7 +149,7 @@ async def test_rotation_owner_kept_incrementally(engine: AsyncEngine, tmp_path: 
         assert set(owners.values()) == {"k1"}, owners
         assert catalog.full_reloads == 1
 
-        fresh = Catalog(catalog._settings, catalog._sessions, SecretBox(b"s" * 32))
+        fresh = Catalog(catalog._settings, db, SecretBox(b"s" * 32))
         await fresh.reload()
         assert fresh.snapshot.keys == catalog.snapshot.keys, "incremental equals a full load"
         await fresh.close()
@@ -141,9 +158,9 @@ async def test_rotation_owner_kept_incrementally(engine: AsyncEngine, tmp_path: 
 
 
 async def test_missed_pruned_entries_mean_a_full_reload(
-    engine: AsyncEngine, tmp_path: Path
+    engine: AsyncEngine, db: Database, tmp_path: Path
 ) -> None:
-    writer, catalog = await _catalogs(engine, tmp_path)
+    writer, catalog = await _catalogs(engine, db, tmp_path)
     writer.keep = 100
     try:
         await writer.write(m.Workspace(id="ws_p", name="p"))
@@ -163,19 +180,18 @@ async def test_missed_pruned_entries_mean_a_full_reload(
 
         await writer.write(_key("late", "ws_p"))
         await catalog.catch_up()
-        assert "h-late" in catalog.snapshot.keys and catalog.full_reloads == 2
+        assert _h("late") in catalog.snapshot.keys and catalog.full_reloads == 2
     finally:
         await catalog.close()
 
 
 async def test_a_write_without_configuration_rows_is_not_an_entry(
-    engine: AsyncEngine, tmp_path: Path
+    engine: AsyncEngine, db: Database, tmp_path: Path
 ) -> None:
-    writer, catalog = await _catalogs(engine, tmp_path)
+    writer, catalog = await _catalogs(engine, db, tmp_path)
     try:
         assert await writer.write() is None
-        async with writer.sessions() as s:
-            assert await feed.current(s) == 0
+        assert await feed.current(db) == 0
         await catalog.catch_up()
         assert catalog.applied == 0 and catalog.full_reloads == 1
     finally:
@@ -183,16 +199,16 @@ async def test_a_write_without_configuration_rows_is_not_an_entry(
 
 
 async def test_the_writer_applies_what_it_read_in_its_own_transaction(
-    engine: AsyncEngine, tmp_path: Path
+    engine: AsyncEngine, db: Database, tmp_path: Path
 ) -> None:
-    writer, catalog = await _catalogs(engine, tmp_path)
+    writer, catalog = await _catalogs(engine, db, tmp_path)
     try:
 
         async def write(row: object) -> tuple[int, Prepared]:
             async with writer.sessions() as s:
-                feed.track(s)
+                feed_record.track(s)
                 await s.merge(row)
-                entries = await feed.record(s, writer.keep)
+                entries = await feed_record.record(s, writer.keep)
                 prepared = await catalog.prepare(s, entries)
                 await s.commit()
             assert prepared is not None
@@ -210,14 +226,14 @@ async def test_the_writer_applies_what_it_read_in_its_own_transaction(
         await catalog.catch_up(seq + 1, prepared)
         assert catalog.snapshot is not prepared.snapshot
         assert catalog.snapshot.workspaces["ws_w"].max_tokens == 7
-        assert "h-kw" in catalog.snapshot.keys
+        assert _h("kw") in catalog.snapshot.keys
         _consistent(catalog.snapshot)
     finally:
         await catalog.close()
 
 
 async def test_start_up_serves_keys_before_the_full_load_without_a_read_per_request(
-    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    engine: AsyncEngine, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``open`` loads the providers only; until the full load is in, a key's workspace is read
     once (shared by concurrent requests), an unknown key once, and a change drops what was
@@ -233,36 +249,36 @@ async def test_start_up_serves_keys_before_the_full_load_without_a_read_per_requ
     gate = asyncio.Event()
     full_load = load_module.load_all
 
-    async def held_load(session: AsyncSession, runtime_for: RuntimeFor) -> Snapshot:
+    async def held_load(port: Database, runtime_for: RuntimeFor) -> Snapshot:
         await gate.wait()
-        return await full_load(session, runtime_for)
+        return await full_load(port, runtime_for)
 
-    reads: list[str] = []
+    reads: list[bytes] = []
     point_reads = load_module.workspace_of_key
 
     async def counted(
-        session: AsyncSession, providers: Providers, key_hash: str, runtime_for: RuntimeFor
+        conn: Conn, providers: Providers, digest: bytes, runtime_for: RuntimeFor
     ) -> Snapshot | None:
-        reads.append(key_hash)
-        return await point_reads(session, providers, key_hash, runtime_for)
+        reads.append(digest)
+        return await point_reads(conn, providers, digest, runtime_for)
 
     monkeypatch.setattr(catalog_module, "load_all", held_load)
     monkeypatch.setattr(catalog_module, "workspace_of_key", counted)
-    catalog = Catalog(Settings(data_dir=tmp_path), sessions, SecretBox(b"s" * 32))
+    catalog = Catalog(Settings(data_dir=tmp_path), db, SecretBox(b"s" * 32))
     try:
         await catalog.open()
         assert not catalog.loaded and catalog.snapshot.keys == {}
 
-        warmed = await asyncio.gather(*(catalog.warm("h-kws_a") for _ in range(10)))
-        assert reads == ["h-kws_a"], "concurrent requests share one read"
+        warmed = await asyncio.gather(*(catalog.warm(_h("kws_a")) for _ in range(10)))
+        assert reads == [_h("kws_a")], "concurrent requests share one read"
         snap = warmed[-1]
-        assert set(snap.keys) == {"h-kws_a"} and set(snap.workspaces) == {"ws_a"}
-        assert snap.assistants["ws_a"]["bot"].model == ("p/m",)
+        assert set(snap.keys) == {_h("kws_a")} and set(snap.workspaces) == {"ws_a"}
+        assert snap.roster("ws_a")["bot"].model == ("p/m",)
         _consistent(snap)
-        await catalog.warm("h-kws_a")
-        await catalog.warm("h-nobody")
-        await catalog.warm("h-nobody")
-        assert reads == ["h-kws_a", "h-nobody"], "a known or unknown key is read once"
+        await catalog.warm(_h("kws_a"))
+        await catalog.warm(_h("nobody"))
+        await catalog.warm(_h("nobody"))
+        assert reads == [_h("kws_a"), _h("nobody")], "a known or unknown key is read once"
 
         # A change while warming: what was warmed may be stale, so it is read again.
         revoked = _key("kws_a", "ws_a")
@@ -271,17 +287,17 @@ async def test_start_up_serves_keys_before_the_full_load_without_a_read_per_requ
         follow = asyncio.create_task(catalog.catch_up(seq))  # waits for the full load
         await asyncio.sleep(0)
         assert catalog.snapshot.keys == {}
-        assert (await catalog.warm("h-kws_a")).keys["h-kws_a"].revoked
+        assert (await catalog.warm(_h("kws_a"))).keys[_h("kws_a")].revoked
 
         gate.set()
         await follow
         await catalog.wait_loaded()
-        assert catalog.loaded and set(catalog.snapshot.keys) == {"h-kws_a", "h-kws_b"}
+        assert catalog.loaded and set(catalog.snapshot.keys) == {_h("kws_a"), _h("kws_b")}
         _consistent(catalog.snapshot)
         count = len(reads)
         for _ in range(5):
-            await catalog.warm("h-nobody")
-            await catalog.warm("h-other")
+            await catalog.warm(_h("nobody"))
+            await catalog.warm(_h("other"))
         assert len(reads) == count, "after the full load, no request reads the database"
     finally:
         gate.set()
@@ -289,33 +305,32 @@ async def test_start_up_serves_keys_before_the_full_load_without_a_read_per_requ
 
 
 async def test_warm_reads_are_bounded_while_loading(
-    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    engine: AsyncEngine, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A flood of unknown keys during start-up: at most WARM_READS reads at a time; the rest
     wait for the full load instead of queueing reads."""
-    sessions = session_factory(engine)
     gate, slow = asyncio.Event(), asyncio.Event()
     full_load = load_module.load_all
 
-    async def held_load(session: AsyncSession, runtime_for: RuntimeFor) -> Snapshot:
+    async def held_load(port: Database, runtime_for: RuntimeFor) -> Snapshot:
         await gate.wait()
-        return await full_load(session, runtime_for)
+        return await full_load(port, runtime_for)
 
-    reads: list[str] = []
+    reads: list[bytes] = []
 
     async def stuck(
-        session: AsyncSession, providers: Providers, key_hash: str, runtime_for: RuntimeFor
+        conn: Conn, providers: Providers, digest: bytes, runtime_for: RuntimeFor
     ) -> Snapshot | None:
-        reads.append(key_hash)
+        reads.append(digest)
         await slow.wait()
         return None
 
     monkeypatch.setattr(catalog_module, "load_all", held_load)
     monkeypatch.setattr(catalog_module, "workspace_of_key", stuck)
-    catalog = Catalog(Settings(data_dir=tmp_path), sessions, SecretBox(b"s" * 32))
+    catalog = Catalog(Settings(data_dir=tmp_path), db, SecretBox(b"s" * 32))
     try:
         await catalog.open()
-        flood = [asyncio.create_task(catalog.warm(f"h-x{i}")) for i in range(50)]
+        flood = [asyncio.create_task(catalog.warm(_h(f"x{i}"))) for i in range(50)]
         await asyncio.sleep(0.05)
         assert len(reads) == catalog_module.WARM_READS
         gate.set()

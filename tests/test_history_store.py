@@ -12,7 +12,9 @@ import pytest
 
 from junction.history.store import ConversationStore
 from junction.settings import Settings
-from junction.store.db import create_engine, migrate, session_factory
+from junction.store.db import migrate
+from junction.store.orm import LazyOrm
+from junction.store.serving_db import open_database
 from junction.tokens.counter import TokenCounter
 from tests.conftest import RouterProcess, Tenant, make_tenant
 from tests.upstream import Upstream
@@ -130,9 +132,10 @@ async def test_a_failed_write_is_kept_and_retried(tmp_path: Path, pg_url: str) -
     base, _, name = pg_url.rpartition("/")
     missing = f"{base}/{name}_later"
     settings = Settings(data_dir=tmp_path, database_url=missing, history_flush_seconds=3600)
-    engine = create_engine(missing)
-    sessions = session_factory(engine)
-    store = ConversationStore(settings, sessions, TokenCounter())
+    orm, port = LazyOrm(missing), open_database(missing)
+    engine = orm.engine
+    sessions = orm.sessions
+    store = ConversationStore(settings, port, orm, TokenCounter())
     server = base.replace("postgresql+asyncpg://", "postgresql://") + "/test"
     try:
         state = store.create("ws_1", "key_1", "c", "bot")
@@ -149,13 +152,14 @@ async def test_a_failed_write_is_kept_and_retried(tmp_path: Path, pg_url: str) -
             await s.commit()
         await store.flush()
         assert state.unwritten == 0
-        fresh = ConversationStore(settings, sessions, TokenCounter())
+        fresh = ConversationStore(settings, port, orm, TokenCounter())
         loaded = await fresh.get("ws_1", "key_1", "c")
         assert loaded is not None
         assert [m["content"] for m in loaded.messages()] == ["kept"]
         assert loaded.turns[0].tokens == 3 + 1
     finally:
-        await engine.dispose()
+        await orm.dispose()
+        await port.close()
         conn = await asyncpg.connect(server)
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}_later" WITH (FORCE)')
         await conn.close()
@@ -165,13 +169,17 @@ async def test_turns_of_a_deleted_workspace_do_not_block_the_rest(tmp_path: Path
     from junction.store.models import Workspace
 
     settings = Settings(data_dir=tmp_path, history_flush_seconds=3600)
-    engine = create_engine(settings.resolved_database_url())
+    orm, port = (
+        LazyOrm(settings.resolved_database_url()),
+        open_database(settings.resolved_database_url()),
+    )
+    engine = orm.engine
     await migrate(engine)
-    sessions = session_factory(engine)
+    sessions = orm.sessions
     async with sessions() as s:
         s.add(Workspace(id="ws_live", name="live"))
         await s.commit()
-    store = ConversationStore(settings, sessions, TokenCounter())
+    store = ConversationStore(settings, port, orm, TokenCounter())
     try:
         gone = store.create("ws_gone", "key_1", "c", "bot")
         live = store.create("ws_live", "key_1", "c", "bot")
@@ -179,26 +187,32 @@ async def test_turns_of_a_deleted_workspace_do_not_block_the_rest(tmp_path: Path
         store.append(live, [{"role": "user", "content": "kept"}], "bot", "req_2")
         await store.flush()
         assert gone.unwritten == live.unwritten == 0
-        fresh = ConversationStore(settings, sessions, TokenCounter())
+        fresh = ConversationStore(settings, port, orm, TokenCounter())
         assert await fresh.get("ws_gone", "key_1", "c") is None
         loaded = await fresh.get("ws_live", "key_1", "c")
         assert loaded is not None and loaded.messages()[0]["content"] == "kept"
     finally:
-        await engine.dispose()
+        await orm.dispose()
+        await port.close()
 
 
 async def test_concurrent_first_reads_share_one_load(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
-    engine = create_engine(settings.resolved_database_url())
+    orm, port = (
+        LazyOrm(settings.resolved_database_url()),
+        open_database(settings.resolved_database_url()),
+    )
+    engine = orm.engine
     await migrate(engine)
-    store = ConversationStore(settings, session_factory(engine), TokenCounter())
+    store = ConversationStore(settings, port, orm, TokenCounter())
     try:
         results = await asyncio.gather(*(store.get("ws", "k", "same") for _ in range(5)))
         assert results == [None] * 5
         opened = await asyncio.gather(*(store.open("ws", "k", "x", "bot") for _ in range(5)))
         assert all(o is opened[0] for o in opened), "one state per conversation"
     finally:
-        await engine.dispose()
+        await orm.dispose()
+        await port.close()
 
 
 def test_replicas_on_one_database_share_conversations(

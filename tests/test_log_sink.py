@@ -12,14 +12,14 @@ from pathlib import Path
 
 import orjson
 import sqlalchemy
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from junction.accounting.entry import COLUMNS
-from junction.accounting.row_store import SqliteSinkStore, insert_statement
+from junction.accounting.row_store import INSERT, SqliteSinkStore
 from junction.accounting.sqlite_sink import Statements, serve
 from junction.accounting.writer import LogWriter
 from junction.store.db import create_engine, migrate
 from junction.store.models import Base
+from junction.store.serving_db import open_database
 from tests.accounting_support import USER, start_router
 from tests.conftest import make_tenant
 from tests.test_store_request_log import call_at, priced_snapshot
@@ -72,8 +72,7 @@ def test_each_frame_is_one_transaction_answered_by_one_line(tmp_path: Path) -> N
         + b"\x00\x00\x01"  # a cut-off header at the end of input: the sink just ends
     )
     replies = io.BytesIO()
-    insert = insert_statement(sqlite_dialect.dialect(paramstyle="qmark"))
-    serve(db, Statements(insert, list(COLUMNS)), frames, replies)
+    serve(db, Statements(INSERT.sqlite, list(COLUMNS)), frames, replies)
     lines = replies.getvalue().decode().splitlines()
     assert lines[:2] == ["ok", "ok"] and lines[3] == "ok" and len(lines) == 4
     assert lines[2].startswith("error IntegrityError: NOT NULL constraint failed")
@@ -92,9 +91,12 @@ def sink_of(writer: LogWriter) -> SqliteSinkStore:
 
 
 async def test_a_killed_sink_loses_nothing_and_is_replaced(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'log.db'}")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'log.db'}"
+    engine = create_engine(url)
     await migrate(engine)
-    writer = LogWriter(engine, priced_snapshot, capacity=100, batch_size=50, flush_interval=1)
+    await engine.dispose()
+    port = open_database(url)
+    writer = LogWriter(port, priced_snapshot, capacity=100, batch_size=50, flush_interval=1)
     now = datetime.now(UTC)
     try:
         for i in range(5):
@@ -113,7 +115,7 @@ async def test_a_killed_sink_loses_nothing_and_is_replaced(tmp_path: Path) -> No
         assert second is not None and second != first
     finally:
         await writer.stop()
-        await engine.dispose()
+        await port.close()
     assert sink_of(writer).pid is None
     with sqlite3.connect(tmp_path / "log.db") as conn:
         assert conn.execute("SELECT count(*) FROM request_logs").fetchone() == (10,)

@@ -14,7 +14,9 @@ import pytest
 from junction.dataplane.responses_wire import response_object
 from junction.history.store import ConversationStore
 from junction.settings import Settings
-from junction.store.db import create_engine, migrate, session_factory
+from junction.store.db import migrate
+from junction.store.orm import LazyOrm
+from junction.store.serving_db import open_database
 from junction.tokens.counter import TokenCounter
 from tests.conftest import RouterProcess, Tenant, make_tenant
 from tests.kinds import KIND_NAMES, Kinds, kinds_fixture  # noqa: F401
@@ -190,24 +192,26 @@ async def test_the_response_is_written_with_its_turn(tmp_path: Path, database_ur
     from junction.store.models import Workspace
 
     settings = Settings(data_dir=tmp_path, database_url=database_url, history_flush_seconds=3600)
-    engine = create_engine(database_url)
-    sessions = session_factory(engine)
+    orm, port = LazyOrm(database_url), open_database(database_url)
+    engine = orm.engine
+    sessions = orm.sessions
     try:
         await migrate(engine)
         async with sessions() as s:
             if await s.get(Workspace, "ws_r") is None:
                 s.add(Workspace(id="ws_r", name="ws-r"))
                 await s.commit()
-        store = ConversationStore(settings, sessions, TokenCounter())
+        store = ConversationStore(settings, port, orm, TokenCounter())
         state = store.create("ws_r", "key_1", "responses:0123456789abcdef", "bot")
         turn = store.append(state, [{"role": "user", "content": "hi"}], "bot", "req_1")
         turn.response = {"id": "resp_x", "object": "response", "output": []}
         turn.input_items = [{"id": "msg_1", "type": "message", "role": "user", "content": []}]
         await store.flush()
-        fresh = ConversationStore(settings, sessions, TokenCounter())
+        fresh = ConversationStore(settings, port, orm, TokenCounter())
         loaded = await fresh.get("ws_r", "key_1", "responses:0123456789abcdef")
         assert loaded is not None
         assert loaded.turns[0].response == turn.response
         assert loaded.turns[0].input_items == turn.input_items
     finally:
-        await engine.dispose()
+        await orm.dispose()
+        await port.close()

@@ -20,8 +20,12 @@ def test_first_start_prints_admin_key_once(tmp_path: Path) -> None:
         found = re.search(r"\b(ja-[A-Za-z0-9_-]{20,})", first.log())
         assert found, first.log()
         key = found.group(1)
+        # A router's first admin request imports the admin API and the ORM: a busy machine
+        # may take seconds.
         ok = httpx.get(
-            first.url + "/admin/v1/workspaces", headers={"Authorization": f"Bearer {key}"}
+            first.url + "/admin/v1/workspaces",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
         )
         assert ok.status_code == 200
         assert httpx.get(first.url + "/readyz").json()["checks"]["database"] == "ok"
@@ -36,7 +40,9 @@ def test_first_start_prints_admin_key_once(tmp_path: Path) -> None:
     try:
         assert "ja-" not in second.log(), "the key is printed on the first start only"
         again = httpx.get(
-            second.url + "/admin/v1/workspaces", headers={"Authorization": f"Bearer {key}"}
+            second.url + "/admin/v1/workspaces",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
         )
         assert again.status_code == 200
     finally:

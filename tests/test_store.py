@@ -13,14 +13,9 @@ from junction.config.catalog import Catalog
 from junction.security.secrets import SecretBox
 from junction.settings import Settings
 from junction.store import models as m
-from junction.store.db import (
-    HEADS,
-    alembic_config,
-    at_heads,
-    create_engine,
-    migrate,
-    session_factory,
-)
+from junction.store.db import alembic_config, migrate, session_factory
+from junction.store.schema import HEADS, at_heads
+from junction.store.serving_db import Database, Sql, open_database
 
 
 async def test_migrations_create_every_table_and_are_idempotent(engine: AsyncEngine) -> None:
@@ -44,18 +39,18 @@ def test_heads_known_at_build_time_are_alembics_heads() -> None:
 
 
 async def test_a_database_at_the_heads_is_recognised_without_alembic(
-    engine: AsyncEngine, tmp_path: Path
+    db: Database, tmp_path: Path
 ) -> None:
-    assert await at_heads(engine)
-    empty = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    assert await at_heads(db)
+    empty = open_database(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
     try:
         assert not await at_heads(empty)  # no alembic_version table: Alembic runs
-        async with empty.begin() as conn:
-            await conn.exec_driver_sql("CREATE TABLE alembic_version (version_num VARCHAR(32))")
-            await conn.exec_driver_sql("INSERT INTO alembic_version VALUES ('0006')")
+        async with empty.transaction() as conn:
+            await conn.execute(Sql("CREATE TABLE alembic_version (version_num VARCHAR(32))"))
+            await conn.execute(Sql("INSERT INTO alembic_version VALUES ('0006')"))
         assert not await at_heads(empty)  # behind the heads: Alembic runs
     finally:
-        await empty.dispose()
+        await empty.close()
 
 
 async def test_crud_constraints_and_cascade(engine: AsyncEngine) -> None:
@@ -83,7 +78,7 @@ async def test_crud_constraints_and_cascade(engine: AsyncEngine) -> None:
 
 
 async def test_catalog_loads_snapshot_and_decrypts_credentials(
-    engine: AsyncEngine, tmp_path: Path
+    engine: AsyncEngine, db: Database, tmp_path: Path
 ) -> None:
     box = SecretBox(b"test-secret")
     sessions = session_factory(engine)
@@ -96,6 +91,8 @@ async def test_catalog_loads_snapshot_and_decrypts_credentials(
                 base_url="http://127.0.0.1:1/v1",
                 api_key_encrypted=box.encrypt("sk-x"),
                 models=[{"name": "Qwen/Qwen3", "context_length": 32768}],
+                headers={"X-Team": "a"},
+                tls_verify=False,
             )
         )
         s.add(m.Workspace(id="ws_1", name="team", max_tokens=100))
@@ -111,14 +108,17 @@ async def test_catalog_loads_snapshot_and_decrypts_credentials(
         )
         s.add(m.Assistant(id="a_1", workspace_id="ws_1", name="bot", model=["vllm/Qwen/Qwen3"]))
         await s.commit()
-    catalog = Catalog(Settings(data_dir=tmp_path), sessions, box)
+    catalog = Catalog(Settings(data_dir=tmp_path), db, box)
     await catalog.reload()
     snap = catalog.snapshot
     try:
         assert snap.providers["vllm"].config.api_key == "sk-x"
+        # JSON as text and booleans as integers (SQLite), as the serving port reads them.
+        assert snap.providers["vllm"].config.headers == {"X-Team": "a"}
+        assert snap.providers["vllm"].config.tls_verify is False
         assert snap.providers["vllm"].models["Qwen/Qwen3"].context_length == 32768
-        assert snap.keys[box.hash_key("jk-a")].workspace_id == "ws_1"
-        assert snap.assistants["ws_1"]["bot"].model == ("vllm/Qwen/Qwen3",)
+        assert snap.keys[box.key_digest("jk-a")].workspace_id == "ws_1"
+        assert snap.roster("ws_1")["bot"].model == ("vllm/Qwen/Qwen3",)
         client = snap.providers["vllm"].client
         await catalog.reload()
         assert catalog.snapshot.providers["vllm"].client is client, "unchanged provider reused"

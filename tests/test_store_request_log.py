@@ -16,13 +16,20 @@ from junction.accounting.queries import LogFilter, log_page
 from junction.accounting.retention import Retention, purge_before
 from junction.accounting.usage import usage
 from junction.accounting.writer import LogWriter
-from junction.config.snapshot import ModelInfo, ProviderRuntime, Snapshot, WorkspaceView
+from junction.config.snapshot import (
+    ModelInfo,
+    ProviderRuntime,
+    Snapshot,
+    WorkspaceSettings,
+    WorkspaceView,
+)
 from junction.core.call import Call
 from junction.errors import QuotaExceeded
 from junction.store import models as m
 from junction.store.db import create_engine, migrate, session_factory
+from junction.store.serving_db import Database, open_database
 
-WS = WorkspaceView("ws_1", "team", None, None, None, None, 100, None)
+WS = WorkspaceView("ws_1", "team", WorkspaceSettings(monthly_token_budget=100))
 
 
 def priced_snapshot() -> Snapshot:
@@ -55,8 +62,8 @@ def test_cost_uses_the_models_prices() -> None:
     assert cost_of(snap, None, 100, 100) == 0
 
 
-async def test_writer_batches_pages_and_usage(engine: AsyncEngine) -> None:
-    writer = LogWriter(engine, priced_snapshot, capacity=1000, batch_size=7, flush_interval=0.05)
+async def test_writer_batches_pages_and_usage(engine: AsyncEngine, db: Database) -> None:
+    writer = LogWriter(db, priced_snapshot, capacity=1000, batch_size=7, flush_interval=0.05)
     writer.start()
     now = datetime.now(UTC)
     for i in range(30):
@@ -81,11 +88,10 @@ async def test_writer_batches_pages_and_usage(engine: AsyncEngine) -> None:
 
 
 async def test_failed_batches_stay_queued_and_are_stored_later(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'late.db'}")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'late.db'}"
+    engine, db = create_engine(url), open_database(url)
     try:
-        writer = LogWriter(
-            engine, priced_snapshot, capacity=100, batch_size=50, flush_interval=0.05
-        )
+        writer = LogWriter(db, priced_snapshot, capacity=100, batch_size=50, flush_interval=0.05)
         now = datetime.now(UTC)
         for i in range(5):
             writer.submit(call_at(now, i))
@@ -101,16 +107,17 @@ async def test_failed_batches_stay_queued_and_are_stored_later(tmp_path: Path) -
         await writer.stop()
     finally:
         await engine.dispose()
+        await db.close()
 
 
-async def test_retention_purges_only_old_entries(engine: AsyncEngine) -> None:
-    writer = LogWriter(engine, priced_snapshot, capacity=100, batch_size=100, flush_interval=1)
+async def test_retention_purges_only_old_entries(engine: AsyncEngine, db: Database) -> None:
+    writer = LogWriter(db, priced_snapshot, capacity=100, batch_size=100, flush_interval=1)
     now = datetime.now(UTC)
     for i in range(6):
         writer.submit(call_at(now - timedelta(days=10 * (i % 2)), i))
     await writer.stop()
-    assert await purge_before(engine, now - timedelta(days=100)) == 0
-    retention = Retention(engine, days=5, interval=0.05)
+    assert await purge_before(db, now - timedelta(days=100)) == 0
+    retention = Retention(db, days=5, interval=0.05)
     retention.start()
     for _ in range(100):  # the task purges at start, then every 0.05 s
         if await count(engine) <= 3:
@@ -120,15 +127,15 @@ async def test_retention_purges_only_old_entries(engine: AsyncEngine) -> None:
     assert await count(engine) == 3
 
 
-async def test_budget_is_seeded_from_this_month_only(engine: AsyncEngine) -> None:
-    writer = LogWriter(engine, priced_snapshot, capacity=100, batch_size=100, flush_interval=1)
+async def test_budget_is_seeded_from_this_month_only(db: Database) -> None:
+    writer = LogWriter(db, priced_snapshot, capacity=100, batch_size=100, flush_interval=1)
     now = datetime.now(UTC)
     last_month = now.replace(day=1) - timedelta(days=1)
     writer.submit(call_at(now, 1, (30, 30)))
     writer.submit(call_at(last_month, 2, (500, 500)))
     await writer.stop()
     ledger = BudgetLedger(LocalSpend())
-    await ledger.seed(engine)
+    await ledger.seed(db)
     assert ledger.counter.spent("ws_1", now.strftime("%Y-%m")) == 60
     probe = Call("req_x", "chat.completions")
     probe.workspace = WS  # budget 100

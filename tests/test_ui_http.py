@@ -236,3 +236,61 @@ def test_keys_and_assistants_pages_are_paged_with_a_search(
     assert names(found.text, assistants) == [f"bot{i}" for i in range(10, 20)]
     none = session.get(f"/ui/w/{ws}/assistants", params={"search": "zzz"})
     assert "No assistant name contains “zzz”" in none.text
+
+
+def test_judge_and_delete_pages_cope_with_thousands_of_assistants(
+    router: RouterProcess, session: httpx.Client, provider: str
+) -> None:
+    """The judge is typed with searched suggestions (not a list of the first 100); the delete
+    page counts everything it would remove."""
+    ws = "big-ws"
+    bots = [f"bot{i:04d}" for i in range(1100)]
+    operations: list[dict[str, object]] = [
+        {"method": "POST", "path": "/workspaces", "body": {"name": ws}}
+    ]
+    operations += [
+        {"method": "POST", "path": f"/workspaces/{ws}/keys", "body": {"name": f"key{i}"}}
+        for i in range(3)
+    ]
+    operations += [
+        {
+            "method": "POST",
+            "path": f"/workspaces/{ws}/assistants",
+            "body": {"name": name, "model": "local/echo"},
+        }
+        for name in bots
+    ]
+    with router.admin() as admin:
+        for start in range(0, len(operations), 1000):
+            batch = {"operations": operations[start : start + 1000]}
+            assert admin.post("/batch", json=batch).status_code == 200
+
+    def suggested(html: str) -> list[str]:
+        listed = re.search(r'<datalist id="judge-choices">(.*?)</datalist>', html, re.S)
+        assert listed, html
+        return re.findall(r'<option value="([^"]+)">', listed.group(1))
+
+    settings = f"/ui/w/{ws}/settings"
+    page = session.get(settings)
+    assert page.status_code == 200 and suggested(page.text) == bots[:25]
+    found = session.get(settings, params={"judge_search": "bot107"})
+    assert suggested(found.text) == [f"bot107{i}" for i in range(10)]
+
+    form = {"window_mode": "none", "judge_assistant": "bot1099"}
+    saved = session.post(settings, data={**form, "csrf": csrf_of(session, settings)})
+    assert saved.status_code == 200 and "Settings saved." in saved.text
+    assert 'name="judge_assistant" list="judge-choices" value="bot1099"' in saved.text
+    with router.admin() as admin:
+        assert admin.get(f"/workspaces/{ws}").json()["judge_assistant"] == "bot1099"
+    wrong = {**form, "judge_assistant": "nobody", "csrf": csrf_of(session, settings)}
+    refused = session.post(settings, data=wrong)
+    assert refused.status_code == 422 and "no assistant named “nobody”" in refused.text
+    with router.admin() as admin:
+        assert admin.get(f"/workspaces/{ws}").json()["judge_assistant"] == "bot1099"
+
+    confirm = session.get(f"/ui/w/{ws}/delete")
+    assert confirm.status_code == 200
+    text = re.sub(r"\s+", " ", confirm.text)
+    assert "<strong>1,100 assistants</strong> (bot0000, " in text
+    assert "bot0009, and 1,090 more)" in text
+    assert "<strong>3 active API keys</strong> (key0, key1, key2)" in text

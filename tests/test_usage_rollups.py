@@ -16,12 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from junction.accounting.entry import log_values
 from junction.accounting.raw_usage import raw_counters
 from junction.accounting.retention import Retention, purge_before, purge_rollups_before
-from junction.accounting.row_store import insert_statement, row_store
+from junction.accounting.row_store import INSERT, row_store
 from junction.accounting.usage import report, usage
 from junction.accounting.writer import LogWriter
 from junction.store import models as m
 from junction.store import rollup
 from junction.store.db import alembic_config, create_engine, migrate, session_factory
+from junction.store.serving_db import Database, SqlAlchemyConn, open_database, sqlite_timestamp
 from junction.store.usage_rollups import usage_rollups
 from tests.conftest import drop_store
 from tests.test_store_request_log import call_at, priced_snapshot
@@ -91,8 +92,10 @@ async def assert_usage_equals_log(engine: AsyncEngine) -> None:
             assert total["requests"] == sum(w[0] for w in want.values())
 
 
-async def test_rollups_equal_the_log_and_a_resent_batch_counts_once(engine: AsyncEngine) -> None:
-    writer = LogWriter(engine, priced_snapshot, capacity=1000, batch_size=40, flush_interval=1)
+async def test_rollups_equal_the_log_and_a_resent_batch_counts_once(
+    engine: AsyncEngine, db: Database
+) -> None:
+    writer = LogWriter(db, priced_snapshot, capacity=1000, batch_size=40, flush_interval=1)
     now = datetime.now(UTC)
     for call in varied_calls(now, 300):
         writer.submit(call)
@@ -112,8 +115,10 @@ async def test_rollups_equal_the_log_and_a_resent_batch_counts_once(engine: Asyn
     await assert_usage_equals_log(engine)
 
 
-async def test_latency_histograms_give_the_logs_percentiles(engine: AsyncEngine) -> None:
-    writer = LogWriter(engine, priced_snapshot, capacity=1000, batch_size=100, flush_interval=1)
+async def test_latency_histograms_give_the_logs_percentiles(
+    engine: AsyncEngine, db: Database
+) -> None:
+    writer = LogWriter(db, priced_snapshot, capacity=1000, batch_size=100, flush_interval=1)
     for call in varied_calls(datetime.now(UTC), 400):
         writer.submit(call)
     await writer.stop()
@@ -132,9 +137,9 @@ async def test_latency_histograms_give_the_logs_percentiles(engine: AsyncEngine)
         assert bounds[i] - 1e-9 <= total[name] <= bounds[i + 1] + 1e-9, (name, exact, total)
 
 
-async def test_raw_rows_add_up_to_the_rollups_counters(engine: AsyncEngine) -> None:
+async def test_raw_rows_add_up_to_the_rollups_counters(engine: AsyncEngine, db: Database) -> None:
     """The partial-hour path (SQL over raw rows) buckets and sums exactly as the writer."""
-    writer = LogWriter(engine, priced_snapshot, capacity=1000, batch_size=100, flush_interval=1)
+    writer = LogWriter(db, priced_snapshot, capacity=1000, batch_size=100, flush_interval=1)
     for call in varied_calls(datetime.now(UTC), 400):
         writer.submit(call)
     await writer.stop()
@@ -152,8 +157,10 @@ async def test_raw_rows_add_up_to_the_rollups_counters(engine: AsyncEngine) -> N
     assert total["latency_p95_ms"] is not None and total["ttft_p50_ms"] is not None
 
 
-async def test_partial_hours_at_the_edges_come_from_the_rows(engine: AsyncEngine) -> None:
-    writer = LogWriter(engine, priced_snapshot, capacity=1000, batch_size=100, flush_interval=1)
+async def test_partial_hours_at_the_edges_come_from_the_rows(
+    engine: AsyncEngine, db: Database
+) -> None:
+    writer = LogWriter(db, priced_snapshot, capacity=1000, batch_size=100, flush_interval=1)
     base = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
     for n in range(180):  # one call a minute from 10:00 to 12:59
         writer.submit(call_at(base + timedelta(minutes=n), n, (1, 2)))
@@ -188,28 +195,32 @@ def _upgrade_to(target: str) -> Any:
     return run
 
 
+async def insert_raw(conn: Any, rows: list[tuple[Any, ...]]) -> None:
+    """Log rows as the writer stores them, straight into a schema of an older revision."""
+    if conn.dialect.name == "sqlite":
+        rows = [(v[0], sqlite_timestamp(v[1]), *v[2:]) for v in rows]
+    await SqlAlchemyConn(conn).execute_many(INSERT, rows)
+
+
 async def test_the_migration_back_fills_existing_logs(tmp_path: Path, pg_url: str) -> None:
     for url in (f"sqlite+aiosqlite:///{tmp_path / 'old.db'}", pg_url):
-        engine = create_engine(url)
+        engine, db = create_engine(url), open_database(url)
         try:
             async with engine.begin() as conn:  # the schema as it was before the rollups
                 for head in ("0006", "0012"):
                     await conn.run_sync(_upgrade_to(head))
             rows = [log_values(c, priced_snapshot()) for c in varied_calls(datetime.now(UTC), 250)]
-            store = row_store(engine)
-            if store.created_at is not None:
-                rows = [(v[0], store.created_at(v[1]), *v[2:]) for v in rows]
             async with engine.begin() as conn:
-                await conn.exec_driver_sql(insert_statement(engine.dialect), rows)
-            await store.close()
+                await insert_raw(conn, rows)
             await migrate(engine)  # 0008: creates and back-fills the rollups
             await assert_usage_equals_log(engine)
-            writer = LogWriter(engine, priced_snapshot, 1000, 100, 1)  # then kept by the writer
+            writer = LogWriter(db, priced_snapshot, 1000, 100, 1)  # then kept by the writer
             for call in varied_calls(datetime.now(UTC), 50, first=1000):
                 writer.submit(call)
             await writer.stop()
             await assert_usage_equals_log(engine)
         finally:
+            await db.close()
             await drop_store(engine, dropped=url == pg_url)
 
 
@@ -220,24 +231,20 @@ async def test_the_front_door_migration_splits_rollups_by_the_rows_still_kept(
     tmp_path: Path, pg_url: str
 ) -> None:
     for url in (f"sqlite+aiosqlite:///{tmp_path / 'doors.db'}", pg_url):
-        engine = create_engine(url)
+        engine, db = create_engine(url), open_database(url)
         try:
             async with engine.begin() as conn:
                 for head in ("0006", "0012"):
                     await conn.run_sync(_upgrade_to(head))
             now = datetime.now(UTC)
             rows = [log_values(c, priced_snapshot()) for c in varied_calls(now, 400)]
-            store = row_store(engine)
-            if store.created_at is not None:
-                rows = [(v[0], store.created_at(v[1]), *v[2:]) for v in rows]
             async with engine.begin() as conn:
-                await conn.exec_driver_sql(insert_statement(engine.dialect), rows)
+                await insert_raw(conn, rows)
                 for head in BEFORE_FRONT_DOORS:  # rollups without front doors (0008)
                     await conn.run_sync(_upgrade_to(head))
-            await store.close()
             # Retention took the older rows, the oldest kept hour only in part.
             cutoff = now - timedelta(hours=30, minutes=3)
-            purged = await purge_before(engine, cutoff, pause=0)
+            purged = await purge_before(db, cutoff, pause=0)
             assert 0 < purged < 400
             before = await rollup_sums(engine)
             await migrate(engine)  # 0014
@@ -250,7 +257,7 @@ async def test_the_front_door_migration_splits_rollups_by_the_rows_still_kept(
             assert gone > 0
             assert got == {**kept, None: gone}
             # From here on the writer keeps each front door's rollups itself.
-            writer = LogWriter(engine, priced_snapshot, 1000, 100, 1)
+            writer = LogWriter(db, priced_snapshot, 1000, 100, 1)
             for call in varied_calls(datetime.now(UTC), 50, first=1000):
                 writer.submit(call)
             await writer.stop()
@@ -259,6 +266,7 @@ async def test_the_front_door_migration_splits_rollups_by_the_rows_still_kept(
             kept = {door: n for door, (n, *_) in (await raw_by(engine, "endpoint")).items()}
             assert {r["endpoint"]: r["requests"] for r in by_door} == {**kept, None: gone}
         finally:
+            await db.close()
             await drop_store(engine, dropped=url == pg_url)
 
 
@@ -270,9 +278,9 @@ async def rollup_sums(engine: AsyncEngine) -> list[float]:
 
 
 async def test_retention_purges_rows_and_rollups_on_their_own_periods(
-    engine: AsyncEngine,
+    engine: AsyncEngine, db: Database
 ) -> None:
-    writer = LogWriter(engine, priced_snapshot, capacity=2000, batch_size=200, flush_interval=1)
+    writer = LogWriter(db, priced_snapshot, capacity=2000, batch_size=200, flush_interval=1)
     now = datetime.now(UTC)
     for n in range(120):  # one call every 6 hours: 30 days back
         writer.submit(call_at(now - timedelta(hours=6 * n), n))
@@ -286,23 +294,23 @@ async def test_retention_purges_rows_and_rollups_on_their_own_periods(
 
     assert await counts() == (120, 120)
     # Raw rows older than 10 days go, in chunks of 7: the rollups stay.
-    assert await purge_before(engine, now - timedelta(days=10), chunk=7, pause=0) == 79
+    assert await purge_before(db, now - timedelta(days=10), chunk=7, pause=0) == 79
     assert await counts() == (41, 120)
     async with session_factory(engine)() as s:
         _, total = await usage(s, "ws_1", "day")
     assert total["requests"] == 120  # usage over the whole period still answers
     # Rollups have their own, longer period: 20 days.
-    assert await purge_rollups_before(engine, now - timedelta(days=20), pause=0) == 40
+    assert await purge_rollups_before(db, now - timedelta(days=20), pause=0) == 40
     assert await counts() == (41, 80)
-    retention = Retention(engine, days=5, interval=3600, rollup_days=15)
+    retention = Retention(db, days=5, interval=3600, rollup_days=15)
     # Its clock is a moment later: the row exactly 5 days old goes too.
     assert await retention.purge_once() == 21
     assert await counts() == (20, 60)
 
 
-async def test_stored_rows_are_checked_in_chunks(engine: AsyncEngine) -> None:
+async def test_stored_rows_are_checked_in_chunks(engine: AsyncEngine, db: Database) -> None:
     """A batch larger than one id look-up (the flush at shutdown) is still counted once."""
-    store = row_store(engine)
+    store = row_store(db)
     try:
         rows = [log_values(c, priced_snapshot()) for c in varied_calls(datetime.now(UTC), 1200)]
         if store.created_at is not None:

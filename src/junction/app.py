@@ -5,27 +5,23 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+from starlette.routing import Router as StarletteRouter
 
-from junction import __version__, services
+from junction import services
 from junction.accounting.service import install as install_accounting
+from junction.api_document import api_document_route
 from junction.body_limit import BodySizeLimit
 from junction.bootstrap import ensure_admin_key
 from junction.cluster.config_sync import ConfigSync
 from junction.config.catalog import Catalog
-from junction.core.responses import error_response, json_response
-from junction.dataplane.conversations import add_conversation_paths
-from junction.dataplane.openapi import add_data_plane_paths
+from junction.core.responses import json_response
 from junction.dataplane.routes import data_plane_routes
-from junction.errors import InvalidRequest, JunctionError, NotFound, ValidationFailed
+from junction.error_handlers import install_error_handlers
 from junction.gc_tuning import serving_collector
-from junction.hardening.crash import install_crash_handler
 from junction.history.store import ConversationStore
 from junction.knowledge.service import install as install_knowledge
 from junction.lazy_routes import LazyRoutes
@@ -35,37 +31,40 @@ from junction.runtime import Runtime
 from junction.security.secrets import SecretBox, load_root_secret
 from junction.security.throttle import FailureThrottle
 from junction.settings import Settings
-from junction.store.db import create_engine, migrate, session_factory
+from junction.store.orm import LazyOrm
+from junction.store.schema import ensure_schema
+from junction.store.serving_db import open_database
 from junction.tokens.counter import TokenCounter
 from junction.ui.front import front_routes
-from junction.validation_words import error_in_words
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
     from redis.asyncio import Redis
 
 log = logging.getLogger("junction")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    engine = create_engine(settings.resolved_database_url())
-    sessions = session_factory(engine)
+    url = settings.resolved_database_url()
+    # The serving port now (no SQLAlchemy); the ORM for the admin side, made on first use.
+    db, orm = open_database(url), LazyOrm(url)
     box = SecretBox(load_root_secret(settings))
-    catalog = Catalog(settings, sessions, box)
+    catalog = Catalog(settings, db, box)
     redis = _redis(settings.redis_url) if settings.redis_url else None
-    rt = Runtime(settings, engine, sessions, box, catalog, redis=redis)
+    rt = Runtime(settings, db, orm, box, catalog, redis=redis)
     rt.login_failures = FailureThrottle(settings.login_failures_per_minute)
-    sync = rt.config_sync = ConfigSync(catalog, sessions, redis, settings.config_poll_seconds)
+    sync = rt.config_sync = ConfigSync(catalog, db, redis, settings.config_poll_seconds)
     rt.router = Router.from_settings(settings)
     background = services.install(rt)
     rt.tokens = TokenCounter()  # the tokenizer, loaded once per process
-    rt.history = ConversationStore(settings, sessions, rt.tokens)
+    rt.history = ConversationStore(settings, db, orm, rt.tokens)
     background.append(install_knowledge(rt))
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await migrate(engine)
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await ensure_schema(db, url)
         generated = await ensure_admin_key(rt)
         if generated:
             _announce_admin_key(generated)
@@ -84,60 +83,42 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await rt.catalog.close()
             if redis is not None:
                 await redis.aclose()
-            await engine.dispose()
+            await orm.dispose()
+            await db.close()
 
-    app = FastAPI(
-        title="Junction",
-        version=__version__,
-        summary="OpenAI-compatible router for self-hosted language models",
-        lifespan=lifespan,
-        docs_url=None,  # served offline by ui/front.py
-        redoc_url=None,
-        # Junction has its own metrics; FastAPI's OpenTelemetry hook would otherwise look up
-        # the providers (environment reads) on every request.
-        telemetry={"tracing": False, "metrics": False, "logs": False},
-        strict_content_type=False,  # curl users often leave out Content-Type: accept JSON anyway
-    )
+    # A plain Starlette application: the data plane's routes are Starlette routes, and FastAPI
+    # (with pydantic's schemas) is imported only by the admin API, on its first request.
+    app = Starlette(lifespan=lifespan)
     app.state.runtime = rt
     accounting = install_accounting(app, rt)
     app.router.routes.extend(data_plane_routes(rt))
     app.router.routes.extend(operation_routes(rt))
-    _add_admin_planes(app, rt)
+    app.router.routes.extend(_admin_planes(rt))
     app.router.routes.extend(front_routes())  # /, /favicon.ico, /docs
-    _install_error_handlers(app)
-    install_crash_handler(app)
+    install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
-    add_data_plane_paths(app)
-    add_conversation_paths(app)
     return app
 
 
-def _add_admin_planes(app: FastAPI, rt: Runtime) -> None:
-    """The admin API at /admin/v1 and the web UI at /ui, imported on their first request
-    (``lazy_routes``); the published API document imports the admin API to list it."""
+def _admin_planes(rt: Runtime) -> list[BaseRoute]:
+    """The admin API at /admin/v1 and the web UI at /ui, built on their first request
+    (``lazy_routes``), and the published API document, which lists the admin API."""
 
-    def load_admin() -> None:
-        from junction.admin.router import router
+    def load_admin() -> FastAPI:
+        from junction.admin.app import admin_app
 
-        app.include_router(router)
+        return admin_app(rt)
 
-    def load_ui() -> None:
-        from junction.ui.routes import ui_mount
+    def load_ui() -> StarletteRouter:
+        from junction.ui.routes import ui_app
 
-        app.router.routes.append(ui_mount(rt))
+        return ui_app(rt)
 
     admin = LazyRoutes("/admin/v1", load_admin)
-    app.router.routes.extend([admin, LazyRoutes("/ui", load_ui)])
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        admin.ensure()
-        return build()
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    return [admin, LazyRoutes("/ui", load_ui), api_document_route(admin.ensure)]
 
 
-def create_worker_app() -> FastAPI:
+def create_worker_app() -> Starlette:
     """The app of one ``--workers`` process: spawned workers set up their own logging."""
     from junction.telemetry.process_log import configure_logging
 
@@ -146,43 +127,6 @@ def create_worker_app() -> FastAPI:
     access = logging.getLogger("uvicorn.access")  # Junction writes its own access lines
     access.handlers, access.propagate = [], False
     return create_app(settings)
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    async def on_junction_error(_request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, JunctionError)
-        return error_response(exc)
-
-    async def on_validation_error(_request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        return error_response(_validation_error(exc.errors()))
-
-    async def on_http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        if exc.status_code == 404:
-            error: JunctionError = NotFound(f"Unknown URL: {request.method} {request.url.path}")
-        else:
-            error = InvalidRequest(str(exc.detail))
-        response = error_response(error)
-        response.status_code = exc.status_code
-        return response
-
-    app.add_exception_handler(JunctionError, on_junction_error)
-    app.add_exception_handler(RequestValidationError, on_validation_error)
-    app.add_exception_handler(HTTPException, on_http_error)
-
-
-def _validation_error(errors: Any) -> ValidationFailed:
-    """FastAPI's error list as one OpenAI-shaped 422 whose ``param`` is the first bad field,
-    each error said in words (what the field allows, never a regular expression)."""
-    parts = []
-    first: str | None = None
-    for error in errors:
-        loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
-        field = ".".join(loc) or "body"
-        first = first or field
-        parts.append(f"{field}: {error_in_words(error)}")
-    return ValidationFailed("; ".join(parts) or "Invalid request.", param=first)
 
 
 def _redis(url: str) -> Redis:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
-
 from junction.runtime import Runtime
 from junction.security.secrets import new_api_key
-from junction.store.models import Meta
+from junction.store import meta
 
 ADMIN_KEY_HASH = "admin_key_hash"
 MIN_ADMIN_KEY_LENGTH = 20
 """A ``JUNCTION_ADMIN_KEY`` shorter than this is refused at start (a generated or rotated key
 is 46 characters of 256 random bits)."""
+
+
+def new_admin_key() -> str:
+    return "ja-" + new_api_key().removeprefix("jk-")
 
 
 async def ensure_admin_key(rt: Runtime) -> str | None:
@@ -24,20 +26,16 @@ async def ensure_admin_key(rt: Runtime) -> str | None:
             )
         rt.admin_key_hash = rt.box.hash_key(rt.settings.admin_key)
         return None
-    async with rt.sessions() as s:
-        stored = await s.get(Meta, ADMIN_KEY_HASH)
-        if stored is not None:
-            rt.admin_key_hash = stored.value
-            return None
-        key = "ja-" + new_api_key().removeprefix("jk-")
-        s.add(Meta(key=ADMIN_KEY_HASH, value=rt.box.hash_key(key)))
-        try:
-            await s.commit()
-        except IntegrityError:  # another replica generated it first
-            await s.rollback()
-            stored = await s.get(Meta, ADMIN_KEY_HASH)
-            assert stored is not None
-            rt.admin_key_hash = stored.value
-            return None
-    rt.admin_key_hash = rt.box.hash_key(key)
+    stored = await meta.read(rt.db, ADMIN_KEY_HASH)
+    if stored is not None:
+        rt.admin_key_hash = stored
+        return None
+    key = new_admin_key()
+    hashed = rt.box.hash_key(key)
+    if not await meta.add(rt.db, ADMIN_KEY_HASH, hashed):  # another replica generated it first
+        stored = await meta.read(rt.db, ADMIN_KEY_HASH)
+        assert stored is not None
+        rt.admin_key_hash = stored
+        return None
+    rt.admin_key_hash = hashed
     return key

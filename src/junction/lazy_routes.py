@@ -1,35 +1,38 @@
-"""Routes whose modules are imported on the first request under their path prefix.
+"""Parts of the router built on the first request under their path prefix.
 
-The admin API and the admin UI import about a third of the router's libraries (their schemas,
-templates, validation), which a router that only serves ``/v1`` never needs: they stay out of
+The admin API (FastAPI, its pydantic schemas), the admin UI (templates) and the API docs'
+assets import libraries that a router which only serves ``/v1`` never needs: they stay out of
 its memory and its start until someone opens them. ``LazyRoutes`` stands in the route table
-for them; the first request under its prefix runs ``load`` (which adds the real routes to the
-app) and is then dispatched again, to the real routes.
+for such a part; the first request under its prefix runs ``load``, which builds the part as an
+ASGI app, and every request under the prefix is passed to that app with its scope unchanged
+(full path, same root path), so the part's own routes carry the whole prefix.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
 
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
+App = TypeVar("App", bound=Callable[[Scope, Receive, Send], Awaitable[None]])
 
-class LazyRoutes(BaseRoute):
-    def __init__(self, prefix: str, load: Callable[[], None]) -> None:
+
+class LazyRoutes(BaseRoute, Generic[App]):
+    def __init__(self, prefix: str, load: Callable[[], App]) -> None:
         self.prefix = prefix
         self._load = load
-        self.loaded = False
+        self._app: App | None = None
 
-    def ensure(self) -> None:
-        """The real routes added (once)."""
-        if not self.loaded:
-            self._load()  # synchronous: no other request can run it a second time meanwhile
-            self.loaded = True
+    def ensure(self) -> App:
+        """The part, built once."""
+        if self._app is None:
+            self._app = self._load()  # synchronous: no other request can build it meanwhile
+        return self._app
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if self.loaded or scope["type"] != "http":
+        if scope["type"] != "http":
             return Match.NONE, {}
         path: str = scope["path"]
         if path == self.prefix or path.startswith(self.prefix + "/"):
@@ -37,8 +40,7 @@ class LazyRoutes(BaseRoute):
         return Match.NONE, {}
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.ensure()
-        await scope["router"](scope, receive, send)  # now to the real routes
+        await self.ensure()(scope, receive, send)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> Any:
         raise NoMatchFound(name, path_params)

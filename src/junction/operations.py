@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -19,6 +18,9 @@ from starlette.routing import BaseRoute, Route
 from junction.core.responses import json_response
 from junction.runtime import Runtime
 from junction.security.secrets import holds_admin_key
+from junction.store.serving_db import Sql
+
+_PING = Sql("SELECT 1")
 
 
 def operation_routes(rt: Runtime) -> list[BaseRoute]:
@@ -29,8 +31,7 @@ def operation_routes(rt: Runtime) -> list[BaseRoute]:
         checks: dict[str, str] = {}
         database_error = None
         try:
-            async with rt.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            await rt.db.value(_PING)
             checks["database"] = "ok"
         except Exception as exc:  # any failure means "not ready", never a crash
             checks["database"] = "error"

@@ -8,8 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-
 from junction.cluster.config_sync import ConfigSync
 from junction.config.catalog import Catalog
 from junction.core.call import Call
@@ -20,10 +18,13 @@ from junction.routing.router import Router
 from junction.security.secrets import SecretBox
 from junction.security.throttle import FailureThrottle
 from junction.settings import Settings
+from junction.store.orm import LazyOrm
+from junction.store.serving_db import Database
 from junction.tokens.counter import TokenCounter
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,9 @@ log = logging.getLogger(__name__)
 @dataclass
 class Runtime:
     settings: Settings
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
+    # The serving process's statements (start-up, background work); ``orm`` for the rest.
+    db: Database
+    orm: LazyOrm
     box: SecretBox
     catalog: Catalog
     config_sync: ConfigSync | None = None
@@ -44,6 +46,16 @@ class Runtime:
     call_observers: list[Callable[[Call], None]] = field(default_factory=list)
     # Admission checks (budgets, limits): each may raise a JunctionError to refuse the call.
     call_checks: list[Callable[[Call], None]] = field(default_factory=list)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """SQLAlchemy's engine (imported and made on first use)."""
+        return self.orm.engine
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        """SQLAlchemy's sessions (imported and made on first use)."""
+        return self.orm.sessions
 
     def check(self, call: Call) -> None:
         """Run the admission checks once the call's workspace and assistant are known."""

@@ -1,7 +1,7 @@
 """What runs beside the request path: rate limits, key usage, the admin-key watcher.
 
 ``install(rt)`` wires them into the runtime (observers, limiter) and returns the services
-that the app's lifespan starts after the catalog is loaded and stops before the engine goes.
+that the app's lifespan starts after the catalog is loaded and stops before the database is closed.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def install(rt: Runtime) -> list[Service]:
         )
     )
     rt.call_observers.append(rt.rate_limits.observe)
-    usage = KeyUsage(rt.engine, s.key_usage_flush_seconds)
+    usage = KeyUsage(rt.db, s.key_usage_flush_seconds)
     rt.call_observers.append(usage.observe)
     return [_RateLimitService(rt.rate_limits), usage, AdminKeyWatcher(rt)]
 

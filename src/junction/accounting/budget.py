@@ -17,13 +17,15 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Protocol
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from junction.core.call import Call
 from junction.errors import QuotaExceeded
 from junction.store.rollup import NONE
-from junction.store.usage_rollups import usage_rollups
+from junction.store.serving_db import Database, Sql
+
+_SPENT = Sql(
+    "SELECT workspace_id, SUM(prompt_tokens + completion_tokens) FROM usage_rollups "
+    "WHERE hour >= $1 AND workspace_id != $2 GROUP BY workspace_id"
+)
 
 
 def month_of(unix_time: float) -> str:
@@ -79,22 +81,13 @@ class BudgetLedger:
         self.counter = counter
         self._clock = clock
 
-    async def seed(self, engine: AsyncEngine) -> None:
+    async def seed(self, db: Database) -> None:
         """Load this month's spend per workspace from the request log's hourly rollups (a
         month starts on a whole hour: they hold exactly the log's sums, at any log size)."""
         month = month_of(self._clock())
-        r = usage_rollups.c
-        tokens = func.sum(r.prompt_tokens + r.completion_tokens)
-        query = (
-            select(r.workspace_id, tokens)
-            .where(r.hour >= month_start(month))
-            .where(r.workspace_id != NONE)
-            .group_by(r.workspace_id)
-        )
-        async with engine.connect() as conn:
-            for workspace_id, spent in (await conn.execute(query)).all():
-                if workspace_id is not None:
-                    self.counter.seed(workspace_id, month, int(spent or 0))
+        for workspace_id, spent in await db.fetch(_SPENT, db.timestamp(month_start(month)), NONE):
+            if workspace_id is not None:
+                self.counter.seed(workspace_id, month, int(spent or 0))
 
     def check(self, call: Call) -> None:
         """Refuse the call when its workspace has spent its monthly budget."""

@@ -16,60 +16,53 @@ import logging
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from junction.store.models import RequestLog
-from junction.store.usage_rollups import usage_rollups
+from junction.store.serving_db import Database, Sql
 
 log = logging.getLogger(__name__)
 
 PURGE_CHUNK = 1000
 PAUSE_SECONDS = 0.02  # between chunks: the writer's next batch goes first
 
+_PURGE_LOGS = Sql(
+    "DELETE FROM request_logs WHERE request_id IN "
+    "(SELECT request_id FROM request_logs WHERE created_at < $1 LIMIT $2)"
+)
+_OLDEST_HOUR = Sql("SELECT MIN(hour) FROM usage_rollups WHERE hour < $1")
+_PURGE_HOUR = Sql("DELETE FROM usage_rollups WHERE hour = $1")
+
 
 async def purge_before(
-    engine: AsyncEngine, cutoff: datetime, chunk: int = PURGE_CHUNK, pause: float = PAUSE_SECONDS
+    db: Database, cutoff: datetime, chunk: int = PURGE_CHUNK, pause: float = PAUSE_SECONDS
 ) -> int:
     """Delete every log row created before ``cutoff``; returns how many went."""
     removed = 0
+    before = db.timestamp(cutoff)
     while True:
-        async with engine.begin() as conn:
-            doomed = (
-                select(RequestLog.request_id)
-                .where(RequestLog.created_at < cutoff)
-                .limit(chunk)
-                .scalar_subquery()
-            )
-            result = await conn.execute(delete(RequestLog).where(RequestLog.request_id.in_(doomed)))
-        count = result.rowcount or 0
+        count = await db.execute(_PURGE_LOGS, before, chunk)
         removed += count
         if count < chunk:
             return removed
         await asyncio.sleep(pause)
 
 
-async def purge_rollups_before(
-    engine: AsyncEngine, cutoff: datetime, pause: float = PAUSE_SECONDS
-) -> int:
+async def purge_rollups_before(db: Database, cutoff: datetime, pause: float = PAUSE_SECONDS) -> int:
     """Delete the rollups of every hour before ``cutoff``, one hour a transaction."""
-    hour = usage_rollups.c.hour
+    before = db.timestamp(cutoff)
     removed = 0
     while True:
-        async with engine.begin() as conn:
-            oldest = await conn.scalar(select(func.min(hour)).where(hour < cutoff))
+        async with db.transaction() as conn:
+            oldest = await conn.value(_OLDEST_HOUR, before)
             if oldest is None:
                 return removed
-            result = await conn.execute(delete(usage_rollups).where(hour == oldest))
-        removed += result.rowcount or 0
+            removed += await conn.execute(_PURGE_HOUR, oldest)
         await asyncio.sleep(pause)
 
 
 class Retention:
     def __init__(
-        self, engine: AsyncEngine, days: float, interval: float, rollup_days: float = 0.0
+        self, db: Database, days: float, interval: float, rollup_days: float = 0.0
     ) -> None:
-        self._engine = engine
+        self._db = db
         self._days = days
         self._rollup_days = rollup_days
         self._interval = interval
@@ -92,12 +85,12 @@ class Retention:
         removed = 0
         if self._days > 0:
             cutoff = datetime.fromtimestamp(now - self._days * 86400, UTC)
-            removed = await purge_before(self._engine, cutoff)
+            removed = await purge_before(self._db, cutoff)
             if removed:
                 log.info("request log: purged %d entries older than %s", removed, cutoff)
         if self._rollup_days > 0:
             cutoff = datetime.fromtimestamp(now - self._rollup_days * 86400, UTC)
-            rolled = await purge_rollups_before(self._engine, cutoff)
+            rolled = await purge_rollups_before(self._db, cutoff)
             if rolled:
                 log.info("usage rollups: purged %d rows older than %s", rolled, cutoff)
         return removed

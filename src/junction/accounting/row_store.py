@@ -1,11 +1,11 @@
-"""Where the request log's rows go: ``row_store(engine)`` picks the store for the database.
+"""Where the request log's rows go: ``row_store(db)`` picks the store for the database.
 
 Both stores take a batch of rows (tuples in ``entry.COLUMNS`` order) and store it in one
 transaction or raise; a row whose ``request_id`` is already stored is skipped (a retried batch
 whose first commit did land), so a retry never duplicates nor fails. The same transaction adds
 the rows it inserts — only those — to the usage rollups (``store.rollup``).
 
-- ``EngineRowStore``: one driver-level executemany through the engine. PostgreSQL uses it
+- ``DatabaseRowStore``: one executemany through the serving port. PostgreSQL uses it
   (asyncpg pipelines the batch on the event loop, with no thread to compete with).
 - ``SqliteSinkStore``: a child process (``sqlite_sink``) does the inserts into the SQLite file,
   so that they cost the router's event loop only the batch's serialisation.
@@ -21,12 +21,10 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from junction.accounting.entry import COLUMNS
 from junction.store import rollup
-from junction.store.models import RequestLog
+from junction.store.serving_db import Database, Sql, SqliteDatabase, sqlite_timestamp
 
 Rows = list[tuple[Any, ...]]
 SINK_EXIT_SECONDS = 10.0
@@ -45,64 +43,49 @@ class RowStore(Protocol):
     async def close(self) -> None: ...
 
 
-def row_store(engine: AsyncEngine) -> RowStore:
-    database = engine.url.database
-    if engine.dialect.name == "sqlite" and database and database != ":memory:":
-        insert = insert_statement(engine.dialect)
-        return SqliteSinkStore(database, insert, created_at_conversion(engine))
-    return EngineRowStore(engine)
+# Already-stored request ids are skipped.
+INSERT = Sql(
+    f"INSERT INTO request_logs ({', '.join(COLUMNS)}) "
+    f"VALUES ({', '.join(f'${i}' for i in range(1, len(COLUMNS) + 1))}) "
+    "ON CONFLICT (request_id) DO NOTHING"
+)
+_UPSERT = Sql(rollup.upsert_statement("numeric_dollar"))
+_LOCK = Sql("SELECT pg_advisory_xact_lock($1)")
 
 
-def insert_statement(dialect: Dialect) -> str:
-    """The INSERT in the driver's own parameter style; already-stored request ids are skipped."""
-    if dialect.paramstyle == "qmark":
-        marks = ", ".join("?" for _ in COLUMNS)
-    elif dialect.paramstyle == "numeric_dollar":
-        marks = ", ".join(f"${i}" for i in range(1, len(COLUMNS) + 1))
-    else:
-        raise RuntimeError(f"request log: unsupported parameter style {dialect.paramstyle}")
-    return (
-        f"INSERT INTO request_logs ({', '.join(COLUMNS)}) VALUES ({marks}) "
-        "ON CONFLICT (request_id) DO NOTHING"
-    )
+def row_store(db: Database) -> RowStore:
+    if isinstance(db, SqliteDatabase) and db.path != ":memory:":
+        return SqliteSinkStore(db.path, INSERT.sqlite, sqlite_timestamp)
+    return DatabaseRowStore(db)
 
 
-def created_at_conversion(engine: AsyncEngine) -> Callable[[Any], Any] | None:
-    """SQLite stores datetimes as text in SQLAlchemy's format: the dialect's own conversion."""
-    column_type = RequestLog.__table__.c.created_at.type
-    processor: Callable[[Any], Any] | None = column_type._cached_bind_processor(engine.dialect)
-    return processor
-
-
-class EngineRowStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._insert = insert_statement(engine.dialect)
-        self._paramstyle = engine.dialect.paramstyle
-        self._upsert = rollup.upsert_statement(self._paramstyle)
+class DatabaseRowStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
         self._reader = rollup.Reader(COLUMNS)
-        self._postgres = engine.dialect.name == "postgresql"
+        self._postgres = db.dialect == "postgresql"
         # This writer's transactions take this lock: a retry waits for an earlier attempt
         # whose connection was lost mid-commit, so it sees that attempt's rows as stored.
         self._lock_key = secrets.randbits(63)
-        self.created_at = created_at_conversion(engine)
+        # SQLite stores timestamps as text; asyncpg takes the datetimes as they are.
+        self.created_at: Callable[[Any], Any] | None = None if self._postgres else db.timestamp
 
     async def store(self, rows: Rows) -> None:
         if not rows:
             return
-        async with self._engine.begin() as conn:
+        async with self._db.transaction() as conn:
             if self._postgres:
-                await conn.exec_driver_sql("SELECT pg_advisory_xact_lock($1)", (self._lock_key,))
+                await conn.value(_LOCK, self._lock_key)
             stored: set[str] = set()
             for ids in rollup.id_chunks(rows):
-                query = rollup.select_existing(self._paramstyle, len(ids))
-                stored.update(r[0] for r in await conn.exec_driver_sql(query, tuple(ids)))
+                query = Sql(rollup.select_existing("numeric_dollar", len(ids)))
+                stored.update(r[0] for r in await conn.fetch(query, *ids))
             fresh = rollup.fresh_rows(rows, stored)
             if not fresh:
                 return
-            await conn.exec_driver_sql(self._insert, fresh)
+            await conn.execute_many(INSERT, fresh)
             totals = self._reader.add({}, fresh)
-            await conn.exec_driver_sql(self._upsert, rollup.upsert_values(totals))
+            await conn.execute_many(_UPSERT, rollup.upsert_values(totals))
 
     async def close(self) -> None:
         return None

@@ -1,7 +1,7 @@
 """Wires the request log, budgets, metrics and access lines into a router (``install``).
 
 ``create_app`` calls ``install`` once; its lifespan calls ``start`` after the catalog is loaded
-and ``stop`` before the engine is disposed (the log queue is flushed there).
+and ``stop`` before the database is closed (the log queue is flushed there).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -39,14 +38,14 @@ class Accounting:
         self.writer: LogWriter | None = None
         if settings.request_log:
             self.writer = LogWriter(
-                rt.engine,
+                rt.db,
                 lambda: rt.catalog.snapshot,
                 settings.log_queue_size,
                 settings.log_batch_size,
                 settings.log_flush_interval,
             )
         self.retention = Retention(
-            rt.engine,
+            rt.db,
             settings.log_retention_days,
             settings.log_purge_interval,
             settings.usage_retention_days,
@@ -83,7 +82,7 @@ class Accounting:
         )
 
     async def start(self) -> None:
-        await self.budget.seed(self._rt.engine)
+        await self.budget.seed(self._rt.db)
         if self.shared_spend is not None:
             self.shared_spend.start()
         if self.writer is not None:
@@ -139,9 +138,9 @@ def install(app: Starlette, rt: Runtime) -> Accounting:
                     "is set."
                 )
             )
-        return Response(
-            generate_latest(accounting.metrics.registry), media_type=CONTENT_TYPE_LATEST
-        )
+        from junction.telemetry.exposition import MEDIA_TYPE, exposition  # prometheus-client
+
+        return Response(exposition(accounting.metrics), media_type=MEDIA_TYPE)
 
     app.router.routes.append(Route("/metrics", metrics, methods=["GET"]))
     return accounting

@@ -7,7 +7,7 @@ transaction a batch; for SQLite, in a child process). A failed batch goes back t
 the queue and is retried with backoff, so a database hiccup loses nothing while the queue has
 room. When the queue is full, new calls are shed: counted (``dropped``) and warned about,
 never blocking a request.
-``stop()`` stores everything still queued before the engine is disposed (clean shutdown).
+``stop()`` stores everything still queued before the database is closed (clean shutdown).
 """
 
 from __future__ import annotations
@@ -20,13 +20,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from junction.accounting.entry import log_values
 from junction.accounting.row_store import LogSinkError, row_store
 from junction.config.snapshot import Snapshot
 from junction.core.call import Call
+from junction.store.errors import from_database
+from junction.store.serving_db import Database
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +38,14 @@ CONVERT_SLICE = 50  # calls turned into rows per event-loop turn
 class LogWriter:
     def __init__(
         self,
-        engine: AsyncEngine,
+        db: Database,
         snapshot: Callable[[], Snapshot],
         capacity: int,
         batch_size: int,
         flush_interval: float,
     ) -> None:
         self._snapshot = snapshot
-        self._rows_store = row_store(engine)
+        self._rows_store = row_store(db)
         self._capacity = capacity
         self._batch_size = batch_size
         self._interval = flush_interval
@@ -140,9 +139,8 @@ class LogWriter:
             await self._rows_store.store(rows)
         except Exception as exc:
             self.write_errors += 1
-            if isinstance(exc, OSError | TimeoutError | SQLAlchemyError | LogSinkError):
-                # The database is away for a moment (or its connection was lost mid-transaction,
-                # which SQLAlchemy reports outside DBAPIError): expected, no traceback.
+            if isinstance(exc, OSError | TimeoutError | LogSinkError) or from_database(exc):
+                # The database is away for a moment: expected, no traceback.
                 log.warning(
                     "request log: storing %d entries failed (%s); will retry",
                     len(batch),

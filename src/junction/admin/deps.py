@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from junction.config import feed
+from junction.config import feed_record
 from junction.errors import (
     AuthenticationFailed,
     Conflict,
@@ -41,11 +41,11 @@ def require_admin(request: Request, rt: Annotated[Runtime, Depends(get_runtime)]
             f"Too many wrong admin keys from your address; try again in {wait} s.",
             headers={"Retry-After": str(wait)},
         )
-    hashed = rt.box.hash_key(token)
-    if same_secret(hashed, rt.admin_key_hash):
+    digest = rt.box.key_digest(token)
+    if same_secret(digest.hex(), rt.admin_key_hash):
         return rt
     rt.login_failures.failed(address)
-    if hashed in rt.catalog.snapshot.keys:
+    if digest in rt.catalog.snapshot.keys:
         raise PermissionDenied("Workspace API keys cannot use the admin API.")
     raise AuthenticationFailed("Incorrect admin key provided.")
 
@@ -56,7 +56,7 @@ Admin = Annotated[Runtime, Depends(require_admin)]
 async def session(rt: Admin) -> AsyncIterator[AsyncSession]:
     await rt.catalog.wait_loaded()  # checks and prepared snapshots need the whole catalog
     async with rt.sessions() as s:
-        feed.track(s)
+        feed_record.track(s)
         yield s
 
 
@@ -73,7 +73,7 @@ async def save(rt: Runtime, s: AsyncSession) -> None:
         if s.info.get(BATCH):
             await s.flush()
             return
-        entries = await feed.record(s, rt.settings.config_feed_keep)
+        entries = await feed_record.record(s, rt.settings.config_feed_keep)
         prepared = await rt.catalog.prepare(s, entries)
         await s.commit()
     except IntegrityError as exc:

@@ -45,7 +45,7 @@ def check_window(snapshot: Snapshot, window: str | None, refs: Sequence[str], pa
 
 
 def check_window_for_assistants(snapshot: Snapshot, window: str | None, workspace_id: str) -> None:
-    for assistant in snapshot.assistants.get(workspace_id, {}).values():
+    for assistant in snapshot.roster(workspace_id).values():
         check_window(
             snapshot,
             window,

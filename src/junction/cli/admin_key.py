@@ -26,15 +26,17 @@ app = typer.Typer(
 async def _rotate(settings: Settings) -> str:
     from junction.keys.admin_key import rotate_admin_key
     from junction.security.secrets import SecretBox, load_root_secret
-    from junction.store.db import create_engine, migrate, session_factory
+    from junction.store.schema import ensure_schema
+    from junction.store.serving_db import open_database
 
-    engine = create_engine(settings.resolved_database_url())
+    url = settings.resolved_database_url()
+    db = open_database(url)
     try:
-        await migrate(engine)
+        await ensure_schema(db, url)
         box = SecretBox(load_root_secret(settings))
-        return await rotate_admin_key(session_factory(engine), box)
+        return await rotate_admin_key(db, box)
     finally:
-        await engine.dispose()
+        await db.close()
 
 
 @app.command(short_help="Make a new admin key and retire the current one.")

@@ -8,7 +8,8 @@ from junction.cli import admin_key, manage
 from junction.cli.config import apply_command, export_command
 from junction.cli.demo import demo
 from junction.cli.help_names import value_names
-from junction.cli.serve import HELP, SHORT_HELP, serve
+from junction.cli.serve import HELP
+from junction.cli.serve_command import add_serve
 
 # Plain click help: typer's rich panels show every flag as "<bool>" with this click.
 app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None, help=HELP)
@@ -30,7 +31,7 @@ def main() -> None:
     """Junction: an OpenAI-compatible router for self-hosted language models."""
 
 
-app.command(short_help=SHORT_HELP)(serve)
+add_serve(app)
 
 
 def whole() -> None:

@@ -1,17 +1,20 @@
 """``junction serve``, in a module of its own: starting the router imports only what serving
-needs, not the management commands (their HTTP client, YAML, tables)."""
+needs, not the management commands (their HTTP client, YAML, tables), nor typer for a plain
+command line: typer checks option values with pydantic, about 9 MB and 80 ms of CPU at every
+start. ``plain_options`` reads ``--host``, ``--port`` and ``--workers`` with obviously valid
+values; anything else (``--help``, a mistake, ``--config``) goes to the typer command
+(``serve_command.py``), so help, checks and error messages stay the CLI's.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import secrets
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Any
 
-import typer
-
-from junction.cli.help_names import value_names
 from junction.settings import Settings
 from junction.telemetry.process_log import configure_logging
 
@@ -24,13 +27,7 @@ SHORT_HELP = "Run the router, its admin API and web UI."
 
 
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(metavar="FILE", help="A YAML configuration to apply before serving."),
-    ] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    host: str | None = None, port: int | None = None, config: Path | None = None, workers: int = 1
 ) -> None:
     """Run the router, its admin API and UI, on the configured database (SQLite by default)."""
     import uvicorn
@@ -98,7 +95,34 @@ async def _apply_at_start(settings: Settings, doc: Document) -> Applied:
 
 def serve_only() -> None:
     """``junction serve ...`` with nothing of the other commands loaded."""
-    app = typer.Typer(add_completion=False, rich_markup_mode=None, help=HELP)
-    app.callback()(lambda: None)  # a group: ``serve`` stays a subcommand, as in the whole CLI
-    app.command(short_help=SHORT_HELP)(serve)
-    value_names(typer.main.get_command(app))()
+    options = plain_options(sys.argv[2:])
+    if options is None:
+        from junction.cli.serve_command import serve_alone
+
+        serve_alone()
+    else:
+        serve(**options)
+
+
+_NUMBERS = {"--port": 0, "--workers": 1}  # each number option and its least value
+
+
+def plain_options(args: list[str]) -> dict[str, Any] | None:
+    """``--host``, ``--port`` and ``--workers`` (``--name value`` or ``--name=value``; the last
+    one counts, as with typer) when every value is one typer would take as it is; otherwise
+    None: typer reads the command line."""
+    options: dict[str, Any] = {}
+    rest = iter(args)
+    for arg in rest:
+        name, equals, value = arg.partition("=")
+        if not equals:
+            value = next(rest, "")
+        if name == "--host" and value and not value.startswith("-"):
+            options["host"] = value
+        elif name in _NUMBERS and value.isascii() and value.isdigit():
+            if int(value) < _NUMBERS[name]:
+                return None
+            options[name[2:]] = int(value)
+        else:
+            return None
+    return options

@@ -15,10 +15,9 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from junction.config import feed
 from junction.config.catalog import Catalog, Prepared
+from junction.store.serving_db import Database
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -32,12 +31,12 @@ class ConfigSync:
     def __init__(
         self,
         catalog: Catalog,
-        sessions: async_sessionmaker[AsyncSession],
+        db: Database,
         redis: Redis | None,
         poll_seconds: float,
     ) -> None:
         self._catalog = catalog
-        self._sessions = sessions
+        self._db = db
         self._redis = redis
         self._poll_seconds = poll_seconds
         self._tasks: list[asyncio.Task[None]] = []
@@ -73,8 +72,7 @@ class ConfigSync:
                 )
 
     async def _read_seq(self) -> int:
-        async with self._sessions() as session:
-            return await feed.current(session)
+        return await feed.current(self._db)
 
     async def _poll(self) -> None:
         while True:

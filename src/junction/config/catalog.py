@@ -23,23 +23,30 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from typing import TYPE_CHECKING, Any, Protocol
 
 from junction.config import feed
-from junction.config.load import apply_changes, load_all, load_providers, workspace_of_key
+from junction.config.load import (
+    ProviderRow,
+    apply_changes,
+    load_all,
+    load_providers,
+    workspace_of_key,
+)
 from junction.config.snapshot import (
     ModelInfo,
     ProviderRuntime,
     Snapshot,
 )
-from junction.gc_tuning import freeze_startup_heap, paused_collector
+from junction.gc_tuning import freeze_startup_heap, paused_collector, return_free_memory
 from junction.providers.base import Provider, ProviderConfig, UpstreamLimits
 from junction.providers.registry import provider_class
 from junction.security.secrets import SecretBox
 from junction.settings import Settings
-from junction.store import models as m
+from junction.store.serving_db import Database, SqlAlchemyConn
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +54,32 @@ RETIRED_PROVIDER_GRACE_SECONDS = 900.0
 FEED_PAGE = 5000  # change-feed entries read per query
 WARM_READS = 4  # point reads at a time while the full load runs (see the module docstring)
 WARM_UNKNOWN_MAX = 10_000  # unknown key hashes remembered while the full load runs
+
+
+class ProviderFields(Protocol):
+    """What a provider's settings are made from: a loaded ``ProviderRow``, or the admin API's
+    row object before it is saved (to ask the upstream for its models)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def api_key_encrypted(self) -> str | None: ...
+    @property
+    def connect_timeout(self) -> float | None: ...
+    @property
+    def read_timeout(self) -> float | None: ...
+    @property
+    def headers(self) -> dict[str, str] | None: ...
+    @property
+    def tls_verify(self) -> bool | None: ...
+    @property
+    def max_concurrent(self) -> int | None: ...
+    @property
+    def tokenizer(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -58,11 +91,9 @@ class Prepared:
 
 
 class Catalog:
-    def __init__(
-        self, settings: Settings, sessions: async_sessionmaker[AsyncSession], box: SecretBox
-    ) -> None:
+    def __init__(self, settings: Settings, db: Database, box: SecretBox) -> None:
         self._settings = settings
-        self._sessions = sessions
+        self._db = db
         self._box = box
         self._lock = asyncio.Lock()
         self._retired: list[tuple[float, Provider]] = []
@@ -73,8 +104,8 @@ class Catalog:
         self.loaded = False  # the whole catalog is in the snapshot (else: only warmed keys)
         self._loaded = asyncio.Event()
         self._loading: asyncio.Task[None] | None = None
-        self._warming: dict[str, asyncio.Task[None]] = {}  # key hash -> its read in flight
-        self._unknown: set[str] = set()  # key hashes read and not found, while warming
+        self._warming: dict[bytes, asyncio.Task[None]] = {}  # key digest -> its read in flight
+        self._unknown: set[bytes] = set()  # key digests read and not found, while warming
         self._generation = 0  # bumped when a change makes warmed views possibly stale
         self._limits = UpstreamLimits(
             settings.upstream_max_body_bytes,
@@ -84,9 +115,8 @@ class Catalog:
 
     async def open(self) -> None:
         """Start-up: the providers now, everything else in the background (module docstring)."""
-        async with self._sessions() as session:
-            applied = await feed.current(session)
-            providers = await load_providers(session, self._runtime)
+        applied = await feed.current(self._db)
+        providers = await load_providers(self._db, self._runtime)
         self._swap(Snapshot(providers=providers), applied)
         self._loading = asyncio.create_task(self._load_in_background(), name="catalog-load")
 
@@ -105,10 +135,11 @@ class Catalog:
             "configuration loaded: %d workspaces, %d keys, %d assistants in %.1f s",
             len(snap.workspaces),
             len(snap.keys),
-            sum(len(by_name) for by_name in snap.assistants.values()),
+            sum(len(ws.assistants) for ws in snap.workspaces.values()),
             time.monotonic() - started,
         )
         freeze_startup_heap()
+        return_free_memory()
         await self.catch_up()  # changes committed while it loaded
 
     async def wait_loaded(self) -> None:
@@ -121,49 +152,46 @@ class Catalog:
             await self._reload()
 
     async def _reload(self) -> None:
-        async with self._sessions() as session:
-            # The number first: a change committed meanwhile is in the rows read below and is
-            # applied once more later, which changes nothing.
-            applied = await feed.current(session)
-            snapshot = await load_all(session, self._runtime)
+        # The number first: a change committed meanwhile is in the rows read below and is
+        # applied once more later, which changes nothing.
+        applied = await feed.current(self._db)
+        snapshot = await load_all(self._db, self._runtime)
         self._swap(snapshot, applied)
         self.full_reloads += 1
         self.loaded = True
         self._loaded.set()
         self._unknown.clear()
 
-    async def warm(self, key_hash: str) -> Snapshot:
+    async def warm(self, digest: bytes) -> Snapshot:
         """Before the full load is in: the snapshot, with this key's workspace in it when the
         key exists (module docstring). A no-op once the full load is in."""
-        if self.loaded or key_hash in self.snapshot.keys or key_hash in self._unknown:
+        if self.loaded or digest in self.snapshot.keys or digest in self._unknown:
             return self.snapshot
-        pending = self._warming.get(key_hash)
+        pending = self._warming.get(digest)
         if pending is None:
             if len(self._warming) >= WARM_READS:
                 await self._loaded.wait()
                 return self.snapshot
-            pending = asyncio.create_task(self._warm_one(key_hash), name="catalog-warm")
-            self._warming[key_hash] = pending
-            pending.add_done_callback(lambda _: self._warming.pop(key_hash, None))
+            pending = asyncio.create_task(self._warm_one(digest), name="catalog-warm")
+            self._warming[digest] = pending
+            pending.add_done_callback(lambda _: self._warming.pop(digest, None))
         await asyncio.shield(pending)
         return self.snapshot
 
-    async def _warm_one(self, key_hash: str) -> None:
+    async def _warm_one(self, digest: bytes) -> None:
         generation = self._generation
-        async with self._sessions() as session:
-            part = await workspace_of_key(session, self.snapshot.providers, key_hash, self._runtime)
+        part = await workspace_of_key(self._db, self.snapshot.providers, digest, self._runtime)
         if self.loaded or generation != self._generation:
             return  # the full load is in, or a change came meanwhile: the next request reads
         if part is None:
             if len(self._unknown) < WARM_UNKNOWN_MAX:
-                self._unknown.add(key_hash)
+                self._unknown.add(digest)
             return
         now = self.snapshot  # merged without an await: no other warm-up is lost
         self.snapshot = Snapshot(
             now.providers,
             now.workspaces | part.workspaces,
             now.keys | part.keys,
-            now.assistants | part.assistants,
         )
 
     async def prepare(self, session: AsyncSession, entries: list[feed.Entry]) -> Prepared | None:
@@ -176,7 +204,8 @@ class Catalog:
         if any(e.kind == "provider" for e in entries):
             return None
         base = self.snapshot
-        return Prepared(base, await apply_changes(session, base, entries, self._runtime))
+        conn = SqlAlchemyConn(session)
+        return Prepared(base, await apply_changes(conn, base, entries, self._runtime))
 
     async def catch_up(self, seen: int | None = None, prepared: Prepared | None = None) -> None:
         """Apply the change feed's entries after the last applied one (up to ``seen`` at least):
@@ -193,23 +222,23 @@ class Catalog:
             if prepared is not None and seen is not None and prepared.base is self.snapshot:
                 self._swap(prepared.snapshot, seen)
                 return
-            async with self._sessions() as session:
-                entries: list[feed.Entry] = []
-                while page := await feed.since(
-                    session, entries[-1].seq if entries else self.applied, FEED_PAGE
-                ):
-                    entries += page
-                    if len(page) < FEED_PAGE:
-                        break
-                missed = (
-                    entries[0].seq != self.applied + 1
-                    if entries
-                    else await feed.current(session) > self.applied
-                )
-                if not entries and not missed:
-                    return
-                if not missed:
-                    snapshot = await apply_changes(session, self.snapshot, entries, self._runtime)
+            db = self._db
+            entries: list[feed.Entry] = []
+            while page := await feed.since(
+                db, entries[-1].seq if entries else self.applied, FEED_PAGE
+            ):
+                entries += page
+                if len(page) < FEED_PAGE:
+                    break
+            missed = (
+                entries[0].seq != self.applied + 1
+                if entries
+                else await feed.current(db) > self.applied
+            )
+            if not entries and not missed:
+                return
+            if not missed:
+                snapshot = await apply_changes(db, self.snapshot, entries, self._runtime)
             if missed:
                 log.info("configuration feed entries after %d are gone: full reload", self.applied)
                 await self._reload()
@@ -233,7 +262,7 @@ class Catalog:
         self._retired = []
         await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
 
-    def provider_config(self, row: m.Provider) -> ProviderConfig:
+    def provider_config(self, row: ProviderFields) -> ProviderConfig:
         return ProviderConfig(
             name=row.name,
             kind=row.kind,
@@ -248,7 +277,7 @@ class Catalog:
             limits=self._limits,
         )
 
-    def _runtime(self, row: m.Provider) -> ProviderRuntime:
+    def _runtime(self, row: ProviderRow) -> ProviderRuntime:
         """A provider's runtime, keeping the current pooled session when nothing changed."""
         config = self.provider_config(row)
         previous = self.snapshot.providers.get(row.name)

@@ -1,10 +1,11 @@
 """The configuration change feed: which rows each admin write touched, numbered in commit order.
 
-An admin session is *tracked* (``track``): every flush notes the providers, workspaces, keys
-and assistants it inserts, updates or deletes. ``record``, just before the commit, takes the
-next numbers from the ``config_seq`` row in ``meta`` (an ``UPDATE`` that holds the row's lock
-until the commit, so entries commit in number order and without gaps) and writes one
-``config_changes`` row per touched row, in the same transaction as the change itself.
+An admin session is *tracked* (``feed_record.track``): every flush notes the providers,
+workspaces, keys and assistants it inserts, updates or deletes. ``feed_record.record``, just
+before the commit, takes the next numbers from the ``config_seq`` row in ``meta`` (an
+``UPDATE`` that holds the row's lock until the commit, so entries commit in number order and
+without gaps) and writes one ``config_changes`` row per touched row, in the same transaction as
+the change itself.
 
 A process that has applied entry N re-reads the rows named by N+1, N+2, …: the cost of a change
 is that of the rows it touched, whatever the size of the catalog. Old entries are pruned (the
@@ -15,17 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import delete, event, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
-
-from junction.store import models as m
+from junction.store import meta
+from junction.store.serving_db import Conn, Sql
 
 SEQ_KEY = "config_seq"
-_TOUCHED = "config_touched"
 PRUNE_EVERY = 1000  # entries between two prunings
+
+_SINCE = Sql(
+    "SELECT seq, kind, ref, workspace_id FROM config_changes WHERE seq > $1 ORDER BY seq LIMIT $2"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,83 +36,12 @@ class Entry:
     workspace_id: str | None
 
 
-def track(session: AsyncSession) -> None:
-    """Note, from now on, every configuration row this session's flushes touch."""
-    session.sync_session.info.setdefault(_TOUCHED, {})
-
-
-def note(session: AsyncSession, kind: str, ref: str, workspace_id: str | None) -> None:
-    """A row changed by a statement rather than through the session's objects (an
-    ``UPDATE``): an entry for it all the same, recorded with the rest by ``record``."""
-    session.sync_session.info.setdefault(_TOUCHED, {})[(kind, ref, workspace_id)] = None
-
-
-def _touched(obj: object) -> tuple[str, str, str | None] | None:
-    if isinstance(obj, m.Workspace):
-        return ("workspace", obj.id, None)
-    if isinstance(obj, m.ApiKey):
-        return ("key", obj.key_hash, obj.workspace_id)
-    if isinstance(obj, m.Assistant):
-        return ("assistant", obj.id, obj.workspace_id)
-    if isinstance(obj, m.Provider):
-        return ("provider", obj.name, None)
-    return None
-
-
-@event.listens_for(Session, "before_flush")
-def _note(session: Session, _context: Any, _instances: Any) -> None:
-    touched: dict[tuple[str, str, str | None], None] | None = session.info.get(_TOUCHED)
-    if touched is None:
-        return
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if (found := _touched(obj)) is not None:
-            touched[found] = None
-
-
-async def record(session: AsyncSession, keep: int) -> list[Entry]:
-    """Within the admin write's transaction, before its commit: number and store what it
-    touched. Returns the entries (none when nothing in the configuration changed)."""
-    await session.flush()
-    touched = session.sync_session.info.get(_TOUCHED)
-    if not touched:
-        return []
-    entries = list(touched)
-    touched.clear()
-    result = await session.execute(
-        text(
-            "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + :n AS TEXT) "
-            "WHERE key = :key RETURNING value"
-        ),
-        {"n": len(entries), "key": SEQ_KEY},
-    )
-    last = int(result.scalar_one())
-    first = last - len(entries) + 1
-    now = m.utcnow()
-    await session.execute(
-        insert(m.ConfigChange),
-        [
-            {"seq": first + i, "kind": k, "ref": r, "workspace_id": w, "created_at": now}
-            for i, (k, r, w) in enumerate(entries)
-        ],
-    )
-    if last // PRUNE_EVERY != (first - 1) // PRUNE_EVERY:
-        await session.execute(delete(m.ConfigChange).where(m.ConfigChange.seq <= last - keep))
-    return [Entry(first + i, k, r, w) for i, (k, r, w) in enumerate(entries)]
-
-
-async def current(session: AsyncSession) -> int:
+async def current(conn: Conn) -> int:
     """The last number given out."""
-    value = await session.scalar(select(m.Meta.value).where(m.Meta.key == SEQ_KEY))
+    value = await meta.read(conn, SEQ_KEY)
     return int(value) if value is not None else 0
 
 
-async def since(session: AsyncSession, applied: int, limit: int) -> Sequence[Entry]:
+async def since(conn: Conn, applied: int, limit: int) -> Sequence[Entry]:
     """Up to ``limit`` entries after ``applied``, oldest first."""
-    c = m.ConfigChange
-    rows = await session.execute(
-        select(c.seq, c.kind, c.ref, c.workspace_id)
-        .where(c.seq > applied)
-        .order_by(c.seq)
-        .limit(limit)
-    )
-    return [Entry(*row) for row in rows]
+    return [Entry(*row) for row in await conn.fetch(_SINCE, applied, limit)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -67,68 +66,55 @@ def delete_conversation(rt: Runtime) -> Handler:
     return handler
 
 
-def add_conversation_paths(app: FastAPI) -> None:
-    """Publish ``/v1/conversations/{id}`` and ``/v1/responses`` in the OpenAPI document
-    (wraps ``app.openapi``)."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None and "/v1/conversations/{id}" in app.openapi_schema.get(
-            "paths", {}
-        ):
-            return app.openapi_schema
-        doc = build()
-        common = {
+def add_conversation_paths(doc: dict[str, Any]) -> None:
+    """Publish ``/v1/conversations/{id}`` and ``/v1/responses`` in the OpenAPI document."""
+    common = {
+        "tags": ["data plane"],
+        "security": [{"WorkspaceKey": []}],
+        "parameters": [
+            {
+                "name": "id",
+                "in": "path",
+                "required": True,
+                "description": "The conversation id echoed in X-Conversation-Id.",
+                "schema": {"type": "string"},
+            }
+        ],
+    }
+    error = {
+        "description": "OpenAI-shaped error",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    doc["paths"]["/v1/conversations/{id}"] = {
+        "get": {
+            **common,
+            "summary": "This key's stored conversation: its messages, oldest first",
+            "responses": {
+                "200": {"description": "The conversation"},
+                "401": error,
+                "404": error,
+            },
+        },
+        "delete": {
+            **common,
+            "summary": "Delete this key's stored conversation",
+            "responses": {"200": {"description": "Deleted"}, "401": error, "404": error},
+        },
+    }
+    doc["paths"]["/v1/responses"] = {
+        "post": {
             "tags": ["data plane"],
             "security": [{"WorkspaceKey": []}],
-            "parameters": [
-                {
-                    "name": "id",
-                    "in": "path",
-                    "required": True,
-                    "description": "The conversation id echoed in X-Conversation-Id.",
-                    "schema": {"type": "string"},
-                }
-            ],
-        }
-        error = {
-            "description": "OpenAI-shaped error",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-        }
-        doc["paths"]["/v1/conversations/{id}"] = {
-            "get": {
-                **common,
-                "summary": "This key's stored conversation: its messages, oldest first",
-                "responses": {
-                    "200": {"description": "The conversation"},
-                    "401": error,
-                    "404": error,
-                },
+            "summary": "Create a response (OpenAI Responses API; not streamed)",
+            "description": "Stateful through previous_response_id, on the chat-history "
+            "store. Input items: messages, function_call, function_call_output.",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"type": "object"}}},
             },
-            "delete": {
-                **common,
-                "summary": "Delete this key's stored conversation",
-                "responses": {"200": {"description": "Deleted"}, "401": error, "404": error},
+            "responses": {
+                "200": {"description": "The Response object"},
+                **{str(code): error for code in (400, 401, 404, 413, 429, 502, 503, 504)},
             },
         }
-        doc["paths"]["/v1/responses"] = {
-            "post": {
-                "tags": ["data plane"],
-                "security": [{"WorkspaceKey": []}],
-                "summary": "Create a response (OpenAI Responses API; not streamed)",
-                "description": "Stateful through previous_response_id, on the chat-history "
-                "store. Input items: messages, function_call, function_call_output.",
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": {"type": "object"}}},
-                },
-                "responses": {
-                    "200": {"description": "The Response object"},
-                    **{str(code): error for code in (400, 401, 404, 413, 429, 502, 503, 504)},
-                },
-            }
-        }
-        app.openapi_schema = doc
-        return doc
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    }

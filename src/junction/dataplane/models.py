@@ -20,7 +20,7 @@ def list_models(rt: Runtime) -> Handler:
         snapshot = await serving_snapshot(request, rt.catalog, rt.box)
         call.key, call.workspace = authenticate(request, snapshot, rt.box)
         workspace = call.workspace
-        assistants = snapshot.assistants.get(workspace.id, {}).values()
+        assistants = snapshot.roster(workspace.id).values()
         data = [model_entry(a.name, a.created, workspace.name) for a in assistants]
         return json_response({"object": "list", "data": data})
 

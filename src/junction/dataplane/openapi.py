@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -180,49 +179,40 @@ def _get(summary: str, parameters: list[dict[str, Any]] | None = None) -> dict[s
     return {"get": operation}
 
 
-def add_data_plane_paths(app: FastAPI) -> None:
-    """Wrap ``app.openapi`` so that the published document lists the data plane too."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        doc = build()
-        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
-        for model in (
-            ChatCompletionRequest,
-            CompletionRequest,
-            EmbeddingRequest,
-            MessagesRequest,
-            CountTokensRequest,
-        ):
-            full = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            schemas.update(full.pop("$defs", {}))
-            schemas[model.__name__] = full
-        schemas["Error"] = _ERROR
-        schemas["AnthropicError"] = _ANTHROPIC_ERROR
-        security = doc["components"].setdefault("securitySchemes", {})
-        security["WorkspaceKey"] = {"type": "http", "scheme": "bearer"}
-        security["AnthropicKey"] = {"type": "apiKey", "in": "header", "name": "x-api-key"}
-        name = [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}]
-        doc["paths"].update(
-            {
-                "/v1/chat/completions": _post("Create a chat completion", "ChatCompletionRequest"),
-                "/v1/completions": _post("Create a text completion", "CompletionRequest"),
-                "/v1/embeddings": _post("Create embeddings", "EmbeddingRequest"),
-                "/v1/models": _get("List the workspace's assistants"),
-                "/v1/models/{name}": _get("Get one assistant", name),
-                "/v1/messages": _anthropic_post(
-                    "Create a message (Anthropic's Messages API)", "MessagesRequest"
-                ),
-                "/v1/messages/count_tokens": _anthropic_post(
-                    "Count a message's input tokens (Anthropic's Messages API)",
-                    "CountTokensRequest",
-                ),
-                **_response_paths(),
-            }
-        )
-        app.openapi_schema = doc
-        return doc
-
-    app.openapi = openapi  # type: ignore[method-assign]
+def add_data_plane_paths(doc: dict[str, Any]) -> None:
+    """The data plane's paths, request schemas and security schemes, added to the published
+    document."""
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    for model in (
+        ChatCompletionRequest,
+        CompletionRequest,
+        EmbeddingRequest,
+        MessagesRequest,
+        CountTokensRequest,
+    ):
+        full = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(full.pop("$defs", {}))
+        schemas[model.__name__] = full
+    schemas["Error"] = _ERROR
+    schemas["AnthropicError"] = _ANTHROPIC_ERROR
+    security = doc["components"].setdefault("securitySchemes", {})
+    security["WorkspaceKey"] = {"type": "http", "scheme": "bearer"}
+    security["AnthropicKey"] = {"type": "apiKey", "in": "header", "name": "x-api-key"}
+    name = [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}]
+    doc["paths"].update(
+        {
+            "/v1/chat/completions": _post("Create a chat completion", "ChatCompletionRequest"),
+            "/v1/completions": _post("Create a text completion", "CompletionRequest"),
+            "/v1/embeddings": _post("Create embeddings", "EmbeddingRequest"),
+            "/v1/models": _get("List the workspace's assistants"),
+            "/v1/models/{name}": _get("Get one assistant", name),
+            "/v1/messages": _anthropic_post(
+                "Create a message (Anthropic's Messages API)", "MessagesRequest"
+            ),
+            "/v1/messages/count_tokens": _anthropic_post(
+                "Count a message's input tokens (Anthropic's Messages API)",
+                "CountTokensRequest",
+            ),
+            **_response_paths(),
+        }
+    )

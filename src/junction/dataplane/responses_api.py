@@ -28,7 +28,6 @@ import os
 import re
 from typing import Any
 
-from sqlalchemy import update
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -39,7 +38,6 @@ from junction.errors import InvalidRequest, NotFound
 from junction.history.state import ConversationState, Turn
 from junction.pipeline.request import authenticate, serving_snapshot
 from junction.runtime import Runtime
-from junction.store.conversations import ConversationTurn
 
 Json = dict[str, Any]
 
@@ -168,15 +166,7 @@ def delete_response(rt: Runtime) -> Handler:
     @openai_endpoint(rt, "responses.delete")
     async def handler(request: Request, call: Call) -> Response:
         response_id, turn = await _stored(rt, request, call)
-        turn.response, turn.input_items = DELETED, None
-        await rt.history.flush()  # a turn still queued is written with the mark
-        async with rt.history.sessions() as s:
-            await s.execute(
-                update(ConversationTurn)
-                .where(ConversationTurn.id == turn.id)
-                .values(response=DELETED, input_items=None)
-            )
-            await s.commit()
+        await rt.history.replace_response(turn, DELETED)
         return json_response({"id": response_id, "object": "response.deleted", "deleted": True})
 
     return handler

@@ -1,12 +1,15 @@
-"""The history store's SQL: reading one conversation, writing a batch of turns (idempotent
-upserts, so a retried or concurrent write never conflicts)."""
+"""The history store's ORM side: reading one conversation, writing a batch of turns
+(idempotent upserts, so a retried or concurrent write never conflicts), deleting. Imported
+(with SQLAlchemy) by ``store`` on the first conversation a router reads or writes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from junction.history.state import ConversationState, Turn
@@ -49,7 +52,20 @@ async def load(sessions: async_sessionmaker[AsyncSession], key: str) -> Conversa
         return state
 
 
+class Refused(Exception):
+    """The database refused a batch (a conversation's workspace was deleted meanwhile)."""
+
+
 async def write(
+    sessions: async_sessionmaker[AsyncSession], batch: Sequence[tuple[ConversationState, Turn]]
+) -> None:
+    try:
+        await _write(sessions, batch)
+    except IntegrityError as exc:
+        raise Refused(str(exc.orig)) from exc
+
+
+async def _write(
     sessions: async_sessionmaker[AsyncSession], batch: Sequence[tuple[ConversationState, Turn]]
 ) -> None:
     conversations: dict[str, ConversationState] = {s.id: s for s, _ in batch}
@@ -94,4 +110,31 @@ async def write(
             )
         )
         await s.execute(insert(ConversationTurn).values(turns).on_conflict_do_nothing())
+        await s.commit()
+
+
+async def delete_conversations(sessions: async_sessionmaker[AsyncSession], ids: set[str]) -> int:
+    """Delete the conversations (and their turns) with these storage ids; returns how many
+    the database held."""
+    async with sessions() as s:
+        found = list(await s.scalars(select(Conversation.id).where(Conversation.id.in_(ids))))
+        if found:
+            await s.execute(
+                delete(ConversationTurn).where(ConversationTurn.conversation_id.in_(found))
+            )
+            await s.execute(delete(Conversation).where(Conversation.id.in_(found)))
+        await s.commit()
+    return len(found)
+
+
+async def replace_response(
+    sessions: async_sessionmaker[AsyncSession], turn_id: str, response: Any
+) -> None:
+    """A stored turn's response replaced (and its input items dropped)."""
+    async with sessions() as s:
+        await s.execute(
+            update(ConversationTurn)
+            .where(ConversationTurn.id == turn_id)
+            .values(response=response, input_items=None)
+        )
         await s.commit()

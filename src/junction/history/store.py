@@ -20,35 +20,52 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from junction.errors import JunctionError
-from junction.history import rows
 from junction.history.identity import storage_id
 from junction.history.state import ConversationState, Turn
 from junction.security.secrets import new_id
 from junction.settings import Settings
-from junction.store.conversations import Conversation, ConversationTurn
+from junction.store.errors import from_database
+from junction.store.orm import LazyOrm
+from junction.store.serving_db import Database, Sql
 from junction.tokens.counter import TokenCounter
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 
 Json = dict[str, Any]
+
+# Retention runs from the start (through the serving port); reads and writes of conversations
+# go through the ORM (``rows``), imported with the first conversation.
+_PURGE_TURNS = Sql("DELETE FROM conversation_turns WHERE created_at < $1")
+_PURGE_CONVERSATIONS = Sql(
+    "DELETE FROM conversations WHERE updated_at < $1 AND NOT EXISTS "
+    "(SELECT 1 FROM conversation_turns WHERE conversation_turns.conversation_id = conversations.id)"
+)
+
+
+def _rows() -> ModuleType:
+    from junction.history import rows
+
+    return rows
 
 
 class ConversationStore:
     def __init__(
         self,
         settings: Settings,
-        sessions: async_sessionmaker[AsyncSession],
+        db: Database,
+        orm: LazyOrm,
         counter: TokenCounter,
     ) -> None:
         self.settings = settings
-        self.sessions = sessions
+        self._db = db
+        self._orm = orm
         self.counter = counter
         self._cache: OrderedDict[str, ConversationState] = OrderedDict()
         self._loading: dict[str, asyncio.Future[ConversationState | None]] = {}
@@ -56,6 +73,10 @@ class ConversationStore:
         self._write_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self._orm.sessions
 
     # -- life ----------------------------------------------------------------------------------
 
@@ -94,7 +115,9 @@ class ConversationStore:
         try:
             try:
                 state = await self._load(key)
-            except SQLAlchemyError as exc:
+            except Exception as exc:
+                if not from_database(exc):
+                    raise
                 log.error("chat history: reading %s failed: %s", key, exc)
                 raise JunctionError(
                     "The chat history store could not be read; try again shortly."
@@ -160,7 +183,8 @@ class ConversationStore:
         return state
 
     async def _load(self, key: str) -> ConversationState | None:
-        return await rows.load(self.sessions, key)
+        loaded: ConversationState | None = await _rows().load(self.sessions, key)
+        return loaded
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -196,10 +220,11 @@ class ConversationStore:
             batch, self._pending = self._pending, []
             if not batch:
                 return
+            refused = _rows().Refused
             try:
                 try:
                     await self._write(batch)
-                except IntegrityError:
+                except refused:
                     await self._write_one_by_one(batch)
             except BaseException:  # failed or cancelled: keep the batch (writes are idempotent)
                 self._pending = batch + self._pending
@@ -214,21 +239,22 @@ class ConversationStore:
         by_conversation: dict[str, list[tuple[ConversationState, Turn]]] = {}
         for state, turn in batch:
             by_conversation.setdefault(state.id, []).append((state, turn))
+        refused = _rows().Refused
         for part in by_conversation.values():
             try:
                 await self._write(part)
-            except IntegrityError as exc:
+            except refused as exc:
                 log.warning(
                     "chat history: %d turns of %s dropped, the database refuses them: %s",
                     len(part),
                     part[0][0].id,
-                    exc.orig,
+                    exc,
                 )
 
     async def _write(self, batch: Sequence[tuple[ConversationState, Turn]]) -> None:
         for _state, turn in batch:
             self.tokens(turn)
-        await rows.write(self.sessions, batch)
+        await _rows().write(self.sessions, batch)
 
     async def _flusher(self) -> None:
         interval = self.settings.history_flush_seconds
@@ -256,17 +282,15 @@ class ConversationStore:
                 state = self._cache.pop(key, None)
                 if state is not None:
                     state.unwritten = 0
-            async with self.sessions() as s:
-                found = list(
-                    await s.scalars(select(Conversation.id).where(Conversation.id.in_(wanted)))
-                )
-                if found:
-                    await s.execute(
-                        delete(ConversationTurn).where(ConversationTurn.conversation_id.in_(found))
-                    )
-                    await s.execute(delete(Conversation).where(Conversation.id.in_(found)))
-                await s.commit()
-        return len(found)
+            deleted: int = await _rows().delete_conversations(self.sessions, wanted)
+        return deleted
+
+    async def replace_response(self, turn: Turn, response: Any) -> None:
+        """A stored turn's response replaced, in memory and in the database (a queued write
+        of the turn goes first)."""
+        turn.response, turn.input_items = response, None
+        await self.flush()
+        await _rows().replace_response(self.sessions, turn.id, response)
 
     async def purge_expired(self) -> int:
         """Delete turns older than the retention period, and conversations left without any.
@@ -282,20 +306,11 @@ class ConversationStore:
                     state.turns = kept
                 if not kept and not state.unwritten:
                     del self._cache[key]
-            async with self.sessions() as s:
-                gone = await s.execute(
-                    delete(ConversationTurn).where(ConversationTurn.created_at < cutoff)
-                )
-                has_turns = select(ConversationTurn.id).where(
-                    ConversationTurn.conversation_id == Conversation.id
-                )
-                await s.execute(
-                    delete(Conversation).where(
-                        Conversation.updated_at < cutoff, ~has_turns.exists()
-                    )
-                )
-                await s.commit()
-        return int(getattr(gone, "rowcount", 0) or 0)
+            before = self._db.timestamp(cutoff)
+            async with self._db.transaction() as conn:
+                gone = await conn.execute(_PURGE_TURNS, before)
+                await conn.execute(_PURGE_CONVERSATIONS, before)
+        return gone
 
     async def _purger(self) -> None:
         while True:

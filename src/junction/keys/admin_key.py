@@ -12,33 +12,24 @@ import asyncio
 import contextlib
 import logging
 
-from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from junction.bootstrap import ADMIN_KEY_HASH
+from junction.bootstrap import ADMIN_KEY_HASH, new_admin_key
 from junction.runtime import Runtime
-from junction.security.secrets import SecretBox, new_api_key
-from junction.store.models import Meta, UiSessionRow
+from junction.security.secrets import SecretBox
+from junction.store import meta
+from junction.store.serving_db import Database, Sql
 
 log = logging.getLogger(__name__)
 
-
-def new_admin_key() -> str:
-    return "ja-" + new_api_key().removeprefix("jk-")
+_END_UI_SESSIONS = Sql("DELETE FROM ui_sessions")
 
 
-async def rotate_admin_key(sessions: async_sessionmaker[AsyncSession], box: SecretBox) -> str:
+async def rotate_admin_key(db: Database, box: SecretBox) -> str:
     """Replace the stored admin key's hash and end every UI session; returns the new key (to
     show once)."""
     key = new_admin_key()
-    async with sessions() as s:
-        row = await s.get(Meta, ADMIN_KEY_HASH)
-        if row is None:
-            s.add(Meta(key=ADMIN_KEY_HASH, value=box.hash_key(key)))
-        else:
-            row.value = box.hash_key(key)
-        await s.execute(delete(UiSessionRow))
-        await s.commit()
+    async with db.transaction() as conn:
+        await meta.put(conn, ADMIN_KEY_HASH, box.hash_key(key))
+        await conn.execute(_END_UI_SESSIONS)
     return key
 
 
@@ -50,10 +41,9 @@ class AdminKeyWatcher:
         self._task: asyncio.Task[None] | None = None
 
     async def refresh(self) -> None:
-        async with self.rt.sessions() as s:
-            row = await s.get(Meta, ADMIN_KEY_HASH)
-        if row is not None and row.value != self.rt.admin_key_hash:
-            self.rt.admin_key_hash = row.value
+        stored = await meta.read(self.rt.db, ADMIN_KEY_HASH)
+        if stored is not None and stored != self.rt.admin_key_hash:
+            self.rt.admin_key_hash = stored
             log.warning("the admin key was rotated; the previous one no longer works")
 
     async def _run(self) -> None:

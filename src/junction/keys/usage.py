@@ -13,26 +13,21 @@ import contextlib
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, or_, update
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from junction.core.call import Call
-from junction.store.models import ApiKey
+from junction.store.serving_db import Database, Sql
 
 log = logging.getLogger(__name__)
 
-# Run on a Core connection: an executemany, and a later use never goes back in time.
-_UPDATE = (
-    update(ApiKey)
-    .where(ApiKey.id == bindparam("key_id"))
-    .where(or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < bindparam("used")))
-    .values(last_used_at=bindparam("used"))
+# An executemany; a later use never goes back in time.
+_UPDATE = Sql(
+    "UPDATE api_keys SET last_used_at = $2 "
+    "WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)"
 )
 
 
 class KeyUsage:
-    def __init__(self, engine: AsyncEngine, interval: float) -> None:
-        self.engine = engine
+    def __init__(self, db: Database, interval: float) -> None:
+        self.db = db
         self.interval = interval
         self.pending: dict[str, float] = {}  # key id -> unix time of last use
         self.flushes = 0
@@ -47,13 +42,12 @@ class KeyUsage:
         if not self.pending:
             return
         batch, self.pending = self.pending, {}
+        stored = self.db.timestamp
         rows = [
-            {"key_id": key_id, "used": datetime.fromtimestamp(used, UTC)}
-            for key_id, used in batch.items()
+            (key_id, stored(datetime.fromtimestamp(used, UTC))) for key_id, used in batch.items()
         ]
         try:
-            async with self.engine.begin() as conn:
-                await conn.execute(_UPDATE, rows)
+            await self.db.execute_many(_UPDATE, rows)
         except Exception as exc:  # keep them for the next try; never lose a use
             log.warning("could not write keys' last_used_at (%s); will retry", exc)
             for key_id, used in batch.items():

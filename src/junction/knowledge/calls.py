@@ -111,7 +111,7 @@ class Embedder:
         # deployment gets the retries, health and cooldown an assistant's model gets.
         assert call.assistant is not None
         alone = dataclasses.replace(call.assistant.settings, model=(ref,), fallbacks=())
-        target = dataclasses.replace(call.assistant, settings=alone)
+        target = call.assistant._replace(settings=alone)
 
         async def attempt(deployment: Deployment) -> object:
             return await deployment.provider.client.embeddings({**body, "model": deployment.model})

@@ -1,13 +1,16 @@
-"""Writes that change what an assistant knows, shared by the admin API and the worker."""
+"""An assistant's knowledge rows: the writes that change what it knows (shared by the admin API
+and the worker), and the read of its ready chunks (the index's load)."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import delete, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from junction.config import feed
+from junction.config import feed_record
 from junction.store import models as m
 from junction.store.knowledge import KnowledgeChunk, KnowledgeFile
 
@@ -25,7 +28,7 @@ async def bump(s: AsyncSession, assistant_id: str) -> None:
         .returning(m.Assistant.workspace_id)
         .execution_options(synchronize_session=False)
     )
-    feed.note(s, "assistant", assistant_id, workspace_id)
+    feed_record.note(s, "assistant", assistant_id, workspace_id)
 
 
 async def reembed_all(s: AsyncSession, assistant_id: str) -> None:
@@ -38,3 +41,24 @@ async def reembed_all(s: AsyncSession, assistant_id: str) -> None:
         .execution_options(synchronize_session=False)
     )
     await bump(s, assistant_id)
+
+
+async def ready_chunks(
+    sessions: async_sessionmaker[AsyncSession], assistant_id: str
+) -> Sequence[Any]:
+    """(text, tokens, vector bytes, filename, id) of the assistant's chunks in ready files, in
+    ascending id."""
+    query = (
+        select(
+            KnowledgeChunk.text,
+            KnowledgeChunk.tokens,
+            KnowledgeChunk.embedding,
+            KnowledgeFile.filename,
+            KnowledgeChunk.id,
+        )
+        .join(KnowledgeFile, KnowledgeFile.id == KnowledgeChunk.file_id)
+        .where(KnowledgeChunk.assistant_id == assistant_id, KnowledgeFile.status == "ready")
+        .order_by(KnowledgeChunk.id)
+    )
+    async with sessions() as s:
+        return (await s.execute(query)).all()

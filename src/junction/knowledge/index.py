@@ -21,12 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from junction.config.snapshot import AssistantView
 from junction.knowledge.ann import Ann, sync
-from junction.store.knowledge import KnowledgeChunk, KnowledgeFile
+from junction.store.orm import LazyOrm
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,8 +50,8 @@ class Loaded:
 
 
 class KnowledgeIndex:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], ann_min_chunks: int) -> None:
-        self._sessions = sessions
+    def __init__(self, orm: LazyOrm, ann_min_chunks: int) -> None:
+        self._orm = orm
         self._ann_min = ann_min_chunks  # 0: never
         self._loaded: dict[str, Loaded] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -136,20 +133,9 @@ class KnowledgeIndex:
             self._anns.pop(gone, None)
 
     async def _load(self, assistant_id: str, version: str) -> Loaded:
-        query = (
-            select(
-                KnowledgeChunk.text,
-                KnowledgeChunk.tokens,
-                KnowledgeChunk.embedding,
-                KnowledgeFile.filename,
-                KnowledgeChunk.id,
-            )
-            .join(KnowledgeFile, KnowledgeFile.id == KnowledgeChunk.file_id)
-            .where(KnowledgeChunk.assistant_id == assistant_id, KnowledgeFile.status == "ready")
-            .order_by(KnowledgeChunk.id)
-        )
-        async with self._sessions() as s:
-            rows = (await s.execute(query)).all()
+        from junction.knowledge.files import ready_chunks  # the ORM: with the first knowledge
+
+        rows = await ready_chunks(self._orm.sessions, assistant_id)
         # Building the matrix of a large assistant takes milliseconds: off the event loop.
         return await asyncio.to_thread(
             build, version, [(r[0], r[1], r[2], r[3], r[4]) for r in rows]

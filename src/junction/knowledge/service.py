@@ -6,12 +6,9 @@ import asyncio
 import contextlib
 import importlib
 import logging
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from junction.config import feed
+from junction.config.feed import Entry
 from junction.knowledge.calls import Embedder
 from junction.knowledge.index import KnowledgeIndex
 from junction.knowledge.ingest import Ingestor
@@ -25,16 +22,17 @@ log = logging.getLogger(__name__)
 class Knowledge:
     def __init__(self, rt: Runtime) -> None:
         self._rt = rt
-        self.index = KnowledgeIndex(rt.sessions, rt.settings.knowledge_ann_min_chunks)
+        self.index = KnowledgeIndex(rt.orm, rt.settings.knowledge_ann_min_chunks)
         self.embedder = Embedder(rt)
         self._warming: asyncio.Task[None] | None = None
         self.ingestor = Ingestor(
             rt.settings,
-            rt.sessions,
+            rt.db,
+            rt.orm,
             rt.catalog,
             self.embedder,
             rt.tokens.encoding,
-            self.announce,
+            self._applied,
             self._refresh,
         )
 
@@ -47,9 +45,8 @@ class Knowledge:
         await self._rt.catalog.wait_loaded()
         assistants = [
             a
-            for per in self._rt.catalog.snapshot.assistants.values()
-            for a in per.values()
-            if a.knowledge_version
+            for ws in self._rt.catalog.snapshot.workspaces.values()
+            for a in ws.assistants.with_knowledge()
         ]
         if not assistants:
             return  # numpy stays unloaded until a file is uploaded
@@ -71,33 +68,31 @@ class Knowledge:
     def kick(self) -> None:
         self.ingestor.kick()
 
-    async def announce(self, s: AsyncSession) -> Callable[[], Awaitable[None]]:
-        """Within a write's transaction: its change-feed entries; the returned function, run
-        after the commit, applies them here and on every replica."""
+    async def _applied(self, entries: list[Entry]) -> None:
+        """After the commit of a write with these change-feed entries: apply them here and
+        on every replica."""
         rt = self._rt
-        entries = await feed.record(s, rt.settings.config_feed_keep)
-
-        async def after_commit() -> None:
-            if not entries:
-                return
-            if rt.config_sync is not None:
-                await rt.config_sync.changed(entries[-1].seq)
-            else:
-                await rt.catalog.catch_up(entries[-1].seq)
-
-        return after_commit
+        if not entries:
+            return
+        if rt.config_sync is not None:
+            await rt.config_sync.changed(entries[-1].seq)
+        else:
+            await rt.catalog.catch_up(entries[-1].seq)
 
     async def _refresh(self) -> None:
-        """After each ingestion sweep (at least every poll): forget deleted assistants, and load
-        the vectors of those whose knowledge changed (here or on another replica), so that the
-        first question after a change rarely waits for the load."""
+        """After each ingestion sweep (at least every poll): forget the vectors of assistants
+        deleted or left without knowledge, and load those whose knowledge changed (here or on
+        another replica), so that the first question after a change rarely waits for the load.
+        Only the assistants with knowledge are looked at closely: the others cost no object."""
         if not self._rt.catalog.loaded:
             return  # pruning against a partly loaded catalog would forget loaded vectors
-        assistants = [
-            a for per in self._rt.catalog.snapshot.assistants.values() for a in per.values()
+        with_knowledge = [
+            a
+            for ws in self._rt.catalog.snapshot.workspaces.values()
+            for a in ws.assistants.with_knowledge()
         ]
-        self.index.prune({a.id for a in assistants})
-        stale = [a for a in assistants if a.knowledge_version and not self.index.current(a)]
+        self.index.prune({a.id for a in with_knowledge})
+        stale = [a for a in with_knowledge if not self.index.current(a)]
         if stale:
             await asyncio.to_thread(importlib.import_module, "numpy")  # once, off the loop
         for assistant in stale:

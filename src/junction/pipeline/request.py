@@ -62,7 +62,7 @@ async def serving_snapshot(
     if catalog.loaded:
         return catalog.snapshot
     token = token if token is not None else bearer_token(request)
-    return catalog.snapshot if token is None else await catalog.warm(box.hash_key(token))
+    return catalog.snapshot if token is None else await catalog.warm(box.key_digest(token))
 
 
 def authenticate(
@@ -75,7 +75,7 @@ def authenticate(
         raise AuthenticationFailed(
             "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'."
         )
-    key = snapshot.keys.get(box.hash_key(token))
+    key = snapshot.keys.get(box.key_digest(token))
     if key is None or not key.usable(time.time()):
         raise AuthenticationFailed("Incorrect API key provided.")
     workspace = snapshot.workspaces.get(key.workspace_id)

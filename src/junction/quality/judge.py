@@ -56,7 +56,7 @@ async def judge(rt: Runtime, parent: Call, request: Json, answer_text: str) -> i
     if workspace is None or not workspace.judge_assistant:
         return None
     snapshot = rt.catalog.snapshot
-    assistant = snapshot.assistants.get(workspace.id, {}).get(workspace.judge_assistant)
+    assistant = snapshot.roster(workspace.id).get(workspace.judge_assistant)
     if assistant is None:
         parent.notes["judge_error"] = f"judge assistant '{workspace.judge_assistant}' not found"
         return None

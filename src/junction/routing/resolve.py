@@ -20,7 +20,7 @@ class Deployment:
 
 
 def resolve_assistant(snapshot: Snapshot, workspace_id: str, name: object) -> AssistantView:
-    assistants = snapshot.assistants.get(workspace_id, {})
+    assistants = snapshot.roster(workspace_id)
     if isinstance(name, str):
         found = assistants.get(name)
         if found is not None:

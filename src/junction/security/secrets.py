@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 SECRET_FILE = "secret.key"
 KEY_PREFIX = "jk-"
-MAX_CACHED_HASHES = 4096
+MAX_CACHED_DIGESTS = 4096
 
 
 def load_root_secret(settings: Settings) -> bytes:
@@ -55,18 +55,23 @@ class SecretBox:
         self._hash_key = _derive(root, b"junction/api-key-hash")
         self._credential_key = base64.urlsafe_b64encode(_derive(root, b"junction/credentials"))
         self._cipher: Fernet | None = None
-        # Every data-plane request hashes its key: the hashes of the keys seen last are kept
+        # Every data-plane request hashes its key: the digests of the keys seen last are kept
         # (a bounded number; unknown keys too, so the map is emptied when it fills).
-        self._hashes: dict[str, str] = {}
+        self._digests: dict[str, bytes] = {}
+
+    def key_digest(self, key: str) -> bytes:
+        """What the catalog looks a key up by: 32 bytes, half the memory of its hex form."""
+        digests = self._digests
+        found = digests.get(key)
+        if found is None:
+            if len(digests) >= MAX_CACHED_DIGESTS:
+                digests.clear()
+            found = digests[key] = hmac.digest(self._hash_key, key.encode(), "sha256")
+        return found
 
     def hash_key(self, key: str) -> str:
-        hashes = self._hashes
-        found = hashes.get(key)
-        if found is None:
-            if len(hashes) >= MAX_CACHED_HASHES:
-                hashes.clear()
-            found = hashes[key] = hmac.digest(self._hash_key, key.encode(), "sha256").hex()
-        return found
+        """The key's hash as stored (hex)."""
+        return self.key_digest(key).hex()
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet().encrypt(plaintext.encode()).decode()

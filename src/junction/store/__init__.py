@@ -1,1 +1,2 @@
-"""Persistence: SQLAlchemy models, the engine, migrations and the queries the admin API needs."""
+"""Persistence: the serving port (``serving_db``: the statements a router runs to start and
+serve), SQLAlchemy models and engine (``orm``, made on first use), migrations."""

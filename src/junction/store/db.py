@@ -1,6 +1,7 @@
-"""The database engine and schema migrations (Alembic, applied at start).
+"""The SQLAlchemy engine and sessions (the admin API, the UI, the CLI and other features
+that are used now and then), and the schema migrations (Alembic).
 
-A database already at the newest revisions (``HEADS``) is recognised by one query on
+A database already at the newest revisions (``schema.HEADS``) is recognised by one query on
 ``alembic_version``, without importing Alembic (about 11 MB and a fifth of a second at start);
 only a database behind them runs Alembic.
 """
@@ -8,7 +9,6 @@ only a database behind them runs Alembic.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fcntl
 import os
 from collections.abc import AsyncIterator
@@ -18,9 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
+
+from junction.store.schema import at_heads
+from junction.store.serving_db import SqlAlchemyConn
+from junction.store.sqlite_file import private_sqlite_file
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -28,9 +31,6 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any fixed number: replicas starting together serialise their migration runs on it.
 _MIGRATION_LOCK = 0x6A756E63
-# The revisions at the tips of the migration tree: a database whose alembic_version holds
-# exactly these needs nothing. tests/test_store.py checks it against Alembic's own heads.
-HEADS = frozenset({"0014"})
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -40,22 +40,6 @@ def create_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-
-
-def private_sqlite_file(database: str | None) -> None:
-    """The SQLite file (chat history, logged content) readable by its owner only: created
-    0600 before SQLite opens it (its -wal and -shm files take the same mode), and an existing
-    one, with its -wal and -shm, narrowed to 0600."""
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return
-    path = Path(database)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-    for each in (path, Path(f"{database}-wal"), Path(f"{database}-shm")):
-        with contextlib.suppress(OSError):  # not ours, or gone: leave it
-            if each.exists() and each.stat().st_mode & 0o077:
-                each.chmod(0o600)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -81,22 +65,13 @@ def alembic_config() -> Config:
 async def migrate(engine: AsyncEngine) -> None:
     """Bring the schema to the newest revision; safe when several processes start at once
     (replicas on PostgreSQL: an advisory lock; ``--workers`` on one SQLite file: a file lock)."""
-    if await at_heads(engine):
-        return
+    async with engine.connect() as conn:
+        if await at_heads(SqlAlchemyConn(conn)):
+            return
     async with _sqlite_file_lock(engine), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
         await conn.run_sync(_upgrade)
-
-
-async def at_heads(engine: AsyncEngine) -> bool:
-    """Whether the database is at ``HEADS`` already (False when it has no schema yet)."""
-    try:
-        async with engine.connect() as conn:
-            rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
-            return {str(row[0]) for row in rows} == HEADS
-    except DBAPIError:  # no alembic_version table yet (or unreadable): Alembic decides
-        return False
 
 
 @asynccontextmanager

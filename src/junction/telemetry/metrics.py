@@ -1,9 +1,10 @@
-"""``GET /metrics``: Prometheus series about the data plane, fed by the call observer.
+"""The numbers behind ``GET /metrics``: Prometheus series about the data plane, fed by the
+call observer.
 
 Counting happens in plain Python numbers kept per label set (the request path does a few dict
-look-ups and additions, no locks); prometheus-client turns them into its exposition format at
-scrape time, through a collector on a registry of this app's own (nothing global at import).
-Request path and scrape both run on the event loop, so no lock is needed.
+look-ups and additions, no locks); ``telemetry/exposition.py`` turns them into Prometheus'
+text format at scrape time, so prometheus-client is imported by the first scrape, not at
+start. Request path and scrape both run on the event loop, so no lock is needed.
 
 Labels are workspace, assistant and provider names from the admin's configuration, never what
 a client sends; each label still keeps at most ``JUNCTION_METRICS_MAX_LABEL_VALUES`` distinct
@@ -12,19 +13,9 @@ values and folds the rest into ``other``, so the series count stays bounded.
 
 from __future__ import annotations
 
-import time
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from prometheus_client import CollectorRegistry
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-)
-from prometheus_client.registry import Collector
 
 from junction.core.call import Call
 from junction.routing.health import HealthBoard
@@ -33,7 +24,6 @@ NONE = "none"
 OTHER = "other"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 TTFT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
-SCOPE = ["workspace", "assistant", "provider"]
 Scope = tuple[str, str, str]
 
 
@@ -98,7 +88,7 @@ class LogQueueStats:
     write_errors: Callable[[], int]
 
 
-class Metrics(Collector):
+class Metrics:
     def __init__(
         self,
         in_flight: dict[str, int],
@@ -106,13 +96,11 @@ class Metrics(Collector):
         max_label_values: int,
         health: HealthBoard | None = None,
     ) -> None:
-        self._in_flight = in_flight
-        self._health = health
-        self._queue = queue
+        self.in_flight = in_flight
+        self.health = health
+        self.queue = queue
         self._guard = LabelGuard(max_label_values)
-        self._series: dict[Scope, Series] = {}
-        self.registry = CollectorRegistry()
-        self.registry.register(self)
+        self.series: dict[Scope, Series] = {}
 
     def observe(self, call: Call) -> None:
         """Call observer."""
@@ -122,9 +110,9 @@ class Metrics(Collector):
             guard("assistant", call.assistant.name if call.assistant else None),
             guard("provider", call.deployment.partition("/")[0] if call.deployment else None),
         )
-        series = self._series.get(scope)
+        series = self.series.get(scope)
         if series is None:
-            series = self._series[scope] = Series()
+            series = self.series[scope] = Series()
         key = (call.endpoint, str(call.status))
         series.requests[key] = series.requests.get(key, 0) + 1
         if call.error_code is not None:
@@ -137,110 +125,3 @@ class Metrics(Collector):
         series.prompt += call.prompt_tokens or 0
         series.completion += call.completion_tokens or 0
         series.attempts += call.attempts
-
-    def describe(self) -> Iterable[Metric]:
-        return []  # families are only known at collect time
-
-    def collect(self) -> Iterable[Metric]:
-        requests = CounterMetricFamily(
-            "junction_requests",
-            "Data-plane requests by endpoint and HTTP status.",
-            labels=[*SCOPE, "endpoint", "code"],
-        )
-        errors = CounterMetricFamily(
-            "junction_errors",
-            "Data-plane requests that ended in an error, by error code.",
-            labels=[*SCOPE, "error"],
-        )
-        latency = HistogramMetricFamily(
-            "junction_request_duration_seconds",
-            "Time from request to the end of the answer (for streams: the last event).",
-            labels=SCOPE,
-        )
-        ttft = HistogramMetricFamily(
-            "junction_time_to_first_token_seconds",
-            "Time from request to the first streamed content.",
-            labels=SCOPE,
-        )
-        tokens = CounterMetricFamily(
-            "junction_tokens", "Tokens accounted, by direction.", labels=[*SCOPE, "direction"]
-        )
-        attempts = CounterMetricFamily(
-            "junction_upstream_attempts",
-            "Upstream attempts made (retries and fallbacks included).",
-            labels=SCOPE,
-        )
-        for scope, s in sorted(self._series.items()):
-            labels = list(scope)
-            for (endpoint, code), n in sorted(s.requests.items()):
-                requests.add_metric([*labels, endpoint, code], n)
-            for code, n in sorted(s.errors.items()):
-                errors.add_metric([*labels, code], n)
-            latency.add_metric(labels, s.latency.cumulative(), s.latency.sum)
-            if any(s.ttft.counts):
-                ttft.add_metric(labels, s.ttft.cumulative(), s.ttft.sum)
-            tokens.add_metric([*labels, "prompt"], s.prompt)
-            tokens.add_metric([*labels, "completion"], s.completion)
-            attempts.add_metric(labels, s.attempts)
-        yield from (requests, errors, latency, ttft, tokens, attempts)
-        yield from self._live()
-
-    def _upstream_health(self, board: HealthBoard) -> Iterable[Metric]:
-        labels = ["provider", "deployment"]
-        cooldown = GaugeMetricFamily(
-            "junction_upstream_cooldown",
-            "1 while a deployment is in cooldown (skipped after failures), else 0.",
-            labels=labels,
-        )
-        remaining = GaugeMetricFamily(
-            "junction_upstream_cooldown_remaining_seconds",
-            "Seconds until a deployment in cooldown is probed again.",
-            labels=labels,
-        )
-        failures = GaugeMetricFamily(
-            "junction_upstream_consecutive_failures",
-            "Failures in a row of each deployment (a success resets it).",
-            labels=labels,
-        )
-        now = time.monotonic()
-        for state in sorted(board.deployments(), key=lambda d: d.ref):
-            names = [state.ref.partition("/")[0], state.ref]
-            cooling = state.status(now) == "cooldown"
-            cooldown.add_metric(names, 1 if cooling else 0)
-            remaining.add_metric(names, max(0.0, state.cooldown_until - now) if cooling else 0.0)
-            failures.add_metric(names, state.consecutive_failures)
-        yield from (cooldown, remaining, failures)
-
-    def _live(self) -> Iterable[Metric]:
-        """Values read at scrape time."""
-        flight = GaugeMetricFamily(
-            "junction_upstream_in_flight",
-            "Requests in flight to each deployment (<provider>/<model>).",
-            labels=["provider", "deployment"],
-        )
-        for ref, count in sorted(self._in_flight.items()):
-            flight.add_metric([ref.partition("/")[0], ref], count)
-        yield flight
-        if self._health is not None:
-            yield from self._upstream_health(self._health)
-        queue = self._queue
-        if queue is None:
-            return
-        yield GaugeMetricFamily(
-            "junction_request_log_queue_depth",
-            "Request log entries waiting to be stored.",
-            value=queue.depth(),
-        )
-        yield CounterMetricFamily(
-            "junction_request_log_dropped",
-            "Request log entries shed because the queue was full.",
-            value=queue.dropped(),
-        )
-        yield CounterMetricFamily(
-            "junction_request_log_written", "Request log entries stored.", value=queue.written()
-        )
-        yield CounterMetricFamily(
-            "junction_request_log_write_errors",
-            "Failed attempts to store a batch of request log entries.",
-            value=queue.write_errors(),
-        )

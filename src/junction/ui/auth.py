@@ -78,7 +78,7 @@ def login_routes(ui: Ui) -> dict[str, object]:
             )
             if not key:
                 message = "Enter the admin key."
-            elif ui.rt.box.hash_key(key) in ui.rt.catalog.snapshot.keys:
+            elif ui.rt.box.key_digest(key) in ui.rt.catalog.snapshot.keys:
                 message = "That is a workspace API key; the admin UI needs the admin key."
             return login_form(request, 401, message)
         cookie, _session = await ui.sessions.issue(key)

@@ -56,7 +56,9 @@ def settings_routes(ui: Ui) -> dict[str, object]:
         if not found.ok:
             return p.render("error.html", found.status, message=found.message)
         keys = await list_page(p, path("workspaces", ws, "keys"), prefix="key_")
-        assistants = await p.api.get(path("workspaces", ws, "assistants"))
+        # the judge is typed, with a page of the names matching a search as suggestions:
+        # a workspace may hold thousands of assistants
+        judges = await list_page(p, path("workspaces", ws, "assistants"), prefix="judge_")
         workspace = found.data
         mode, number = window_parts(workspace.get("token_context_window"))
         form = {
@@ -74,14 +76,14 @@ def settings_routes(ui: Ui) -> dict[str, object]:
             },
             **(values or {}),
         }
-        names = [a["name"] for a in assistants.items()]
+        names = [a["name"] for a in judges.items]
         return p.render(
             "settings.html",
             status,
             ws=workspace,
             keys=keys.items,
             key_listing=keys,
-            assistants=names,
+            judges=judges,
             example_model=names[0] if names else "your-assistant",
             base_url=p.base_url(),
             form=form,
@@ -118,7 +120,12 @@ def settings_routes(ui: Ui) -> dict[str, object]:
             "monthly_token_budget": _or_none(values["monthly_token_budget"]),
             "judge_assistant": _or_none(values["judge_assistant"]),
         }
-        result = await p.api.patch(path("workspaces", p.param("ws")), body)
+        ws = p.param("ws")
+        judge = body["judge_assistant"]
+        if judge and not (await p.api.get(path("workspaces", ws, "assistants", judge))).ok:
+            errors = {"judge_assistant": f"This workspace has no assistant named “{judge}”."}
+            return await show(p, 422, errors=errors, values=values)
+        result = await p.api.patch(path("workspaces", ws), body)
         if not result.ok:
             return await show(p, result.status, errors=_field_error(result), values=values)
         return await show(p, notice="Settings saved.")

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
 from junction.runtime import Runtime
@@ -26,8 +26,9 @@ STATIC = Path(__file__).parent / "static"
 GET, POST, BOTH = ["GET"], ["POST"], ["GET", "POST"]
 
 
-def ui_mount(rt: Runtime) -> Mount:
-    """Everything under ``/ui``: ``app.router.routes.append(ui_mount(rt))``."""
+def ui_app(rt: Runtime) -> Router:
+    """Everything under ``/ui``, as the app the router passes those requests to
+    (``lazy_routes``)."""
     ui = Ui(rt, Sessions(rt))
     h: dict[str, Any] = {}
     for group in (
@@ -75,4 +76,4 @@ def ui_mount(rt: Runtime) -> Mount:
         Route("/providers/{name}/delete", h["provider_delete"], methods=BOTH),
         Mount("/static", StaticFiles(directory=STATIC), name="ui-static"),
     ]
-    return Mount("/ui", routes=routes)
+    return Router([Mount("/ui", routes=routes)])

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.responses import Response
 
 from junction.ui.api import AdminApi, path
-from junction.ui.paging import list_page
+from junction.ui.paging import list_page, tally
 from junction.ui.web import Page, Ui, page, see_other
 
 
@@ -60,15 +60,11 @@ def workspace_routes(ui: Ui) -> dict[str, object]:
         found = await p.api.get(path("workspaces", ws))
         if not found.ok:
             return p.render("error.html", found.status, message=found.message)
-        keys = await p.api.get(path("workspaces", ws, "keys"))
-        assistants = await p.api.get(path("workspaces", ws, "assistants"))
-        live_keys = [k for k in keys.items() if not k.get("revoked_at")]
-        context = {
-            "ws": found.data,
-            "keys": live_keys,
-            "assistants": assistants.items(),
-            "mismatch": False,
-        }
+        keys, assistants = await asyncio.gather(
+            tally(p.api, path("workspaces", ws, "keys"), revoked="false"),
+            tally(p.api, path("workspaces", ws, "assistants")),
+        )
+        context = {"ws": found.data, "keys": keys, "assistants": assistants, "mismatch": False}
         if not p.writing:
             return p.render("workspace_delete.html", **context)
         if p.form.get("confirm_name") != ws:
