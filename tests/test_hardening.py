@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from junction.hardening.writes import FLUSH_BYTES, GatheringTransport
 from tests.conftest import RouterProcess, make_tenant
 from tests.upstream import Upstream
 
@@ -169,3 +171,50 @@ def test_the_router_still_starts_with_defaults(tmp_path: Path) -> None:
         assert httpx.get(router.url + "/healthz", headers={"x-a": "b" * 20000}).status_code == 200
     finally:
         router.stop()
+
+
+class _Recorder(asyncio.Transport):
+    """A transport that keeps what is written to it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        assert not self.closed, "written after close"
+        self.writes.append(bytes(data))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+
+async def test_writes_within_one_turn_of_the_loop_go_out_as_one() -> None:
+    loop = asyncio.get_running_loop()
+    inner = _Recorder()
+    transport = GatheringTransport(inner, loop)
+    transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    transport.write(b"data: 1\n\n")
+    transport.write(b"")
+    assert inner.writes == [] and transport.get_write_buffer_size() == 28
+    await asyncio.sleep(0)
+    assert inner.writes == [b"HTTP/1.1 200 OK\r\n\r\ndata: 1\n\n"]
+
+    transport.write(b"x" * (FLUSH_BYTES - 1))
+    transport.write(b"yz")  # past the threshold: out at once
+    assert inner.writes[1:] == [b"x" * (FLUSH_BYTES - 1) + b"yz"]
+    await asyncio.sleep(0)  # the turn's flush finds nothing left
+    assert len(inner.writes) == 2
+
+    transport.write(b"last words")
+    transport.close()  # what is gathered goes out before the connection closes
+    assert inner.writes[2:] == [b"last words"] and inner.closed
+    transport.write(b"too late")
+    await asyncio.sleep(0)  # dropped: the connection is closing
+    assert len(inner.writes) == 3

@@ -36,3 +36,32 @@ async def test_counts_as_the_limits_memory_storage_does(monkeypatch: pytest.Monk
         assert read.remaining == max(0, 10 - int(weighted)), (at, cost)
         outcomes.append(expected)
     assert True in outcomes and False in outcomes  # the sequence tried both answers
+
+
+async def test_one_pass_operations_count_as_read_then_take() -> None:
+    """``charge_now`` (the admission) and ``top_up_now`` (settling the real usage) give what
+    ``read`` then ``take`` give on the same counters at the same moment."""
+    now = [60.0 * 29_000_000 + 0.5]
+    stepwise, one_pass = LocalWindows(clock=lambda: now[0]), LocalWindows(clock=lambda: now[0])
+    windows = [Window("junction/key/k/requests/10/1/minute", 10), Window("w/tokens", 50)]
+    steps = [(0.0, 4, 0), (1.0, 20, 30), (2.0, 30, 0), (61.0, 9, 15), (75.0, 8, 60), (119.0, 2, 1)]
+    refused = 0
+    for at, tokens, extra in steps:
+        now[0] = 60.0 * 29_000_000 + 0.5 + at
+        costs = [1, tokens]
+        before = await stepwise.read(windows)
+        room = all(s.remaining >= c for s, c in zip(before, costs, strict=True))
+        if room:
+            assert await stepwise.take(windows, costs) == [True, True]
+        stats, admitted = one_pass.charge_now(windows, costs)
+        assert (stats, admitted) == (before, room), at
+        refused += not room
+        if extra:
+            rest = await stepwise.read(windows)
+            chosen = [(w, min(extra, s.remaining)) for w, s in zip(windows, rest, strict=True)]
+            chosen = [(w, c) for w, c in chosen if c > 0]
+            if chosen:
+                await stepwise.take([w for w, _ in chosen], [c for _, c in chosen])
+            one_pass.top_up_now(windows, extra)
+        assert await one_pass.read(windows) == await stepwise.read(windows), at
+    assert 0 < refused < len(steps)  # the sequence tried both answers

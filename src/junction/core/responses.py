@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -19,3 +20,16 @@ def error_response(error: JunctionError, request_id: str | None = None) -> Respo
     if request_id:
         headers["x-request-id"] = request_id
     return Response(error.to_json(), error.status_code, headers, media_type="application/json")
+
+
+def add_headers(response: Response, headers: Mapping[str, str]) -> None:
+    """``response.headers.update(headers)`` for a response already built, without a scan of its
+    headers per name: a name it does not have yet is appended as is."""
+    raw = response.raw_headers
+    present = {name for name, _ in raw}
+    for name, value in headers.items():
+        key = name.lower().encode("latin-1")
+        if key in present:
+            response.headers[name] = value
+        else:
+            raw.append((key, value.encode("latin-1")))

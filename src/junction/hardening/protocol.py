@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from junction.hardening.writes import GatheringTransport
 from junction.settings import Settings
 
 
@@ -46,16 +47,29 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._header_bytes = 0
         self._refused = False
+        self._started: float | None = None  # when the request being received began
+        # One timer per connection, not per request: when it fires early (the request it was
+        # set for is in, and another began since) it is set again for the one in progress.
         self._deadline: asyncio.TimerHandle | None = None
 
     def _arm(self) -> None:
-        if self._deadline is None:
-            self._deadline = self.loop.call_later(self.read_timeout, self._too_slow)
+        if self._started is None:
+            self._started = self.loop.time()
+            if self._deadline is None:
+                self._deadline = self.loop.call_at(self._started + self.read_timeout, self._due)
 
     def _disarm(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
+        self._started = None
+
+    def _due(self) -> None:
+        self._deadline = None
+        if self._started is None:
+            return  # nothing being received: the next request sets the timer again
+        due = self._started + self.read_timeout
+        if self.loop.time() < due:
+            self._deadline = self.loop.call_at(due, self._due)
+            return
+        self._too_slow()
 
     def _refuse(self, status: bytes, message: str, code: str) -> None:
         self._refused = True
@@ -69,7 +83,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._refuse(b"400 Bad Request", msg, "invalid_http_request")
 
     def _too_slow(self) -> None:
-        self._deadline = None
         if self.cycle is not None and self.cycle.response_started:
             self.transport.close()
             return
@@ -78,11 +91,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         )
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(GatheringTransport(transport, self.loop))  # type: ignore[arg-type]
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:

@@ -130,7 +130,9 @@ class ChatTurn:
         completion = asked if isinstance(asked, int) else None
         lengths = context_lengths(snapshot, assistant)
         window = effective_window(workspace.token_context_window, lengths, completion)
-        if window is not None:
+        if window is not None and (
+            history or not _fits_unencoded(head, instructions, sent, body, window)
+        ):
             prompt = _Prompt(
                 [*head, *instructions],
                 sent,
@@ -158,6 +160,8 @@ class ChatTurn:
             for choice in choices:
                 if isinstance(choice, dict) and isinstance(choice.get("message"), dict):
                     thinking.strip_message(choice["message"])
+        if self.state is None:  # nothing to store into
+            return self.stored
         if choices and isinstance(choices[0], dict):
             return self._store(answer_message(choices[0].get("message")))
         return None
@@ -202,6 +206,16 @@ class ChatTurn:
         )
         self.stored.response, self.stored.input_items = self.response, self.input_items
         return self.stored
+
+
+def _fits_unencoded(
+    head: list[Json], instructions: list[Json], sent: list[Json], body: Json, window: int
+) -> bool:
+    """A prompt without history that fits the window even counted generously (``_fit``'s
+    first test): nothing to fit, nothing to encode."""
+    tools = body.get("tools")
+    bound = upper_bound(head) + upper_bound(instructions) + upper_bound(sent) + REPLY_PRIMING
+    return bound + tools_upper_bound(tools) <= window
 
 
 def _is_own_system_prompt(messages: list[Json], assistant: AssistantView) -> bool:

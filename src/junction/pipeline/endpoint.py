@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from junction.accounting.content import capture_request
 from junction.core.call import Call, new_request_id, note_failed_routing
+from junction.core.responses import add_headers
 from junction.errors import InternalError, JunctionError
 from junction.pipeline.admission import admit
 from junction.pipeline.answer import answer
@@ -45,9 +46,9 @@ def endpoint(rt: Runtime, door: FrontDoor) -> Handler:
         except Exception:
             log.exception("data-plane request %s failed", call.request_id)
             return await _refused(rt, door, call, InternalError.for_request(call.request_id))
-        response.headers["x-request-id"] = call.request_id
-        await rt.rate_limits.describe(call)
-        response.headers.update(call.headers)
+        if not call.headers:  # an admitted call has its rate-limit headers already
+            await rt.rate_limits.describe(call)
+        add_headers(response, {"x-request-id": call.request_id, **call.headers})
         if not isinstance(response, EventStreamResponse):  # a stream finishes when it ends
             call.status = response.status_code
             rt.finish(call)
@@ -81,5 +82,5 @@ async def _refused(rt: Runtime, door: FrontDoor, call: Call, error: JunctionErro
     rt.finish(call)
     response = door.error_response(error, call.request_id)
     await rt.rate_limits.describe(call)
-    response.headers.update(call.headers)
+    add_headers(response, call.headers)
     return response

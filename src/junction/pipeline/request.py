@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 
 from junction.config.snapshot import KeyView, Snapshot, WorkspaceView
 from junction.errors import AuthenticationFailed, InvalidRequest, PayloadTooLarge
@@ -18,18 +18,23 @@ if TYPE_CHECKING:
 
 async def read_json(request: Request, limit: int) -> Any:
     """The body parsed once; a chunked body over ``limit`` bytes is a 413 (``BodySizeLimit``
-    refuses a declared one before this runs)."""
+    refuses a declared one before this runs). The ASGI messages are read as they come (a
+    body usually comes whole in the first)."""
+    receive = request.receive
     chunks: list[bytes] = []
     size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes.")
-            chunks.append(chunk)
-    except ClientDisconnect:  # gone, or cut off by the server's read deadline
-        raise InvalidRequest("The connection closed before the whole body arrived.") from None
-    raw = b"".join(chunks)
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # gone, or cut off by the server's read deadline
+            raise InvalidRequest("The connection closed before the whole body arrived.")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes.")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     if not raw:
         raise InvalidRequest("The request body is empty; expected a JSON object.")
     try:

@@ -160,6 +160,13 @@ async def read_bounded(response: aiohttp.ClientResponse, config: ProviderConfig)
     timeout of its headers (an upstream answers a non-streamed request once it is done, so a
     body still trickling in after the read timeout is broken, not slow)."""
     limit = config.limits.body
+    content = response.content
+    if content.is_eof():  # the whole body came with the headers: nothing to wait for
+        body = content.read_nowait()
+        if len(body) > limit:
+            response.close()
+            raise _too_large(config, limit)
+        return body
     chunks: list[bytes] = []
     size = 0
     async with asyncio.timeout(config.read_timeout):
@@ -167,11 +174,13 @@ async def read_bounded(response: aiohttp.ClientResponse, config: ProviderConfig)
             size += len(chunk)
             if size > limit:
                 response.close()  # drop the connection: the rest of the body is never read
-                raise UpstreamMalformed(
-                    f"provider '{config.name}' answered more than {limit} bytes"
-                )
+                raise _too_large(config, limit)
             chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _too_large(config: ProviderConfig, limit: int) -> UpstreamMalformed:
+    return UpstreamMalformed(f"provider '{config.name}' answered more than {limit} bytes")
 
 
 async def read_error_body(response: aiohttp.ClientResponse, config: ProviderConfig) -> str:

@@ -16,13 +16,20 @@ def duration(seconds: float) -> str:
     return f"{int(minutes)}m{text}" if minutes else text
 
 
-def window_headers(kind: str, limit: int, remaining: int, reset_in: float) -> dict[str, str]:
-    """``kind`` is ``requests`` or ``tokens``."""
-    return {
-        f"x-ratelimit-limit-{kind}": str(limit),
-        f"x-ratelimit-remaining-{kind}": str(max(0, remaining)),
-        f"x-ratelimit-reset-{kind}": duration(reset_in),
-    }
+_NAMES = {
+    kind: tuple(f"x-ratelimit-{part}-{kind}" for part in ("limit", "remaining", "reset"))
+    for kind in ("requests", "tokens")
+}
+
+
+def add_window_headers(
+    headers: dict[str, str], kind: str, limit: int, remaining: int, reset_in: float
+) -> None:
+    """The three headers of one kind (``requests`` or ``tokens``), written into ``headers``."""
+    limit_name, remaining_name, reset_name = _NAMES[kind]
+    headers[limit_name] = str(limit)
+    headers[remaining_name] = str(remaining) if remaining > 0 else "0"
+    headers[reset_name] = duration(reset_in)
 
 
 def retry_after(seconds: float) -> dict[str, str]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from junction.core.call import Call
 from junction.errors import RateLimited
-from junction.ratelimit.headers import retry_after, window_headers
+from junction.ratelimit.headers import add_window_headers, retry_after
 from junction.ratelimit.store import CounterStore, Usage, Window, Windows
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,23 @@ def rules_for(call: Call) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
+class Limits:
+    """A call's limits as the limiter uses them, worked out once per workspace and key view
+    (the views are immutable: a changed limit comes as a new view)."""
+
+    __slots__ = ("key", "rules", "token_rules", "token_windows", "windows", "workspace")
+
+    def __init__(self, call: Call) -> None:
+        self.workspace, self.key = call.workspace, call.key  # held: their ids stay theirs
+        self.rules = rules_for(call)
+        self.windows = [r.window for r in self.rules]
+        self.token_rules = tuple(r for r in self.rules if r.kind == "tokens")
+        self.token_windows = [r.window for r in self.token_rules]
+
+
+MAX_CACHED_LIMITS = 4096
+
+
 class RateLimits:
     def __init__(self, store: CounterStore | None = None) -> None:
         self.store = store or CounterStore()
@@ -69,28 +86,43 @@ class RateLimits:
         # charges whatever has gathered (under load, many calls' worth at once).
         self._owed: dict[tuple[Rule, ...], int] = {}
         self._settler: asyncio.Task[None] | None = None
+        self._limits: dict[tuple[int, int], Limits] = {}
+
+    def limits(self, call: Call) -> Limits:
+        """The call's limits, from a cache bounded in size (cleared when full)."""
+        cache = self._limits
+        found = cache.get((id(call.workspace), id(call.key)))
+        if found is not None and found.workspace is call.workspace and found.key is call.key:
+            return found
+        if len(cache) >= MAX_CACHED_LIMITS:
+            cache.clear()
+        found = cache[(id(call.workspace), id(call.key))] = Limits(call)
+        return found
 
     async def admit(self, call: Call, tokens: int) -> None:
         """Charge one request and ``tokens`` to every limit of the call's key and workspace;
         raise ``RateLimited`` (charging nothing) if any of them has no room left. The
         ``x-ratelimit-*`` headers go into ``call.headers`` either way."""
-        rules = rules_for(call)
+        limits = self.limits(call)
+        rules = limits.rules
         if not rules:
             return
         tokens = max(1, tokens)
         costs = [1 if r.kind == "requests" else tokens for r in rules]
+        windows = limits.windows
+        if self.store.shared is None:  # in-process: no coroutine per counter operation
+            stats, admitted = self.store.local.charge_now(windows, costs)
+        else:
 
-        windows = [r.window for r in rules]
+            async def charge(counters: Windows) -> tuple[list[Usage], list[bool]]:
+                stats = await counters.read(windows)
+                if any(s.remaining < c for s, c in zip(stats, costs, strict=True)):
+                    return stats, [False] * len(rules)
+                return stats, await counters.take(windows, costs)
 
-        async def charge(counters: Windows) -> tuple[list[Usage], list[bool]]:
-            stats = await counters.read(windows)
-            if any(s.remaining < c for s, c in zip(stats, costs, strict=True)):
-                return stats, [False] * len(rules)
-            return stats, await counters.take(windows, costs)
-
-        stats, passed = await self.store.run(charge)
-        admitted = all(passed)
-        call.headers.update(_headers(rules, stats, costs if admitted else None))
+            stats, passed = await self.store.run(charge)
+            admitted = all(passed)
+        _add_headers(call.headers, rules, stats, costs if admitted else None)
         if not admitted:
             raise _refusal(rules, stats, costs)
         call.notes[NOTE] = Admission(rules, tokens)
@@ -100,19 +132,20 @@ class RateLimits:
         refused before admission, e.g. an unknown model), without charging anything."""
         if call.headers or call.key is None:
             return
-        rules = rules_for(call)
-        if not rules:
+        limits = self.limits(call)
+        if not limits.rules:
             return
+        windows = limits.windows
 
         async def read(counters: Windows) -> list[Usage]:
-            return await counters.read([r.window for r in rules])
+            return await counters.read(windows)
 
         try:
             stats = await self.store.run(read)
         except Exception:  # headers are a courtesy: never fail an answer for them
             log.exception("rate limits: reading the windows failed")
             return
-        call.headers.update(_headers(rules, stats, None))
+        _add_headers(call.headers, limits.rules, stats, None)
 
     def observe(self, call: Call) -> None:
         """A ``Runtime.call_observers`` entry: settle the call's real token usage, off the path."""
@@ -121,8 +154,14 @@ class RateLimits:
             return
         used = call.prompt_tokens + (call.completion_tokens or 0)
         extra = used - admission.tokens_charged
-        token_rules = tuple(r for r in admission.rules if r.kind == "tokens")
-        if extra <= 0 or not token_rules:
+        if extra <= 0:
+            return
+        limits = self.limits(call)
+        token_rules = limits.token_rules
+        if not token_rules:
+            return
+        if self.store.shared is None:  # in-process: settled at once, nothing to wait for
+            self.store.local.top_up_now(limits.token_windows, extra)
             return
         self._owed[token_rules] = self._owed.get(token_rules, 0) + extra
         if self._settler is None or self._settler.done():
@@ -156,23 +195,22 @@ class RateLimits:
         await self.store.close()
 
 
-def _headers(
-    rules: tuple[Rule, ...], stats: list[Usage], costs: list[int] | None
-) -> dict[str, str]:
+def _add_headers(
+    headers: dict[str, str], rules: tuple[Rule, ...], stats: list[Usage], costs: list[int] | None
+) -> None:
     """Per kind, the tightest of the key's and the workspace's limits."""
-    headers: dict[str, str] = {}
     for kind in ("requests", "tokens"):
         best: tuple[int, Rule, Usage] | None = None
-        for i, (rule, stat) in enumerate(zip(rules, stats, strict=True)):
+        for i, rule in enumerate(rules):
             if rule.kind != kind:
                 continue
+            stat = stats[i]
             left = stat.remaining - (costs[i] if costs else 0)
             if best is None or left < best[0]:
                 best = (left, rule, stat)
         if best is not None:
             left, rule, stat = best
-            headers.update(window_headers(kind, rule.limit, left, stat.reset_in))
-    return headers
+            add_window_headers(headers, kind, rule.limit, left, stat.reset_in)
 
 
 def _refusal(rules: tuple[Rule, ...], stats: list[Usage], costs: list[int]) -> RateLimited:

@@ -43,3 +43,10 @@ def deployment(snapshot: Snapshot, ref: str) -> Deployment | None:
     if provider is None:
         return None
     return Deployment(ref, provider, model, provider.models.get(model))
+
+
+def model_info(snapshot: Snapshot, ref: str) -> ModelInfo | None:
+    """``deployment(snapshot, ref).info`` without making the deployment (every request asks)."""
+    provider_name, _, model = ref.partition("/")
+    provider = snapshot.providers.get(provider_name)
+    return None if provider is None else provider.models.get(model)

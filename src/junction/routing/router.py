@@ -66,6 +66,11 @@ class Router:
         self.health = health or HealthBoard()
         self.in_flight: dict[str, int] = {}
         self._turn = 0
+        self._resolved_in: Snapshot | None = None
+        # (pool refs, fallback refs) -> (pool, fallbacks), for the snapshot ``_resolved_in``
+        self._resolved: dict[
+            tuple[tuple[str, ...], tuple[str, ...]], tuple[list[Deployment], list[Deployment]]
+        ] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Router:
@@ -85,13 +90,25 @@ class Router:
         return cls(policy, health)
 
     def groups(self, snapshot: Snapshot, assistant: AssistantView) -> list[list[Deployment]]:
-        pool = [d for ref in assistant.model if (d := deployment(snapshot, ref)) is not None]
+        pool, fallbacks = self._deployments(snapshot, assistant)
         groups = [self._balanced(pool)] if pool else []
-        for ref in assistant.fallbacks:
-            found = deployment(snapshot, ref)
-            if found is not None:
-                groups.append([found])
+        groups.extend([found] for found in fallbacks)
         return groups
+
+    def _deployments(
+        self, snapshot: Snapshot, assistant: AssistantView
+    ) -> tuple[list[Deployment], list[Deployment]]:
+        """The assistant's pool and fallbacks as deployments, worked out once per snapshot
+        (snapshots are immutable: a change comes as a new one) and per pool and fallbacks."""
+        if self._resolved_in is not snapshot:
+            self._resolved_in, self._resolved = snapshot, {}
+        refs = (assistant.model, assistant.fallbacks)
+        found = self._resolved.get(refs)
+        if found is None:
+            pool = [d for ref in assistant.model if (d := deployment(snapshot, ref)) is not None]
+            fallbacks = [d for ref in assistant.fallbacks if (d := deployment(snapshot, ref))]
+            found = self._resolved[refs] = (pool, fallbacks)
+        return found
 
     def _balanced(self, pool: list[Deployment]) -> list[Deployment]:
         """Fewest in flight first; equal ones take turns, so that idle pools spread too."""
@@ -284,15 +301,31 @@ async def prefetch(chunks: AsyncIterator[T]) -> AsyncIterator[T]:
         first = await anext(chunks)
     except StopAsyncIteration:
         raise UpstreamMalformed("the upstream ended the stream before sending anything") from None
-    return _chain(first, chunks)
+    return Prefetched(first, chunks)
 
 
-async def _chain(first: T, rest: AsyncIterator[T]) -> AsyncIterator[T]:
-    try:
-        yield first
-        async for item in rest:
-            yield item
-    finally:
-        aclose = getattr(rest, "aclose", None)
+class Prefetched(Generic[T]):
+    """A stream with its first event, already read, put back in front. After that event each
+    step is the stream's own (no generator in between on every event); ``aclose`` closes it."""
+
+    def __init__(self, first: T, rest: AsyncIterator[T]) -> None:
+        self._first: list[T] = [first]
+        self._rest = rest
+
+    def __aiter__(self) -> Prefetched[T]:
+        return self
+
+    def __anext__(self) -> Awaitable[T]:
+        if self._first:
+            return _value(self._first.pop())
+        return self._rest.__anext__()
+
+    async def aclose(self) -> None:
+        self._first.clear()
+        aclose = getattr(self._rest, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+async def _value(value: T) -> T:
+    return value

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 SECRET_FILE = "secret.key"
 KEY_PREFIX = "jk-"
+MAX_CACHED_DIGESTS = 4096
 
 
 def load_root_secret(settings: Settings) -> bytes:
@@ -54,10 +55,19 @@ class SecretBox:
         self._hash_key = _derive(root, b"junction/api-key-hash")
         self._credential_key = base64.urlsafe_b64encode(_derive(root, b"junction/credentials"))
         self._cipher: Fernet | None = None
+        # Every data-plane request hashes its key: the digests of the keys seen last are kept
+        # (a bounded number; unknown keys too, so the map is emptied when it fills).
+        self._digests: dict[str, bytes] = {}
 
     def key_digest(self, key: str) -> bytes:
         """What the catalog looks a key up by: 32 bytes, half the memory of its hex form."""
-        return hmac.digest(self._hash_key, key.encode(), "sha256")
+        digests = self._digests
+        found = digests.get(key)
+        if found is None:
+            if len(digests) >= MAX_CACHED_DIGESTS:
+                digests.clear()
+            found = digests[key] = hmac.digest(self._hash_key, key.encode(), "sha256")
+        return found
 
     def hash_key(self, key: str) -> str:
         """The key's hash as stored (hex)."""

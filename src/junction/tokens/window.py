@@ -12,15 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from junction.config.snapshot import AssistantView, Snapshot
-from junction.routing.resolve import deployment
+from junction.routing.resolve import model_info
 
 
 def context_lengths(snapshot: Snapshot, assistant: AssistantView) -> list[int]:
     lengths = []
     for ref in (*assistant.model, *assistant.fallbacks):
-        found = deployment(snapshot, ref)
-        if found is not None and found.info is not None and found.info.context_length:
-            lengths.append(found.info.context_length)
+        info = model_info(snapshot, ref)
+        if info is not None and info.context_length:
+            lengths.append(info.context_length)
     return lengths
 
 
