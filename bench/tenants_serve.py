@@ -29,10 +29,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tenants_bench import CHAT, JUNCTION, Http, free_port, pct, rss_mb
+from tenants_bench import CHAT, JUNCTION, LOADED, Http, free_port, pct, rss_mb
 
 BENCH = Path(__file__).resolve().parent
-LOADED = b"configuration loaded:"  # the router's log line once its whole catalog is in
 
 
 def measure(work: Path, db: Path, requests: int) -> dict[str, Any]:
