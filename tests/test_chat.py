@@ -146,10 +146,16 @@ def test_embeddings(tenant: Tenant, upstream: Upstream) -> None:
 
 
 def test_error_classes_raise_matching_openai_exceptions(
-    router: RouterProcess, tenant: Tenant
+    router: RouterProcess, tenant: Tenant, upstream: Upstream
 ) -> None:
+    # A provider of its own on the shared upstream: other tests on this router send "local/fail"
+    # failures too, and three of them put that deployment in cooldown (a 503, not this 502).
+    provider = "errors-" + tenant.name
+    with router.admin() as admin:
+        body = {"name": provider, "kind": "openai", "base_url": upstream.url}
+        assert admin.post("/providers", json=body).status_code == 201
     tenant.assistant("bot")
-    tenant.assistant("failing", model="local/fail")
+    tenant.assistant("failing", model=f"{provider}/fail")
     tenant.assistant("picky", model="local/reject")
     with pytest.raises(openai.AuthenticationError) as auth:
         router.client("jk-wrong").chat.completions.create(model="bot", messages=USER)
