@@ -9,6 +9,7 @@ import openai
 import pytest
 
 from tests.conftest import RouterProcess, Tenant, clear_of_minute_boundary, make_tenant
+from tests.upstream import Upstream
 
 USER = [{"role": "user", "content": "hello world"}]
 
@@ -139,10 +140,18 @@ def test_a_prompt_larger_than_the_token_limit(router: RouterProcess, provider: s
     assert chat(router, tenant.key).status_code == 200, "a small prompt still passes"
 
 
-def test_headers_on_streams_errors_and_embeddings(router: RouterProcess, provider: str) -> None:
+def test_headers_on_streams_errors_and_embeddings(
+    router: RouterProcess, provider: str, upstream: Upstream
+) -> None:
     tenant = make_tenant(router, rpm_limit=100, tpm_limit=100_000)
+    # Its failing upstream on a provider of its own: other tests' failures on this shared
+    # router's local/fail could have put that deployment in cooldown (a 503, not a 502).
+    failing_provider = "errors-" + tenant.name
+    with router.admin() as admin:
+        body = {"name": failing_provider, "kind": "openai", "base_url": upstream.url}
+        assert admin.post("/providers", json=body).status_code == 201
     tenant.assistant("bot")
-    tenant.assistant("failing", model="local/fail")
+    tenant.assistant("failing", model=f"{failing_provider}/fail")
     tenant.assistant("embedder", model="local/embed")
     headers = {"Authorization": f"Bearer {tenant.key}"}
     with httpx.stream(
