@@ -17,7 +17,7 @@ import asyncpg
 import openai
 import pytest
 
-from tests.accounting_support import USER, add_provider, logs, wait_for_logs
+from tests.accounting_support import USER, add_provider, wait_for_logs
 from tests.conftest import RouterProcess, Tenant
 from tests.upstream import Upstream
 
@@ -103,7 +103,9 @@ def from_log(entries: list[dict[str, Any]], group_by: str) -> dict[Any, dict[str
 
 
 def assert_usage_equals_log(router: RouterProcess, expected_count: int) -> None:
-    entries = logs(router, "team", limit=1000)
+    # The log is written behind in batches: the router's last batch may land a moment after
+    # the traffic ended. Lost rows still fail here, once the wait is over.
+    entries = wait_for_logs(router, "team", expected_count, timeout=15)
     assert len(entries) == expected_count
     first = min(_at(e) for e in entries)
     last = max(_at(e) for e in entries)
