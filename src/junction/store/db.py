@@ -14,7 +14,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import Connection
@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
 from junction.store.schema import at_heads
 from junction.store.serving_db import SqlAlchemyConn
-from junction.store.sqlite_file import private_sqlite_file
+from junction.store.sqlite_file import TIMEOUT_SECONDS, private_sqlite_file, set_pragmas
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -36,18 +36,10 @@ _MIGRATION_LOCK = 0x6A756E63
 def create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         private_sqlite_file(make_url(url).database)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        engine = create_async_engine(url, connect_args={"timeout": TIMEOUT_SECONDS})
+        event.listen(engine.sync_engine, "connect", lambda conn, _record: set_pragmas(conn))
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

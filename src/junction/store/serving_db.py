@@ -27,7 +27,7 @@ from urllib.parse import unquote
 
 import orjson
 
-from junction.store.sqlite_file import private_sqlite_file
+from junction.store.sqlite_file import TIMEOUT_SECONDS, private_sqlite_file, set_pragmas
 
 if TYPE_CHECKING:
     import asyncpg
@@ -37,7 +37,6 @@ Row = Sequence[Any]
 
 _ANY = re.compile(r"= ANY\(\$(\d+)\)")
 _PARAM = re.compile(r"\$(\d+)")
-SQLITE_TIMEOUT_SECONDS = 30.0
 SQLITE_CONNECTIONS = 4  # the full catalog load, warm reads and writes side by side
 POSTGRES_CONNECTIONS = 10
 
@@ -121,6 +120,33 @@ def _count(status: str) -> int:
     return int(last) if last.isdigit() else 0
 
 
+class _Pooled:
+    """A statement on whichever connection the pool has free (``_connection``); many rows in
+    one transaction."""
+
+    def _connection(self) -> AbstractAsyncContextManager[Conn]:
+        raise NotImplementedError
+
+    def transaction(self) -> AbstractAsyncContextManager[Conn]:
+        raise NotImplementedError
+
+    async def fetch(self, sql: Sql, *args: Any) -> list[Row]:
+        async with self._connection() as conn:
+            return await conn.fetch(sql, *args)
+
+    async def value(self, sql: Sql, *args: Any) -> Any:
+        async with self._connection() as conn:
+            return await conn.value(sql, *args)
+
+    async def execute(self, sql: Sql, *args: Any) -> int:
+        async with self._connection() as conn:
+            return await conn.execute(sql, *args)
+
+    async def execute_many(self, sql: Sql, rows: Iterable[Sequence[Any]]) -> None:
+        async with self.transaction() as conn:
+            await conn.execute_many(sql, rows)
+
+
 # -- SQLite -------------------------------------------------------------------------------------
 
 
@@ -145,7 +171,7 @@ class _SqliteConn:
         await asyncio.to_thread(self._conn.executemany, sql.sqlite, rows)
 
 
-class SqliteDatabase:
+class SqliteDatabase(_Pooled):
     """A few ``sqlite3`` connections (autocommit; WAL), each used by one task at a time."""
 
     dialect = "sqlite"
@@ -160,14 +186,9 @@ class SqliteDatabase:
     def _open(self) -> sqlite3.Connection:
         private_sqlite_file(self.path)
         conn = sqlite3.connect(
-            self.path,
-            timeout=SQLITE_TIMEOUT_SECONDS,
-            isolation_level=None,
-            check_same_thread=False,
+            self.path, timeout=TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
         )
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA busy_timeout={int(SQLITE_TIMEOUT_SECONDS * 1000)}")
+        set_pragmas(conn)
         return conn
 
     @asynccontextmanager
@@ -178,22 +199,6 @@ class SqliteDatabase:
             # Not reached when the work failed or was cancelled: a worker thread may still use
             # that connection, so it is not reused (it closes once nothing refers to it).
             self._idle.append(conn)
-
-    async def fetch(self, sql: Sql, *args: Any) -> list[Row]:
-        async with self._connection() as conn:
-            return await conn.fetch(sql, *args)
-
-    async def value(self, sql: Sql, *args: Any) -> Any:
-        async with self._connection() as conn:
-            return await conn.value(sql, *args)
-
-    async def execute(self, sql: Sql, *args: Any) -> int:
-        async with self._connection() as conn:
-            return await conn.execute(sql, *args)
-
-    async def execute_many(self, sql: Sql, rows: Iterable[Sequence[Any]]) -> None:
-        async with self.transaction() as conn:
-            await conn.execute_many(sql, rows)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Conn]:
@@ -244,7 +249,7 @@ class _PostgresConn:
         await self._conn.executemany(sql.postgres, rows)
 
 
-class PostgresDatabase:
+class PostgresDatabase(_Pooled):
     """An ``asyncpg`` pool, opened on first use (the client is imported then)."""
 
     dialect = "postgresql"
@@ -271,22 +276,6 @@ class PostgresDatabase:
         pool = await self._ready()
         async with pool.acquire() as conn:
             yield _PostgresConn(conn)
-
-    async def fetch(self, sql: Sql, *args: Any) -> list[Row]:
-        async with self._connection() as conn:
-            return await conn.fetch(sql, *args)
-
-    async def value(self, sql: Sql, *args: Any) -> Any:
-        async with self._connection() as conn:
-            return await conn.value(sql, *args)
-
-    async def execute(self, sql: Sql, *args: Any) -> int:
-        async with self._connection() as conn:
-            return await conn.execute(sql, *args)
-
-    async def execute_many(self, sql: Sql, rows: Iterable[Sequence[Any]]) -> None:
-        async with self.transaction() as conn:
-            await conn.execute_many(sql, rows)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Conn]:

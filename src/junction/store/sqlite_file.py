@@ -1,10 +1,28 @@
-"""The SQLite file's permissions: it holds chat history and logged content."""
+"""The SQLite file: its permissions (it holds chat history and logged content) and the
+settings every connection to it takes, whichever way it is opened (the serving port's
+``sqlite3``, SQLAlchemy's engine)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 from pathlib import Path
+from typing import Any
+
+TIMEOUT_SECONDS = 30.0  # how long a statement waits for another connection's write lock
+PRAGMAS = (
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA journal_mode=WAL",
+    f"PRAGMA busy_timeout={int(TIMEOUT_SECONDS * 1000)}",
+)
+
+
+def set_pragmas(connection: Any) -> None:
+    """``PRAGMAS`` on a new DB-API connection."""
+    cursor = connection.cursor()
+    for pragma in PRAGMAS:
+        cursor.execute(pragma)
+    cursor.close()
 
 
 def private_sqlite_file(database: str | None) -> None:
