@@ -51,6 +51,7 @@ INSERT = Sql(
 )
 _UPSERT = Sql(rollup.upsert_statement("numeric_dollar"))
 _LOCK = Sql("SELECT pg_advisory_xact_lock($1)")
+_EXISTING = Sql("SELECT request_id FROM request_logs WHERE request_id = ANY($1)")
 
 
 def row_store(db: Database) -> RowStore:
@@ -78,8 +79,7 @@ class DatabaseRowStore:
                 await conn.value(_LOCK, self._lock_key)
             stored: set[str] = set()
             for ids in rollup.id_chunks(rows):
-                query = Sql(rollup.select_existing("numeric_dollar", len(ids)))
-                stored.update(r[0] for r in await conn.fetch(query, *ids))
+                stored.update(r[0] for r in await conn.fetch(_EXISTING, ids))
             fresh = rollup.fresh_rows(rows, stored)
             if not fresh:
                 return
